@@ -1,1 +1,31 @@
-//! The Sigma language.
+//! The Sigma language: loading documents with source positions, compiling rules once, and
+//! evaluating them against events with an explanation of every verdict.
+//!
+//! The pipeline is `load_file` → [`Document`] → [`CompiledRule::compile`] →
+//! [`CompiledRule::matches`] / [`CompiledRule::explain`]. Positions are byte [`Span`]s into a
+//! [`SourceFile`], turned into `line:col` only when printed.
+
+pub mod condition;
+pub mod detection;
+pub mod document;
+pub mod error;
+pub mod event;
+pub mod explain;
+pub mod modifier;
+pub mod pattern;
+pub mod source;
+pub mod yaml;
+
+mod compile;
+mod eval;
+
+pub use compile::{CompileOptions, CompiledFilter, CompiledRule};
+pub use document::{
+    Correlation, Document, DocumentBody, DocumentKind, Filter, LoadedFile, LogSource, Metadata,
+    Rule, load_file, load_source,
+};
+pub use error::{ErrorKind, ReadError, SigmaError};
+pub use event::{Event, FieldPath};
+pub use explain::{Decisive, Explanation};
+pub use source::{LineCol, SourceFile, Span};
+pub use yaml::Limits;

@@ -1,0 +1,154 @@
+//! Events as the engine sees them: JSON objects, looked up by exact key first and then by dotted path.
+
+use serde_json::{Map, Value};
+
+/// A field name compiled for lookup: the exact key, and its dotted segments for nested objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldPath {
+    name: Box<str>,
+    segments: Box<[Box<str>]>,
+}
+
+impl FieldPath {
+    pub fn new(name: &str) -> FieldPath {
+        let segments = if name.contains('.') {
+            name.split('.').map(Box::from).collect::<Box<[Box<str>]>>()
+        } else {
+            Box::default()
+        };
+        FieldPath {
+            name: name.into(),
+            segments,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What the engine needs from an event. Implemented for JSON objects; other stores can implement it.
+pub trait Event {
+    /// The value of a field, or `None` when the event does not have it.
+    fn field(&self, path: &FieldPath) -> Option<&Value>;
+
+    /// Calls `visit` on every scalar value of the event, nested ones included, until it returns true.
+    fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool;
+}
+
+impl Event for Map<String, Value> {
+    fn field(&self, path: &FieldPath) -> Option<&Value> {
+        if let Some(value) = self.get(path.name()) {
+            return Some(value);
+        }
+        let (first, rest) = path.segments.split_first()?;
+        let mut value = self.get(&**first)?;
+        for segment in rest {
+            value = value.as_object()?.get(&**segment)?;
+        }
+        Some(value)
+    }
+
+    fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
+        self.values().any(|v| any_scalar_in(v, visit, 0))
+    }
+}
+
+impl Event for Value {
+    fn field(&self, path: &FieldPath) -> Option<&Value> {
+        self.as_object()?.field(path)
+    }
+
+    fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
+        any_scalar_in(self, visit, 0)
+    }
+}
+
+/// Nesting beyond this is not searched by keywords; events that deep are not real log records.
+const MAX_KEYWORD_DEPTH: usize = 64;
+
+fn any_scalar_in(value: &Value, visit: &mut dyn FnMut(&Value) -> bool, depth: usize) -> bool {
+    if depth > MAX_KEYWORD_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Array(items) => items.iter().any(|v| any_scalar_in(v, visit, depth + 1)),
+        Value::Object(map) => map.values().any(|v| any_scalar_in(v, visit, depth + 1)),
+        scalar => visit(scalar),
+    }
+}
+
+/// Runs `f` on a scalar's text (numbers and booleans as JSON writes them) without allocating.
+pub fn with_scalar_text<R>(value: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
+    match value {
+        Value::String(s) => Some(f(s)),
+        Value::Bool(true) => Some(f("true")),
+        Value::Bool(false) => Some(f("false")),
+        Value::Number(n) => {
+            let mut buffer = StackText::default();
+            if std::fmt::Write::write_fmt(&mut buffer, format_args!("{n}")).is_ok() {
+                Some(f(buffer.as_str()))
+            } else {
+                Some(f(&n.to_string()))
+            }
+        }
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// A small fixed buffer for formatting numbers; writing past its end fails and the caller falls back.
+struct StackText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText {
+            bytes: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// A scalar as a number: JSON numbers, and strings that hold one.
+pub fn as_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// A short, printable rendering of an event value for explanations.
+pub fn preview(value: &Value) -> String {
+    const MAX: usize = 120;
+    let text = match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    if text.chars().count() > MAX {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,302 @@
+//! Sigma strings: wildcards and escapes, the transforming modifiers, and fast compiled matchers.
+
+use std::cell::RefCell;
+
+use memchr::memmem;
+use regex::Regex;
+
+/// One piece of a Sigma string after escapes are resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Literal(String),
+    /// `*`: any run of characters.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyChar,
+    /// A dash position expanded by `windash`: any of `-`, `/`, `–`, `—`, `―`.
+    Dash,
+}
+
+/// The characters that `windash` makes interchangeable.
+pub const WINDASH_CHARS: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// Parses a rule's string value per the specification's escape table: `\*`, `\?` and `\\` are
+/// literal characters; a backslash before any other character (or at the end) stays a backslash.
+pub fn parse_sigma_string(text: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some(&next @ ('*' | '?' | '\\')) => {
+                    literal.push(next);
+                    chars.next();
+                }
+                _ => literal.push('\\'),
+            },
+            '*' | '?' => {
+                if !literal.is_empty() {
+                    parts.push(Part::Literal(std::mem::take(&mut literal)));
+                }
+                parts.push(if c == '*' {
+                    Part::AnyRun
+                } else {
+                    Part::AnyChar
+                });
+            }
+            _ => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(Part::Literal(literal));
+    }
+    parts
+}
+
+/// A plain string (no wildcards) as parts.
+pub fn literal_parts(text: &str) -> Vec<Part> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![Part::Literal(text.to_owned())]
+    }
+}
+
+pub fn has_wildcards(parts: &[Part]) -> bool {
+    parts.iter().any(|p| !matches!(p, Part::Literal(_)))
+}
+
+/// The literal text of parts without wildcards.
+pub fn plain_text(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Literal(s) => s.as_str(),
+            _ => "",
+        })
+        .collect()
+}
+
+/// Writes parts back as a Sigma string, escaping what needs it (for display and KQL conversion).
+pub fn display_parts(parts: &[Part]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Part::Literal(s) => {
+                for c in s.chars() {
+                    if matches!(c, '*' | '?' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+            }
+            Part::AnyRun => out.push('*'),
+            Part::AnyChar => out.push('?'),
+            Part::Dash => out.push_str("[-/–—―]"),
+        }
+    }
+    out
+}
+
+/// `contains`: wildcards on both sides (not doubled when the value already has them).
+pub fn wrap_contains(mut parts: Vec<Part>) -> Vec<Part> {
+    if parts.first() != Some(&Part::AnyRun) {
+        parts.insert(0, Part::AnyRun);
+    }
+    if parts.last() != Some(&Part::AnyRun) {
+        parts.push(Part::AnyRun);
+    }
+    parts
+}
+
+pub fn wrap_startswith(mut parts: Vec<Part>) -> Vec<Part> {
+    if parts.last() != Some(&Part::AnyRun) {
+        parts.push(Part::AnyRun);
+    }
+    parts
+}
+
+pub fn wrap_endswith(mut parts: Vec<Part>) -> Vec<Part> {
+    if parts.first() != Some(&Part::AnyRun) {
+        parts.insert(0, Part::AnyRun);
+    }
+    parts
+}
+
+/// `windash`, as pySigma does it: a `-` or `/` that starts a word (no word character before it,
+/// one after it) may be written with any of the five dash characters.
+pub fn apply_windash(parts: Vec<Part>) -> Vec<Part> {
+    let mut out = Vec::new();
+    for part in parts {
+        let Part::Literal(text) = part else {
+            out.push(part);
+            continue;
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let mut literal = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let before_is_word = i > 0 && is_word(chars[i - 1]);
+            let after_is_word = chars.get(i + 1).is_some_and(|&n| is_word(n));
+            if matches!(c, '-' | '/') && !before_is_word && after_is_word {
+                if !literal.is_empty() {
+                    out.push(Part::Literal(std::mem::take(&mut literal)));
+                }
+                out.push(Part::Dash);
+            } else {
+                literal.push(c);
+            }
+        }
+        if !literal.is_empty() {
+            out.push(Part::Literal(literal));
+        }
+    }
+    out
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Lowercases the way every case-insensitive comparison here does, so both sides agree.
+pub fn fold_case_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(text.chars().flat_map(char::to_lowercase));
+    }
+}
+
+pub fn fold_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    fold_case_into(text, &mut out);
+    out
+}
+
+thread_local! {
+    /// Reused lowercase buffer, so case-insensitive matching does not allocate per event.
+    static FOLD_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Runs `f` on the lowercased text, borrowing the text itself when it has nothing to lowercase.
+pub fn with_folded<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(text);
+    }
+    FOLD_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            fold_case_into(text, &mut buffer);
+            f(&buffer)
+        }
+        // Only a re-entrant call (which matching never makes) would find the buffer taken.
+        Err(_) => f(&fold_case(text)),
+    })
+}
+
+/// A compiled string test: the cheapest check that is equivalent to the pattern.
+#[derive(Clone, Debug)]
+pub enum StrMatcher {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(memmem::Finder<'static>),
+    /// Matches everything (`*`).
+    Any,
+    Regex(Regex),
+}
+
+impl StrMatcher {
+    /// Compiles parts; with `cased == false` the literals are folded and the input must be too.
+    pub fn compile(parts: &[Part], cased: bool) -> Result<StrMatcher, regex::Error> {
+        let fold = |s: &str| if cased { s.to_owned() } else { fold_case(s) };
+        match parts {
+            [] => return Ok(StrMatcher::Exact(String::new())),
+            [Part::AnyRun] => return Ok(StrMatcher::Any),
+            [Part::Literal(s)] => return Ok(StrMatcher::Exact(fold(s))),
+            [Part::Literal(s), Part::AnyRun] => return Ok(StrMatcher::Prefix(fold(s))),
+            [Part::AnyRun, Part::Literal(s)] => return Ok(StrMatcher::Suffix(fold(s))),
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => {
+                return Ok(StrMatcher::Contains(
+                    memmem::Finder::new(fold(s).as_bytes()).into_owned(),
+                ));
+            }
+            _ => {}
+        }
+        let mut pattern = String::from("(?s)\\A");
+        for part in parts {
+            match part {
+                Part::Literal(s) => pattern.push_str(&regex::escape(&fold(s))),
+                Part::AnyRun => pattern.push_str(".*"),
+                Part::AnyChar => pattern.push('.'),
+                Part::Dash => pattern.push_str("[-/\u{2013}\u{2014}\u{2015}]"),
+            }
+        }
+        pattern.push_str("\\z");
+        Regex::new(&pattern).map(StrMatcher::Regex)
+    }
+
+    /// Tests text that is already folded when the matcher is case-insensitive.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            StrMatcher::Exact(s) => text == s,
+            StrMatcher::Prefix(s) => text.starts_with(s.as_str()),
+            StrMatcher::Suffix(s) => text.ends_with(s.as_str()),
+            StrMatcher::Contains(finder) => finder.find(text.as_bytes()).is_some(),
+            StrMatcher::Any => true,
+            StrMatcher::Regex(re) => re.is_match(text),
+        }
+    }
+
+    /// The literal this matcher needs to find, if it is one fixed string (for prefilters).
+    pub fn required_literal(&self) -> Option<&[u8]> {
+        match self {
+            StrMatcher::Exact(s) | StrMatcher::Prefix(s) | StrMatcher::Suffix(s) => {
+                Some(s.as_bytes())
+            }
+            StrMatcher::Contains(f) => Some(f.needle()),
+            StrMatcher::Any | StrMatcher::Regex(_) => None,
+        }
+    }
+}
+
+/// Base64 of bytes, standard alphabet with padding.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The three fragments that `base64offset` produces, as pySigma computes them: the value is
+/// encoded after 0, 1 and 2 leading bytes, and the characters that depend on the unknown
+/// neighbouring bytes are cut from both ends.
+pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
+    const START: [usize; 3] = [0, 2, 3];
+    const END_TRIM: [usize; 3] = [0, 3, 2];
+    (0..3)
+        .map(|shift| {
+            let mut shifted = vec![b' '; shift];
+            shifted.extend_from_slice(bytes);
+            let encoded = base64(&shifted);
+            let end = encoded.len() - END_TRIM[(bytes.len() + shift) % 3];
+            encoded
+                .get(START[shift]..end.max(START[shift]))
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_offsets_match_the_reference_values() {
+        // The Sigma documentation's example: `/bin/bash` at the three possible offsets.
+        assert_eq!(
+            base64_offsets(b"/bin/bash"),
+            vec!["L2Jpbi9iYXNo", "9iaW4vYmFza", "vYmluL2Jhc2"]
+        );
+    }
+}

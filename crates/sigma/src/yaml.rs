@@ -1,0 +1,334 @@
+//! YAML documents as trees of nodes that remember their byte spans, parsed within resource limits.
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::source::{SourceFile, Span};
+
+/// Limits that keep hostile input from exhausting memory, stack or time.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of sequences and mappings.
+    pub max_depth: usize,
+    /// Most nodes a file may expand to, aliases included.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_file_bytes: 16 * 1024 * 1024,
+            max_depth: 64,
+            max_nodes: 250_000,
+        }
+    }
+}
+
+/// One YAML value and the bytes it was written in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+/// The shapes a YAML value can take. Mapping keys keep their order and their own spans.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value under a mapping key (compared as text), if this node is a mapping holding it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node of a mapping entry.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.scalar_text().as_deref() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// A scalar written as text: strings as they are, numbers and booleans as YAML prints them.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => Some("null".to_owned()),
+            Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::Float(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The node as JSON, for schema validation and for events. Non-text keys become their text.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The node at a JSON pointer (`/detection/selection/0`), and the key node when the last step is a key.
+    pub fn pointer(&self, pointer: &str) -> Option<(Option<&Node>, &Node)> {
+        let mut key = None;
+        let mut node = self;
+        for raw in pointer.split('/').skip(1) {
+            let step = raw.replace("~1", "/").replace("~0", "~");
+            match &node.value {
+                Value::Map(entries) => {
+                    let (k, v) = entries
+                        .iter()
+                        .find(|(k, _)| k.scalar_text().as_deref() == Some(step.as_str()))?;
+                    key = Some(k);
+                    node = v;
+                }
+                Value::Seq(items) => {
+                    node = items.get(step.parse::<usize>().ok()?)?;
+                    key = None;
+                }
+                _ => return None,
+            }
+        }
+        Some((key, node))
+    }
+}
+
+/// A YAML syntax or limit error, at a position in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YamlError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Parses every document of a YAML stream. Empty documents (a trailing `---`) are dropped.
+pub fn parse_documents(source: &SourceFile, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = limits.max_depth;
+    budget.max_nodes = limits.max_nodes;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let docs: Vec<Spanned<RawValue>> =
+        serde_saphyr::from_multiple_with_options(source.text(), options)
+            .map_err(|e| convert_error(source, &e))?;
+    Ok(docs
+        .into_iter()
+        .map(|d| into_node(source, d))
+        .filter(|n| n.value != Value::Null)
+        .collect())
+}
+
+fn convert_error(source: &SourceFile, error: &serde_saphyr::Error) -> YamlError {
+    let span = error.location().map_or(Span::default(), |loc| {
+        let offset = loc.span().byte_offset().map_or_else(
+            || offset_of_line_col(source.text(), loc.line(), loc.column()),
+            |o| usize::try_from(o).unwrap_or(usize::MAX),
+        );
+        Span::new(offset, offset)
+    });
+    YamlError {
+        message: short_message(&error.to_string()),
+        span,
+    }
+}
+
+/// The parser's message without its own location prefix and source snippet, which we print ourselves.
+fn short_message(full: &str) -> String {
+    let first = full.lines().next().unwrap_or(full);
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let without_location = match first.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map_or(first, |(_, message)| message),
+        None => first,
+    };
+    let message = without_location
+        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable")
+        .trim();
+    if message.starts_with("budget breached") {
+        format!("{message} (the file nests or expands too far)")
+    } else {
+        message.to_owned()
+    }
+}
+
+fn offset_of_line_col(text: &str, line: u64, column: u64) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let skip: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(char::len_utf8)
+                .sum();
+            return offset + skip;
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+fn span_of(source: &SourceFile, location: &serde_saphyr::Location) -> Span {
+    let span = location.span();
+    match (span.byte_offset(), span.byte_len()) {
+        (Some(start), Some(len)) => Span::new(
+            usize::try_from(start).unwrap_or(usize::MAX),
+            usize::try_from(start + len).unwrap_or(usize::MAX),
+        ),
+        _ => {
+            let start = offset_of_line_col(source.text(), location.line(), location.column());
+            Span::new(start, start)
+        }
+    }
+}
+
+fn into_node(source: &SourceFile, raw: Spanned<RawValue>) -> Node {
+    let span = span_of(source, &raw.referenced);
+    let value = match raw.value {
+        RawValue::Null => Value::Null,
+        RawValue::Bool(b) => Value::Bool(b),
+        RawValue::Int(i) => Value::Int(i),
+        RawValue::Float(f) => Value::Float(f),
+        RawValue::String(s) => Value::String(s),
+        RawValue::Seq(items) => {
+            Value::Seq(items.into_iter().map(|i| into_node(source, i)).collect())
+        }
+        RawValue::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (into_node(source, k), into_node(source, v)))
+                .collect(),
+        ),
+    };
+    Node { value, span }
+}
+
+/// What the deserializer builds before spans are turned into byte ranges of our own.
+enum RawValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Spanned<RawValue>>),
+    Map(Vec<(Spanned<RawValue>, Spanned<RawValue>)>),
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+        RawValue::deserialize(d)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<RawValue, E> {
+        Ok(RawValue::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<RawValue, E> {
+        Ok(RawValue::Int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<RawValue, E> {
+        Ok(i64::try_from(u).map_or(RawValue::Float(u as f64), RawValue::Int))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<RawValue, E> {
+        Ok(RawValue::Float(f))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<RawValue, E> {
+        Ok(RawValue::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<RawValue, E> {
+        Ok(RawValue::String(s))
+    }
+    fn visit_bytes<E>(self, b: &[u8]) -> Result<RawValue, E> {
+        Ok(RawValue::String(String::from_utf8_lossy(b).into_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(RawValue::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(RawValue::Map(entries))
+    }
+}
