@@ -207,6 +207,11 @@ impl CompiledFilter {
         })
     }
 
+    /// The names of the filter's search identifiers, in the order written.
+    pub fn search_names(&self) -> impl Iterator<Item = &str> {
+        self.searches.iter().map(|s| s.name.as_str())
+    }
+
     /// Whether the filter applies to a rule: it names the rule by id or name, or it names no
     /// rules and its log source covers the rule's.
     pub fn applies_to(&self, rule: &CompiledRule) -> bool {

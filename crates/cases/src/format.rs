@@ -1,0 +1,687 @@
+//! The test-case file format (version 1, see `docs/test-case-format.md`), read with positions.
+
+use std::path::{Path, PathBuf};
+
+use ruleproof_sigma::yaml::{Limits, Node, Value, parse_documents};
+use ruleproof_sigma::{SourceFile, Span};
+
+use crate::diagnostic::Diagnostic;
+
+/// The format version this runner reads.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// The verdict a case expects from the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Match,
+    NoMatch,
+}
+
+impl Verdict {
+    pub fn from_bool(matched: bool) -> Verdict {
+        if matched {
+            Verdict::Match
+        } else {
+            Verdict::NoMatch
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Match => "match",
+            Verdict::NoMatch => "no-match",
+        }
+    }
+}
+
+/// A name written in the file, with where it was written (for errors about what it names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A parsed test-case file with every matrix case expanded.
+#[derive(Clone, Debug)]
+pub struct TestCaseFile {
+    pub source: SourceFile,
+    pub rule: Named,
+    pub kql_pipeline: Option<Named>,
+    pub scenarios: Vec<Scenario>,
+    pub cases: Vec<Case>,
+}
+
+/// A documented false-positive scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub id: Named,
+    pub title: String,
+    pub description: Option<String>,
+    pub exclusion: Option<String>,
+    /// The rule's `falsepositives:` entry this scenario documents.
+    pub falsepositive: Option<Named>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    /// Where the case starts in the file (for matrix cases, the template).
+    pub span: Span,
+    pub expect: Verdict,
+    pub event: serde_json::Value,
+    pub reason: Vec<Named>,
+    pub scenario: Option<Named>,
+    pub with_filters: Option<WithFilters>,
+    pub xfail: Option<String>,
+    pub kql: Option<CaseKql>,
+}
+
+/// Meta-filters to apply to the rule, and the verdict expected with them.
+#[derive(Clone, Debug)]
+pub struct WithFilters {
+    pub filters: Vec<Named>,
+    pub expect: Verdict,
+    pub reason: Vec<Named>,
+    pub span: Span,
+}
+
+/// Per-case settings of the KQL parity check.
+#[derive(Clone, Debug, Default)]
+pub struct CaseKql {
+    /// A record already in the KQL schema, used instead of mapping the event.
+    pub event: Option<serde_json::Value>,
+    pub xfail: Option<String>,
+}
+
+/// Collects problems while reading one file, so one bad case does not hide the rest.
+struct Reader<'a> {
+    source: &'a SourceFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::new(self.source, span, message));
+    }
+
+    /// Reports keys outside `allowed` and missing `required` keys. Returns false on any problem.
+    fn check_keys(&mut self, node: &Node, what: &str, allowed: &[&str], required: &[&str]) -> bool {
+        let Some(entries) = node.as_map() else {
+            self.error(
+                node.span,
+                format!("{what} must be a mapping, not {}", node.kind_name()),
+            );
+            return false;
+        };
+        let mut ok = true;
+        for (key, _) in entries {
+            let name = key.scalar_text().unwrap_or_default();
+            if !allowed.contains(&name.as_str()) {
+                self.error(
+                    key.span,
+                    format!(
+                        "unknown key `{name}` in {what} (expected one of: {})",
+                        allowed.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+        for key in required {
+            if node.get(key).is_none() {
+                self.error(node.span, format!("{what} needs `{key}`"));
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<Named> {
+        match &node.value {
+            Value::String(s) => Some(Named {
+                text: s.clone(),
+                span: node.span,
+            }),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a string, not {}", node.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, what: &str) -> Vec<Named> {
+        match &node.value {
+            Value::Seq(items) => items.iter().filter_map(|i| self.string(i, what)).collect(),
+            _ => self.string(node, what).into_iter().collect(),
+        }
+    }
+
+    fn verdict(&mut self, node: &Node) -> Option<Verdict> {
+        match node.as_str() {
+            Some("match") => Some(Verdict::Match),
+            Some("no-match") => Some(Verdict::NoMatch),
+            _ => {
+                self.error(
+                    node.span,
+                    format!(
+                        "`expect` must be `match` or `no-match`, not {}",
+                        node.scalar_text()
+                            .map_or_else(|| node.kind_name().to_owned(), |t| format!("`{t}`"))
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Reads a test-case file. Returns the file (with the cases that loaded) and every problem found.
+pub fn parse_test_case_file(
+    source: &SourceFile,
+    limits: &Limits,
+) -> (Option<TestCaseFile>, Vec<Diagnostic>) {
+    let mut reader = Reader {
+        source,
+        diagnostics: Vec::new(),
+    };
+    let documents = match parse_documents(source, limits) {
+        Ok(documents) => documents,
+        Err(e) => {
+            reader.error(e.span, e.message);
+            return (None, reader.diagnostics);
+        }
+    };
+    let [root] = documents.as_slice() else {
+        reader.error(
+            Span::default(),
+            format!(
+                "a test-case file holds exactly one YAML document, not {}",
+                documents.len()
+            ),
+        );
+        return (None, reader.diagnostics);
+    };
+    if !reader.check_keys(
+        root,
+        "the test-case file",
+        &["ruleproof", "rule", "kql", "scenarios", "cases"],
+        &["ruleproof", "rule", "cases"],
+    ) {
+        if root.as_map().is_none() || root.get("rule").is_none() {
+            return (None, reader.diagnostics);
+        }
+    }
+    if let Some(version) = root.get("ruleproof") {
+        if version.value != Value::Int(FORMAT_VERSION) {
+            reader.error(
+                version.span,
+                format!(
+                    "unsupported format version (this runner reads `ruleproof: {FORMAT_VERSION}`)"
+                ),
+            );
+            return (None, reader.diagnostics);
+        }
+    }
+    let Some(rule) = root.get("rule").and_then(|n| reader.string(n, "`rule`")) else {
+        return (None, reader.diagnostics);
+    };
+    let kql_pipeline = root.get("kql").and_then(|kql| {
+        reader.check_keys(kql, "`kql`", &["pipeline"], &["pipeline"]);
+        kql.get("pipeline")
+            .and_then(|p| reader.string(p, "`kql.pipeline`"))
+    });
+    let scenarios = root
+        .get("scenarios")
+        .map(|s| read_scenarios(&mut reader, s))
+        .unwrap_or_default();
+    let mut cases = Vec::new();
+    match root.get("cases") {
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => {
+            for item in items {
+                read_case(&mut reader, item, &mut cases);
+            }
+        }
+        Some(other) => reader.error(other.span, "`cases` must be a list"),
+        None => {}
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    let mut duplicates = Vec::new();
+    for case in &cases {
+        if seen.contains(&case.name.as_str()) {
+            duplicates.push((case.span, case.name.clone()));
+        }
+        seen.push(&case.name);
+    }
+    for (span, name) in duplicates {
+        reader.error(
+            span,
+            format!("two cases are named `{name}`; case names must be unique"),
+        );
+    }
+    (
+        Some(TestCaseFile {
+            source: source.clone(),
+            rule,
+            kql_pipeline,
+            scenarios,
+            cases,
+        }),
+        reader.diagnostics,
+    )
+}
+
+fn read_scenarios(reader: &mut Reader<'_>, node: &Node) -> Vec<Scenario> {
+    let Some(items) = node.as_seq() else {
+        reader.error(node.span, "`scenarios` must be a list");
+        return Vec::new();
+    };
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for item in items {
+        if !reader.check_keys(
+            item,
+            "a scenario",
+            &["id", "title", "description", "exclusion", "falsepositive"],
+            &["id", "title"],
+        ) {
+            continue;
+        }
+        let (Some(id), Some(title)) = (
+            item.get("id")
+                .and_then(|n| reader.string(n, "a scenario's `id`")),
+            item.get("title")
+                .and_then(|n| reader.string(n, "a scenario's `title`")),
+        ) else {
+            continue;
+        };
+        let valid_id = id
+            .text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && id
+                .text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_id {
+            reader.error(
+                id.span,
+                format!(
+                    "scenario id `{}` must be lowercase letters, digits and `-`",
+                    id.text
+                ),
+            );
+        }
+        if scenarios.iter().any(|s| s.id.text == id.text) {
+            reader.error(id.span, format!("two scenarios have the id `{}`", id.text));
+            continue;
+        }
+        let text = |key: &str, reader: &mut Reader<'_>| {
+            item.get(key)
+                .and_then(|n| reader.string(n, &format!("a scenario's `{key}`")))
+                .map(|n| n.text)
+        };
+        let description = text("description", reader);
+        let exclusion = text("exclusion", reader);
+        let falsepositive = item
+            .get("falsepositive")
+            .and_then(|n| reader.string(n, "a scenario's `falsepositive`"));
+        scenarios.push(Scenario {
+            id,
+            title: title.text,
+            description,
+            exclusion,
+            falsepositive,
+        });
+    }
+    scenarios
+}
+
+const CASE_KEYS: [&str; 11] = [
+    "name",
+    "expect",
+    "event",
+    "event_file",
+    "reason",
+    "scenario",
+    "with_filters",
+    "xfail",
+    "kql",
+    "matrix",
+    "description",
+];
+
+fn read_case(reader: &mut Reader<'_>, node: &Node, out: &mut Vec<Case>) {
+    if !reader.check_keys(node, "a case", &CASE_KEYS, &["name", "expect"]) {
+        return;
+    }
+    let combinations = match node.get("matrix") {
+        Some(matrix) => match read_matrix(reader, matrix) {
+            Some(combinations) => combinations,
+            None => return,
+        },
+        None => vec![Vec::new()],
+    };
+    for bindings in combinations {
+        let node = match substitute(node, &bindings) {
+            Ok(node) => node,
+            Err((span, message)) => {
+                reader.error(span, message);
+                return;
+            }
+        };
+        if let Some(case) = read_one_case(reader, &node) {
+            out.push(case);
+        }
+    }
+}
+
+type Bindings = Vec<(String, Node)>;
+
+/// The cartesian product of a matrix's variables, in the order they are written.
+fn read_matrix(reader: &mut Reader<'_>, node: &Node) -> Option<Vec<Bindings>> {
+    let Some(entries) = node.as_map() else {
+        reader.error(
+            node.span,
+            "`matrix` must map variable names to lists of values",
+        );
+        return None;
+    };
+    let mut combinations: Vec<Bindings> = vec![Vec::new()];
+    for (key, values) in entries {
+        let name = key.scalar_text().unwrap_or_default();
+        let valid_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            reader.error(
+                key.span,
+                format!("`{name}` is not a valid matrix variable name"),
+            );
+            return None;
+        }
+        let items = match values.as_seq() {
+            Some(items) if !items.is_empty() => items,
+            _ => {
+                reader.error(
+                    values.span,
+                    format!("matrix variable `{name}` needs a non-empty list of values"),
+                );
+                return None;
+            }
+        };
+        if let Some(bad) = items
+            .iter()
+            .find(|i| i.as_map().is_some() || i.as_seq().is_some())
+        {
+            reader.error(bad.span, "matrix values must be plain values");
+            return None;
+        }
+        combinations = combinations
+            .into_iter()
+            .flat_map(|bound| {
+                let name = name.clone();
+                items.iter().map(move |item| {
+                    let mut next = bound.clone();
+                    next.push((name.clone(), item.clone()));
+                    next
+                })
+            })
+            .collect();
+    }
+    Some(combinations)
+}
+
+/// Replaces `{{var}}` in the strings of `name`, `event` and `kql.event`.
+fn substitute(case: &Node, bindings: &Bindings) -> Result<Node, (Span, String)> {
+    let Value::Map(entries) = &case.value else {
+        return Ok(case.clone());
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let templated = matches!(key.as_str(), Some("name" | "event" | "kql"));
+        let value = if templated && !bindings.is_empty() {
+            substitute_node(value, bindings)?
+        } else {
+            value.clone()
+        };
+        out.push((key.clone(), value));
+    }
+    Ok(Node {
+        value: Value::Map(out),
+        span: case.span,
+    })
+}
+
+fn substitute_node(node: &Node, bindings: &Bindings) -> Result<Node, (Span, String)> {
+    let value = match &node.value {
+        Value::String(text) => {
+            if let Some(name) = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")) {
+                if let Some((_, bound)) = bindings.iter().find(|(n, _)| n == name.trim()) {
+                    return Ok(Node {
+                        value: bound.value.clone(),
+                        span: node.span,
+                    });
+                }
+            }
+            Value::String(substitute_text(text, bindings).map_err(|m| (node.span, m))?)
+        }
+        Value::Seq(items) => Value::Seq(
+            items
+                .iter()
+                .map(|i| substitute_node(i, bindings))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((substitute_node(k, bindings)?, substitute_node(v, bindings)?)))
+                .collect::<Result<_, (Span, String)>>()?,
+        ),
+        other => other.clone(),
+    };
+    Ok(Node {
+        value,
+        span: node.span,
+    })
+}
+
+fn substitute_text(text: &str, bindings: &Bindings) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let name = rest[start + 2..start + 2 + len].trim();
+        let Some((_, value)) = bindings.iter().find(|(n, _)| n == name) else {
+            return Err(format!(
+                "`{{{{{name}}}}}` names no matrix variable of this case"
+            ));
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&value.scalar_text().unwrap_or_default());
+        rest = &rest[start + 4 + len..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn read_one_case(reader: &mut Reader<'_>, node: &Node) -> Option<Case> {
+    let name = node
+        .get("name")
+        .and_then(|n| reader.string(n, "a case's `name`"))?;
+    let expect = node.get("expect").and_then(|n| reader.verdict(n))?;
+    let event = match (node.get("event"), node.get("event_file")) {
+        (Some(event), None) => inline_event(reader, event)?,
+        (None, Some(file)) => {
+            let path = reader.string(file, "`event_file`")?;
+            load_event_file(reader, &path)?
+        }
+        (Some(_), Some(file)) => {
+            reader.error(
+                file.span,
+                "a case has either `event` or `event_file`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            reader.error(
+                node.span,
+                format!("case `{}` needs `event` or `event_file`", name.text),
+            );
+            return None;
+        }
+    };
+    let reason = node
+        .get("reason")
+        .map(|n| reader.string_list(n, "`reason`"))
+        .unwrap_or_default();
+    let scenario = node
+        .get("scenario")
+        .and_then(|n| reader.string(n, "`scenario`"));
+    let with_filters = match node.get("with_filters") {
+        Some(w) => {
+            if !reader.check_keys(
+                w,
+                "`with_filters`",
+                &["filters", "expect", "reason"],
+                &["filters", "expect"],
+            ) {
+                return None;
+            }
+            Some(WithFilters {
+                filters: w
+                    .get("filters")
+                    .map(|n| reader.string_list(n, "a filter reference"))
+                    .unwrap_or_default(),
+                expect: w.get("expect").and_then(|n| reader.verdict(n))?,
+                reason: w
+                    .get("reason")
+                    .map(|n| reader.string_list(n, "`reason`"))
+                    .unwrap_or_default(),
+                span: w.span,
+            })
+        }
+        None => None,
+    };
+    let xfail = node
+        .get("xfail")
+        .and_then(|n| reader.string(n, "`xfail`"))
+        .map(|n| n.text);
+    let kql = match node.get("kql") {
+        Some(k) => {
+            if !reader.check_keys(k, "a case's `kql`", &["event", "xfail"], &[]) {
+                return None;
+            }
+            Some(CaseKql {
+                event: match k.get("event") {
+                    Some(e) => Some(inline_event(reader, e)?),
+                    None => None,
+                },
+                xfail: k
+                    .get("xfail")
+                    .and_then(|n| reader.string(n, "`kql.xfail`"))
+                    .map(|n| n.text),
+            })
+        }
+        None => None,
+    };
+    Some(Case {
+        name: name.text,
+        span: node.span,
+        expect,
+        event,
+        reason,
+        scenario,
+        with_filters,
+        xfail,
+        kql,
+    })
+}
+
+fn inline_event(reader: &mut Reader<'_>, node: &Node) -> Option<serde_json::Value> {
+    if node.as_map().is_none() {
+        reader.error(
+            node.span,
+            format!(
+                "an event must be a mapping of fields, not {}",
+                node.kind_name()
+            ),
+        );
+        return None;
+    }
+    Some(node.to_json())
+}
+
+/// Loads an event from a JSON or YAML file next to the test-case file.
+fn load_event_file(reader: &mut Reader<'_>, path: &Named) -> Option<serde_json::Value> {
+    let base = reader.source.path().parent().unwrap_or(Path::new("."));
+    let full: PathBuf = base.join(&path.text);
+    let limits = Limits::default();
+    let source = match ruleproof_sigma::source::read_source(&full, limits.max_file_bytes) {
+        Ok(source) => source,
+        Err(e) => {
+            reader.error(path.span, format!("cannot load the event file: {e}"));
+            return None;
+        }
+    };
+    let value = if full
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        match serde_json::from_str::<serde_json::Value>(source.text()) {
+            Ok(value) => value,
+            Err(e) => {
+                reader.error(
+                    path.span,
+                    format!(
+                        "{}:{}:{}: the event file is not valid JSON: {e}",
+                        full.display(),
+                        e.line(),
+                        e.column()
+                    ),
+                );
+                return None;
+            }
+        }
+    } else {
+        match parse_documents(&source, &limits) {
+            Ok(docs) if docs.len() == 1 => docs[0].to_json(),
+            Ok(docs) => {
+                reader.error(
+                    path.span,
+                    format!(
+                        "the event file holds {} documents; it must hold one event",
+                        docs.len()
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                reader.error(
+                    path.span,
+                    format!(
+                        "{}: the event file is not valid YAML: {e}",
+                        source.location(e.span)
+                    ),
+                );
+                return None;
+            }
+        }
+    };
+    if !value.is_object() {
+        reader.error(path.span, "the event file must hold one object of fields");
+        return None;
+    }
+    Some(value)
+}

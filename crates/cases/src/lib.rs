@@ -1,0 +1,16 @@
+//! Test cases for Sigma rules: the YAML fixture format, the runner that asserts every verdict
+//! and its reason, and the scaffolding commands that write fixture files.
+
+pub mod diagnostic;
+pub mod format;
+pub mod ruleset;
+pub mod run;
+pub mod scaffold;
+
+pub use diagnostic::Diagnostic;
+pub use format::{Case, Scenario, TestCaseFile, Verdict};
+pub use ruleset::{LoadedFilter, LoadedRule, RuleSet};
+pub use run::{
+    CaseResult, Check, FileResult, KqlCheck, KqlParity, KqlVerdict, Layout, Outcome, PreparedKql,
+    RuleSummary, RunReport, Totals, run, run_file,
+};

@@ -1,0 +1,558 @@
+//! Running test-case files: every case through the engine, with verdicts, reasons and explanations.
+
+use std::path::{Path, PathBuf};
+
+use ruleproof_sigma::yaml::Limits;
+use ruleproof_sigma::{CompiledFilter, Explanation, Span};
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::format::{Case, Scenario, TestCaseFile, Verdict, parse_test_case_file};
+use crate::ruleset::{LoadedRule, RuleSet, yaml_files};
+
+/// Where the runner finds things.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The repository root: rule paths in test-case files are relative to it.
+    pub root: PathBuf,
+    pub rules_dir: PathBuf,
+    pub cases_dir: PathBuf,
+}
+
+impl Layout {
+    /// The conventional layout under a root: `rules/` and `test-cases/`.
+    pub fn at(root: &Path) -> Layout {
+        Layout {
+            root: root.to_owned(),
+            rules_dir: root.join("rules"),
+            cases_dir: root.join("test-cases"),
+        }
+    }
+
+    /// The test-case file that belongs to a rule file: the same relative path under `test-cases/`.
+    pub fn test_case_path_for(&self, rule_path: &Path) -> Option<PathBuf> {
+        let relative = rule_path.strip_prefix(&self.rules_dir).ok()?;
+        Some(self.cases_dir.join(relative))
+    }
+}
+
+/// A rule's KQL, prepared for checking against the rule's fixtures.
+pub trait PreparedKql {
+    /// The KQL's verdict for a fixture event (already in Sigma field names), or for a record
+    /// given directly in the target schema.
+    fn evaluate(&self, sigma_event: &Value, record: Option<&Value>) -> KqlVerdict;
+}
+
+/// What the KQL said about one event.
+#[derive(Clone, Debug)]
+pub struct KqlVerdict {
+    pub matched: bool,
+    /// The evaluator's explanation tree, rendered.
+    pub explanation: String,
+}
+
+/// Finds and prepares a rule's KQL. The runner knows nothing of KQL beyond this.
+pub trait KqlParity {
+    /// `None` when the rule has no KQL; `Err` (with a position-bearing message) when it cannot be used.
+    fn prepare(
+        &self,
+        rule: &LoadedRule,
+        pipeline: Option<&str>,
+    ) -> Option<Result<Box<dyn PreparedKql>, Diagnostic>>;
+}
+
+/// How a case (or one of its checks) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// Marked `xfail` and failing as it says.
+    ExpectedFailure,
+    /// Marked `xfail` but passing: the mark is stale, which fails the run.
+    UnexpectedPass,
+}
+
+impl Outcome {
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::UnexpectedPass)
+    }
+
+    fn with_xfail(failed: bool, xfail: bool) -> Outcome {
+        match (failed, xfail) {
+            (false, false) => Outcome::Pass,
+            (true, false) => Outcome::Fail,
+            (true, true) => Outcome::ExpectedFailure,
+            (false, true) => Outcome::UnexpectedPass,
+        }
+    }
+}
+
+/// One evaluation of the rule (plain, or with meta-filters) against a case's event.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub expect: Verdict,
+    pub actual: Verdict,
+    /// Searches that must be the reason for the verdict.
+    pub reason: Vec<String>,
+    /// Searches that were (true selections for a match, negated filters for a no-match).
+    pub actual_reason: Vec<String>,
+    pub explanation: Explanation,
+    /// Why this check failed, one sentence each; empty when it passed.
+    pub problems: Vec<String>,
+}
+
+impl Check {
+    pub fn failed(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+/// The KQL parity check of one case.
+#[derive(Clone, Debug)]
+pub struct KqlCheck {
+    pub sigma: Verdict,
+    pub kql: Verdict,
+    pub explanation: String,
+    pub xfail: Option<String>,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    pub name: String,
+    pub line: u32,
+    pub col: u32,
+    pub scenario: Option<String>,
+    pub xfail: Option<String>,
+    pub check: Check,
+    pub with_filters: Option<(Vec<String>, Check)>,
+    /// The outcome of the Sigma checks (plain and filtered), with `xfail` taken into account.
+    pub outcome: Outcome,
+    pub kql: Option<KqlCheck>,
+    pub event: Value,
+}
+
+impl CaseResult {
+    /// Whether anything about this case fails the run.
+    pub fn is_failure(&self) -> bool {
+        self.outcome.is_failure() || self.kql.as_ref().is_some_and(|k| k.outcome.is_failure())
+    }
+}
+
+/// A rule as reports name it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuleSummary {
+    pub title: String,
+    pub id: Option<String>,
+    pub path: PathBuf,
+    pub status: Option<String>,
+    pub level: Option<String>,
+    /// The rule's `falsepositives:` entries.
+    pub falsepositives: Vec<String>,
+}
+
+impl RuleSummary {
+    fn of(rule: &LoadedRule) -> RuleSummary {
+        let meta = &rule.rule.meta;
+        RuleSummary {
+            title: meta.title.clone(),
+            id: meta.id.clone(),
+            path: rule.path.clone(),
+            status: meta.status.clone(),
+            level: meta.level.clone(),
+            falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub rule: Option<RuleSummary>,
+    /// The rule's search identifiers and their items, for coverage.
+    pub scenarios: Vec<Scenario>,
+    pub cases: Vec<CaseResult>,
+    pub errors: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub files: Vec<FileResult>,
+    /// Rules that no test-case file names.
+    pub untested: Vec<RuleSummary>,
+    /// Rules and filters that failed to load, and unreadable files.
+    pub load_errors: Vec<Diagnostic>,
+    pub unreadable: Vec<String>,
+}
+
+/// Totals for summaries and exit codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    pub files: usize,
+    pub cases: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub expected_failures: usize,
+    pub kql_checks: usize,
+    pub kql_failed: usize,
+    pub errors: usize,
+    pub untested_rules: usize,
+}
+
+impl RunReport {
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals {
+            files: self.files.len(),
+            untested_rules: self.untested.len(),
+            errors: self.load_errors.len() + self.unreadable.len(),
+            ..Totals::default()
+        };
+        for file in &self.files {
+            totals.errors += file.errors.len();
+            for case in &file.cases {
+                totals.cases += 1;
+                match case.outcome {
+                    Outcome::Pass => totals.passed += 1,
+                    Outcome::ExpectedFailure => totals.expected_failures += 1,
+                    Outcome::Fail | Outcome::UnexpectedPass => totals.failed += 1,
+                }
+                if let Some(kql) = &case.kql {
+                    totals.kql_checks += 1;
+                    if kql.outcome.is_failure() {
+                        totals.kql_failed += 1;
+                    }
+                }
+            }
+        }
+        totals
+    }
+
+    /// True when every case passed and nothing failed to load.
+    pub fn is_success(&self) -> bool {
+        let totals = self.totals();
+        totals.failed == 0 && totals.kql_failed == 0 && totals.errors == 0
+    }
+}
+
+/// Runs the test-case files under `paths` (files or directories) against the rule set.
+pub fn run(
+    layout: &Layout,
+    rules: &RuleSet,
+    paths: &[PathBuf],
+    kql: Option<&dyn KqlParity>,
+) -> RunReport {
+    let mut files: Vec<PathBuf> = paths.iter().flat_map(|p| yaml_files(p)).collect();
+    files.sort();
+    files.dedup();
+    let mut report = RunReport {
+        load_errors: rules.diagnostics.clone(),
+        unreadable: rules.unreadable.clone(),
+        ..RunReport::default()
+    };
+    let mut tested: Vec<PathBuf> = Vec::new();
+    for path in &files {
+        let result = run_file(layout, rules, path, kql);
+        if let Some(rule) = &result.rule {
+            tested.push(rule.path.clone());
+        }
+        report.files.push(result);
+    }
+    report.untested = rules
+        .rules
+        .iter()
+        .filter(|r| !tested.contains(&r.path))
+        .map(RuleSummary::of)
+        .collect();
+    report
+}
+
+/// Runs one test-case file. Problems with the file are collected; the cases that can run, run.
+pub fn run_file(
+    layout: &Layout,
+    rules: &RuleSet,
+    path: &Path,
+    kql: Option<&dyn KqlParity>,
+) -> FileResult {
+    let mut result = FileResult {
+        path: path.to_owned(),
+        rule: None,
+        scenarios: Vec::new(),
+        cases: Vec::new(),
+        errors: Vec::new(),
+    };
+    let limits = Limits::default();
+    let source = match ruleproof_sigma::source::read_source(path, limits.max_file_bytes) {
+        Ok(source) => source,
+        Err(e) => {
+            let file = ruleproof_sigma::SourceFile::new(path, "");
+            result
+                .errors
+                .push(Diagnostic::new(&file, Span::default(), e.to_string()));
+            return result;
+        }
+    };
+    let (parsed, diagnostics) = parse_test_case_file(&source, &limits);
+    result.errors = diagnostics;
+    let Some(file) = parsed else {
+        return result;
+    };
+    let Some(rule) = rules.find_rule(&file.rule.text, &layout.root) else {
+        result.errors.push(Diagnostic::new(
+            &source,
+            file.rule.span,
+            format!(
+                "no rule under {} has the id, name or path `{}`",
+                layout.rules_dir.display(),
+                file.rule.text
+            ),
+        ));
+        return result;
+    };
+    result.rule = Some(RuleSummary::of(rule));
+    check_scenarios(&file, rule, &mut result.errors);
+    result.scenarios = file.scenarios.clone();
+
+    let prepared_kql = match kql
+        .and_then(|k| k.prepare(rule, file.kql_pipeline.as_ref().map(|p| p.text.as_str())))
+    {
+        Some(Ok(prepared)) => Some(prepared),
+        Some(Err(diagnostic)) => {
+            result.errors.push(diagnostic);
+            None
+        }
+        None => None,
+    };
+
+    for case in &file.cases {
+        if let Some(case_result) = run_case(
+            &file,
+            rule,
+            rules,
+            case,
+            prepared_kql.as_deref(),
+            &mut result.errors,
+        ) {
+            result.cases.push(case_result);
+        }
+    }
+    result
+}
+
+fn check_scenarios(file: &TestCaseFile, rule: &LoadedRule, errors: &mut Vec<Diagnostic>) {
+    for scenario in &file.scenarios {
+        if let Some(fp) = &scenario.falsepositive {
+            if !rule
+                .rule
+                .meta
+                .falsepositives
+                .iter()
+                .any(|(f, _)| f == &fp.text)
+            {
+                errors.push(Diagnostic::new(
+                    &file.source,
+                    fp.span,
+                    format!("the rule has no falsepositives entry `{}`", fp.text),
+                ));
+            }
+        }
+    }
+    for case in &file.cases {
+        if let Some(scenario) = &case.scenario {
+            if !file.scenarios.iter().any(|s| s.id.text == scenario.text) {
+                errors.push(Diagnostic::new(
+                    &file.source,
+                    scenario.span,
+                    format!(
+                        "case `{}` names scenario `{}`, which the file does not declare",
+                        case.name, scenario.text
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn run_case(
+    file: &TestCaseFile,
+    rule: &LoadedRule,
+    rules: &RuleSet,
+    case: &Case,
+    kql: Option<&dyn PreparedKql>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<CaseResult> {
+    let own_searches: Vec<&str> = rule.compiled.search_names().collect();
+    let mut bad_reference = false;
+    for reason in &case.reason {
+        if !own_searches.contains(&reason.text.as_str()) {
+            errors.push(Diagnostic::new(
+                &file.source,
+                reason.span,
+                format!(
+                    "`{}` is not a search identifier of the rule (it has: {})",
+                    reason.text,
+                    own_searches.join(", ")
+                ),
+            ));
+            bad_reference = true;
+        }
+    }
+    let filtered = match &case.with_filters {
+        Some(with) => {
+            let mut filters: Vec<&CompiledFilter> = Vec::new();
+            for reference in &with.filters {
+                match rules.find_filter(&reference.text) {
+                    Some(f) => filters.push(&f.compiled),
+                    None => {
+                        errors.push(Diagnostic::new(
+                            &file.source,
+                            reference.span,
+                            format!("no meta-filter has the id or name `{}`", reference.text),
+                        ));
+                        bad_reference = true;
+                    }
+                }
+            }
+            Some((with, filters))
+        }
+        None => None,
+    };
+    if bad_reference {
+        return None;
+    }
+
+    let explanation = rule.compiled.explain(&case.event);
+    let reason: Vec<String> = case.reason.iter().map(|r| r.text.clone()).collect();
+    let check = evaluate(case.expect, reason, explanation, |_| true);
+
+    let with_filters = match filtered {
+        Some((with, filters)) => {
+            let names: Vec<String> = filters
+                .iter()
+                .map(|f| f.meta.reference().to_owned())
+                .collect();
+            let filter_searches: Vec<String> = filters
+                .iter()
+                .flat_map(|f| {
+                    let reference = f.meta.reference().to_owned();
+                    f.search_names()
+                        .map(move |s| format!("filter {reference}: {s}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for reason in &with.reason {
+                if !filter_searches
+                    .iter()
+                    .any(|s| s.ends_with(&format!(": {}", reason.text)))
+                {
+                    errors.push(Diagnostic::new(
+                        &file.source,
+                        reason.span,
+                        format!(
+                            "`{}` is not a search identifier of the named filters",
+                            reason.text
+                        ),
+                    ));
+                    return None;
+                }
+            }
+            let applied = rule.compiled.with_filters(&filters);
+            let explanation = applied.explain(&case.event);
+            let reason = with.reason.iter().map(|r| r.text.clone()).collect();
+            Some((
+                names,
+                evaluate(with.expect, reason, explanation, |name| {
+                    name.starts_with("filter ")
+                }),
+            ))
+        }
+        None => None,
+    };
+
+    let failed = check.failed() || with_filters.as_ref().is_some_and(|(_, c)| c.failed());
+    let outcome = Outcome::with_xfail(failed, case.xfail.is_some());
+    let kql = kql.map(|prepared| {
+        let verdict = prepared.evaluate(
+            &case.event,
+            case.kql.as_ref().and_then(|k| k.event.as_ref()),
+        );
+        let xfail = case.kql.as_ref().and_then(|k| k.xfail.clone());
+        let kql_verdict = Verdict::from_bool(verdict.matched);
+        KqlCheck {
+            sigma: check.actual,
+            kql: kql_verdict,
+            explanation: verdict.explanation,
+            outcome: Outcome::with_xfail(kql_verdict != check.actual, xfail.is_some()),
+            xfail,
+        }
+    });
+    let position = file.source.line_col(case.span.start);
+    Some(CaseResult {
+        name: case.name.clone(),
+        line: position.line,
+        col: position.col,
+        scenario: case.scenario.as_ref().map(|s| s.text.clone()),
+        xfail: case.xfail.clone(),
+        check,
+        with_filters,
+        outcome,
+        kql,
+        event: case.event.clone(),
+    })
+}
+
+/// Compares a verdict (and its reason) with what the case expects.
+fn evaluate(
+    expect: Verdict,
+    reason: Vec<String>,
+    explanation: Explanation,
+    counts_as_reason: impl Fn(&str) -> bool,
+) -> Check {
+    let actual = Verdict::from_bool(explanation.matched);
+    let actual_reason: Vec<String> = match actual {
+        Verdict::Match => explanation.matched_because(),
+        Verdict::NoMatch => explanation.rejected_because(),
+    }
+    .into_iter()
+    .filter(|name| counts_as_reason(name))
+    .collect();
+    let mut problems = Vec::new();
+    if actual != expect {
+        problems.push(format!(
+            "expected {}, got {}",
+            expect.as_str(),
+            actual.as_str()
+        ));
+    } else {
+        for wanted in &reason {
+            let found = actual_reason
+                .iter()
+                .any(|r| r == wanted || r.ends_with(&format!(": {wanted}")));
+            if !found {
+                let role = match expect {
+                    Verdict::Match => "a reason for the match",
+                    Verdict::NoMatch => "a filter that rejected the event",
+                };
+                problems.push(format!("`{wanted}` was expected to be {role}, but was not"));
+            }
+        }
+    }
+    Check {
+        expect,
+        actual,
+        reason,
+        actual_reason,
+        explanation,
+        problems,
+    }
+}
+
+/// The file's scenarios that document a rule's false-positive entry, keyed by the entry.
+pub fn scenario_for_falsepositive<'a>(
+    scenarios: &'a [Scenario],
+    entry: &str,
+) -> Option<&'a Scenario> {
+    scenarios
+        .iter()
+        .find(|s| s.falsepositive.as_ref().is_some_and(|f| f.text == entry))
+}

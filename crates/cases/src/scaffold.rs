@@ -1,0 +1,1 @@
+//! Writing test-case files: skeletons for new rules and appended cases.

@@ -1,0 +1,52 @@
+//! The subcommands and their arguments.
+
+mod explain;
+mod matching;
+mod test;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Prove that Sigma detection rules do what they claim.
+#[derive(Debug, Parser)]
+#[command(name = "ruleproof", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every rule's test cases (and KQL parity checks) and report each verdict.
+    Test(test::TestArgs),
+    /// Evaluate rules against JSON Lines events; print one JSON line per match.
+    Match(matching::MatchArgs),
+    /// Explain a rule's verdict on one event, as a tree.
+    Explain(explain::ExplainArgs),
+}
+
+/// Output formats shared by commands that report results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Github,
+}
+
+/// Where the repository is: the directory holding `rules/` and `test-cases/`.
+#[derive(Debug, clap::Args)]
+pub struct RootArgs {
+    /// The repository root (holding `rules/` and `test-cases/`).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Test(args) => test::run(args),
+        Command::Match(args) => matching::run(args),
+        Command::Explain(args) => explain::run(args),
+    }
+}

@@ -1,0 +1,66 @@
+//! `ruleproof test`: run test-case files and report.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use ruleproof_cases::{Layout, RuleSet};
+use ruleproof_report::test_output;
+use ruleproof_sigma::CompileOptions;
+
+use super::{Format, RootArgs};
+use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Test-case files or directories to run (default: the repository's `test-cases/`).
+    /// A rule file or directory under `rules/` selects its test-case files.
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    root: RootArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+pub fn run(args: TestArgs) -> anyhow::Result<u8> {
+    let layout = Layout::at(&args.root.root);
+    if !layout.rules_dir.is_dir() {
+        bail!("no rules directory at {}", layout.rules_dir.display());
+    }
+    let mut paths = Vec::new();
+    for path in &args.paths {
+        if !path.exists() {
+            bail!("{}: no such file or directory", path.display());
+        }
+        let mapped = path
+            .canonicalize()
+            .ok()
+            .zip(layout.rules_dir.canonicalize().ok())
+            .and_then(|(p, rules)| {
+                p.strip_prefix(&rules)
+                    .ok()
+                    .map(|r| layout.cases_dir.join(r))
+            });
+        paths.push(mapped.map_or_else(|| path.clone(), |p| p.with_extension("yml")));
+    }
+    if paths.is_empty() {
+        paths.push(layout.cases_dir.clone());
+    }
+    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let report = ruleproof_cases::run(&layout, &rules, &paths, None);
+    let output = match args.format {
+        Format::Human => test_output::human(&report),
+        Format::Json => format!("{:#}\n", test_output::json(&report)),
+        Format::Junit => test_output::junit(&report),
+        Format::Github => test_output::github(&report),
+    };
+    print!("{output}");
+    let totals = report.totals();
+    Ok(if totals.errors > 0 {
+        EXIT_ERROR
+    } else if totals.failed > 0 || totals.kql_failed > 0 {
+        EXIT_FAILURES
+    } else {
+        EXIT_OK
+    })
+}
