@@ -423,7 +423,14 @@ fn run_case(
 
     let explanation = rule.compiled.explain(&case.event);
     let reason: Vec<String> = case.reason.iter().map(|r| r.text.clone()).collect();
-    let check = evaluate(case.expect, reason, explanation, |_| true);
+    let mut check = evaluate(case.expect, reason, explanation, |_| true);
+    // An empty event proves nothing either way; scaffolded placeholder cases start empty so that
+    // they fail until someone fills them in.
+    if case.event.as_object().is_some_and(serde_json::Map::is_empty) {
+        check
+            .problems
+            .insert(0, "the event is empty: fill in the fields of a realistic event".to_owned());
+    }
 
     let with_filters = match filtered {
         Some((with, filters)) => {

@@ -1,5 +1,6 @@
 //! The subcommands and their arguments.
 
+mod cases;
 mod explain;
 mod matching;
 mod test;
@@ -24,6 +25,9 @@ enum Command {
     Match(matching::MatchArgs),
     /// Explain a rule's verdict on one event, as a tree.
     Explain(explain::ExplainArgs),
+    /// Write test-case files: skeletons and appended cases.
+    #[command(subcommand)]
+    Cases(cases::CasesCommand),
 }
 
 /// Output formats shared by commands that report results.
@@ -48,5 +52,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Test(args) => test::run(args),
         Command::Match(args) => matching::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Cases(command) => cases::run(command),
     }
 }
