@@ -660,6 +660,40 @@ fn compile_value(
         }]);
     }
 
+    let Some(alternatives) = value_patterns(item, value, options)? else {
+        return Ok(vec![ValueMatcher::Null]);
+    };
+    let mut matchers = Vec::with_capacity(alternatives.len());
+    for parts in alternatives {
+        let build = |cased: bool| {
+            StrMatcher::compile(&parts, cased).map_err(|e| {
+                SigmaError::new(
+                    ErrorKind::InvalidValue,
+                    value.span,
+                    format!("the value cannot be compiled: {}", regex_reason(&e)),
+                )
+            })
+        };
+        matchers.push(ValueMatcher::Str {
+            matcher: build(cased)?,
+            cased,
+            folded_twin: if cased { Some(build(false)?) } else { None },
+        });
+    }
+    Ok(matchers)
+}
+
+/// The string patterns a value stands for once its modifiers are applied: placeholders expanded,
+/// then `windash`, the encodings and `contains`/`startswith`/`endswith` in the order written.
+/// Several patterns are alternatives (ORed). `None` means the value is `null`. Shared by the
+/// engine and by converters, so both read a rule the same way.
+pub fn value_patterns(
+    item: &Item,
+    value: &RuleValue,
+    options: &CompileOptions,
+) -> Result<Option<Vec<Vec<Part>>>, SigmaError> {
+    let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
+    let invalid = |message: String| SigmaError::new(ErrorKind::InvalidValue, value.span, message);
     let string_modifiers = item
         .modifiers
         .iter()
@@ -684,7 +718,7 @@ fn compile_value(
                     format!("`{m}` cannot be applied to null"),
                 ));
             }
-            return Ok(vec![ValueMatcher::Null]);
+            return Ok(None);
         }
         Scalar::String(s) => s.clone(),
         // Numbers and booleans compare as the text they are written as, so `4688` matches the
@@ -701,7 +735,7 @@ fn compile_value(
         vec![text]
     };
 
-    let mut matchers = Vec::new();
+    let mut patterns = Vec::new();
     for text in texts {
         let parts = if wildcards_allowed {
             pattern::parse_sigma_string(&text)
@@ -712,8 +746,13 @@ fn compile_value(
         for (modifier, span) in &item.modifiers {
             stages = apply_transform(*modifier, *span, stages)?;
         }
+        // Keywords are found anywhere in a value, as a full-text search finds them, unless a
+        // position modifier says otherwise.
+        if item.field.is_none() && !item.modifiers.iter().any(|(m, _)| m.is_position()) {
+            stages = apply_transform(Modifier::Contains, item.key_span, stages)?;
+        }
         for stage in stages {
-            let parts = match stage {
+            patterns.push(match stage {
                 Stage::Parts(parts) => parts,
                 Stage::Bytes(bytes) => match String::from_utf8(bytes) {
                     Ok(s) => pattern::literal_parts(&s),
@@ -724,24 +763,10 @@ fn compile_value(
                         ));
                     }
                 },
-            };
-            let build = |cased: bool| {
-                StrMatcher::compile(&parts, cased).map_err(|e| {
-                    SigmaError::new(
-                        ErrorKind::InvalidValue,
-                        value.span,
-                        format!("the value cannot be compiled: {}", regex_reason(&e)),
-                    )
-                })
-            };
-            matchers.push(ValueMatcher::Str {
-                matcher: build(cased)?,
-                cased,
-                folded_twin: if cased { Some(build(false)?) } else { None },
             });
         }
     }
-    Ok(matchers)
+    Ok(Some(patterns))
 }
 
 /// A value on its way through the transforming modifiers.

@@ -19,7 +19,7 @@ pub mod yaml;
 mod compile;
 mod eval;
 
-pub use compile::{CompileOptions, CompiledFilter, CompiledRule};
+pub use compile::{CompileOptions, CompiledFilter, CompiledRule, value_patterns};
 pub use document::{
     Correlation, Document, DocumentBody, DocumentKind, Filter, LoadedFile, LogSource, Metadata,
     Rule, load_file, load_source,
