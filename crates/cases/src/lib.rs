@@ -1,8 +1,10 @@
 //! Test cases for Sigma rules: the YAML fixture format, the runner that asserts every verdict
 //! and its reason, and the scaffolding commands that write fixture files.
 
+pub mod coverage;
 pub mod diagnostic;
 pub mod format;
+pub mod policy;
 pub mod ruleset;
 pub mod run;
 pub mod scaffold;

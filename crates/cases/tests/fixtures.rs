@@ -27,7 +27,8 @@ fn check_test_case_file(path: &Path) -> datatest_stable::Result<()> {
         )
         .into());
     }
-    let result = run_file(&layout, rules, &PathBuf::from(path), None);
+    let kql = ruleproof_kql::parity::SiblingKql::new();
+    let result = run_file(&layout, rules, &PathBuf::from(path), Some(&kql));
     let failures = ruleproof_report::test_output::human_failures(&result);
     if failures.is_empty() {
         Ok(())

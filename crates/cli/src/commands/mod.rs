@@ -1,6 +1,7 @@
 //! The subcommands and their arguments.
 
 mod cases;
+mod coverage;
 mod explain;
 mod matching;
 mod test;
@@ -28,6 +29,8 @@ enum Command {
     /// Write test-case files: skeletons and appended cases.
     #[command(subcommand)]
     Cases(cases::CasesCommand),
+    /// Report what the test cases cover (scenarios, searches, items, values) and check the policy.
+    Coverage(coverage::CoverageArgs),
 }
 
 /// Output formats shared by commands that report results.
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Match(args) => matching::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Cases(command) => cases::run(command),
+        Command::Coverage(args) => coverage::run(args),
     }
 }

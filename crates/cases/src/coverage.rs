@@ -1,0 +1,830 @@
+//! Coverage of rules by their test cases: false-positive scenarios, detection branches and case
+//! counts, computed from the engine's explanations of a test run (see `docs/coverage.md`).
+
+use std::path::{Path, PathBuf};
+
+use ruleproof_sigma::explain::CondExplain;
+use ruleproof_sigma::{CompiledRule, Explanation};
+use serde::Serialize;
+
+use crate::diagnostic::Diagnostic;
+use crate::format::{Scenario, Verdict};
+use crate::ruleset::{LoadedRule, RuleSet};
+use crate::run::{CaseResult, FileResult, Layout, Outcome, RuleSummary, RunReport};
+
+/// `falsepositives:` entries that document no particular situation and so need no scenario,
+/// compared case-insensitively after trimming punctuation and spaces.
+pub const GENERIC_FALSEPOSITIVES: [&str; 6] =
+    ["unknown", "unlikely", "none", "none known", "other", "n/a"];
+
+/// Whether a `falsepositives:` entry is generic (`Unknown`, `Unlikely.`, `None known` …).
+pub fn is_generic_falsepositive(entry: &str) -> bool {
+    // Punctuation inside the entry matters (`n/a`), so only the ends are trimmed.
+    let trimmed = entry
+        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .to_lowercase();
+    GENERIC_FALSEPOSITIVES.contains(&trimmed.as_str())
+}
+
+/// How many of some kind of thing are covered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counter {
+    pub covered: usize,
+    pub total: usize,
+}
+
+impl Counter {
+    pub fn add(&mut self, other: Counter) {
+        self.covered += other.covered;
+        self.total += other.total;
+    }
+
+    pub fn is_complete(self) -> bool {
+        self.covered == self.total
+    }
+
+    /// Whether at least `percent` per cent are covered; nothing to cover counts as complete.
+    pub fn meets(self, percent: u32) -> bool {
+        self.covered * 100 >= self.total * percent as usize
+    }
+
+    /// The covered share in per cent, 100 when there is nothing to cover.
+    pub fn percent(self) -> f64 {
+        if self.total == 0 {
+            100.0
+        } else {
+            self.covered as f64 * 100.0 / self.total as f64
+        }
+    }
+
+    /// The covered share in tenths of a per cent, rounded down so that an incomplete count never
+    /// reads 100%; 1000 when there is nothing to cover.
+    pub fn tenths(self) -> usize {
+        (self.covered * 1000)
+            .checked_div(self.total)
+            .unwrap_or(1000)
+    }
+
+    /// The share as `90.9%` or `100%`, rounded down like [`Counter::tenths`].
+    pub fn percent_text(self) -> String {
+        let tenths = self.tenths();
+        if tenths.is_multiple_of(10) {
+            format!("{}%", tenths / 10)
+        } else {
+            format!("{}.{}%", tenths / 10, tenths % 10)
+        }
+    }
+}
+
+/// A rule's cases by kind. The kinds partition the cases: each case counts once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CaseCounts {
+    /// Passing cases that expect a match and document no scenario.
+    pub positives: usize,
+    /// Passing cases that expect no match.
+    pub negatives: usize,
+    /// Passing cases that expect a match and document a false-positive scenario.
+    pub known_false_positives: usize,
+    /// Cases marked `xfail` that fail as the mark says.
+    pub expected_failures: usize,
+    /// Cases that fail (including stale `xfail` marks).
+    pub failing: usize,
+}
+
+impl CaseCounts {
+    pub fn total(&self) -> usize {
+        self.positives
+            + self.negatives
+            + self.known_false_positives
+            + self.expected_failures
+            + self.failing
+    }
+
+    fn add(&mut self, other: &CaseCounts) {
+        self.positives += other.positives;
+        self.negatives += other.negatives;
+        self.known_false_positives += other.known_false_positives;
+        self.expected_failures += other.expected_failures;
+        self.failing += other.failing;
+    }
+
+    fn count(&mut self, case: &CaseResult) {
+        match case.outcome {
+            Outcome::Pass => match (case.check.expect, &case.scenario) {
+                (Verdict::Match, None) => self.positives += 1,
+                (Verdict::Match, Some(_)) => self.known_false_positives += 1,
+                (Verdict::NoMatch, _) => self.negatives += 1,
+            },
+            Outcome::ExpectedFailure => self.expected_failures += 1,
+            Outcome::Fail | Outcome::UnexpectedPass => self.failing += 1,
+        }
+    }
+}
+
+/// Whether a false-positive scenario is documented by passing cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioStatus {
+    /// It has cases and every one passes.
+    Covered,
+    /// One of its cases fails, or is an expected failure: the scenario is not handled yet.
+    Failing,
+    /// No case documents it (or the rule's entry has no scenario at all).
+    Uncovered,
+}
+
+impl ScenarioStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioStatus::Covered => "covered",
+            ScenarioStatus::Failing => "failing",
+            ScenarioStatus::Uncovered => "uncovered",
+        }
+    }
+}
+
+/// A case as a scenario lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioCase {
+    pub name: String,
+    pub expect: Verdict,
+    pub outcome: Outcome,
+}
+
+/// A false-positive scenario: declared in the test-case file, or only named by the rule's
+/// `falsepositives:` (then `id` is `None` and it is uncovered).
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioCoverage {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    /// The rule's `falsepositives:` entry this scenario documents.
+    pub falsepositive: Option<String>,
+    pub status: ScenarioStatus,
+    pub cases: Vec<ScenarioCase>,
+}
+
+impl ScenarioCoverage {
+    /// How reports name the scenario: its id, else the rule's entry.
+    pub fn label(&self) -> String {
+        match (&self.id, &self.falsepositive) {
+            (Some(id), _) => id.clone(),
+            (None, Some(entry)) => format!("falsepositives: {entry}"),
+            (None, None) => String::from("(unnamed)"),
+        }
+    }
+
+    /// Why the scenario is not covered, in a few words; `None` when it is.
+    pub fn problem(&self) -> Option<String> {
+        match (self.status, &self.id) {
+            (ScenarioStatus::Covered, _) => None,
+            (ScenarioStatus::Uncovered, None) => Some(format!(
+                "the rule's falsepositives entry `{}` has no scenario in the test-case file",
+                self.falsepositive.as_deref().unwrap_or_default()
+            )),
+            (ScenarioStatus::Uncovered, Some(id)) => {
+                Some(format!("scenario `{id}` has no case that documents it"))
+            }
+            (ScenarioStatus::Failing, id) => {
+                let failing: Vec<String> = self
+                    .cases
+                    .iter()
+                    .filter(|c| c.outcome != Outcome::Pass)
+                    .map(|c| format!("`{}`", c.name))
+                    .collect();
+                Some(format!(
+                    "scenario `{}` fails (case {})",
+                    id.as_deref().unwrap_or_default(),
+                    failing.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// What a search identifier does in the condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchRole {
+    /// Its truth makes the rule match: covered by passing positive cases.
+    Selection,
+    /// It sits under a `not`: covered by passing negative cases it rejected.
+    Filter,
+}
+
+impl SearchRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchRole::Selection => "selection",
+            SearchRole::Filter => "filter",
+        }
+    }
+}
+
+/// One value of a detection item (one entry of an OR list).
+#[derive(Clone, Debug, Serialize)]
+pub struct ValueCoverage {
+    pub display: String,
+    /// The passing cases that matched (or were rejected) because of this value.
+    pub covered_by: Vec<String>,
+}
+
+/// One detection item (`Field|modifier: values`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemCoverage {
+    /// The 1-based alternative (map of a list of maps) the item belongs to.
+    pub alternative: usize,
+    pub key: String,
+    pub covered_by: Vec<String>,
+    pub values: Vec<ValueCoverage>,
+}
+
+/// One search identifier of a rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchCoverage {
+    pub name: String,
+    pub role: SearchRole,
+    /// How many alternatives (maps) the search ORs; 1 for a plain map.
+    pub alternatives: usize,
+    pub covered_by: Vec<String>,
+    pub items: Vec<ItemCoverage>,
+}
+
+/// A meta-filter that applies to the rule (or that one of its cases applies).
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaFilterCoverage {
+    pub reference: String,
+    pub title: String,
+    /// Passing `with_filters` checks that expected no match and were rejected by this filter.
+    pub covered_by: Vec<String>,
+}
+
+/// Something not covered, as reports and policy messages name it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub kind: GapKind,
+    pub description: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GapKind {
+    Scenario,
+    Search,
+    Item,
+    Value,
+    MetaFilter,
+}
+
+/// Everything measured about one rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleCoverage {
+    /// The rule, with its path relative to the repository root.
+    pub rule: RuleSummary,
+    /// The test-case file (relative to the repository root), `None` when the rule has none.
+    pub test_file: Option<PathBuf>,
+    /// Where the test-case file belongs when there is none.
+    pub expected_test_file: Option<PathBuf>,
+    /// Problems of the test-case file (`path:line:col: message`); its broken cases did not run.
+    pub errors: Vec<String>,
+    pub cases: CaseCounts,
+    /// `falsepositives:` entries that need no scenario (`Unknown`, …).
+    pub generic_falsepositives: Vec<String>,
+    pub scenarios: Vec<ScenarioCoverage>,
+    pub searches: Vec<SearchCoverage>,
+    pub meta_filters: Vec<MetaFilterCoverage>,
+}
+
+/// Scenario counts by status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScenarioCounts {
+    pub covered: usize,
+    pub failing: usize,
+    pub uncovered: usize,
+    pub total: usize,
+}
+
+impl ScenarioCounts {
+    pub fn counter(self) -> Counter {
+        Counter {
+            covered: self.covered,
+            total: self.total,
+        }
+    }
+
+    fn add(&mut self, other: ScenarioCounts) {
+        self.covered += other.covered;
+        self.failing += other.failing;
+        self.uncovered += other.uncovered;
+        self.total += other.total;
+    }
+}
+
+/// Detection counters: search identifiers, items, values and meta-filters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DetectionCounts {
+    pub searches: Counter,
+    pub items: Counter,
+    pub values: Counter,
+    pub meta_filters: Counter,
+}
+
+impl DetectionCounts {
+    fn add(&mut self, other: DetectionCounts) {
+        self.searches.add(other.searches);
+        self.items.add(other.items);
+        self.values.add(other.values);
+        self.meta_filters.add(other.meta_filters);
+    }
+}
+
+fn tally<'a>(covered_by: impl Iterator<Item = &'a Vec<String>>) -> Counter {
+    let mut counter = Counter::default();
+    for cases in covered_by {
+        counter.total += 1;
+        if !cases.is_empty() {
+            counter.covered += 1;
+        }
+    }
+    counter
+}
+
+impl RuleCoverage {
+    pub fn scenario_counts(&self) -> ScenarioCounts {
+        let mut counts = ScenarioCounts::default();
+        for scenario in &self.scenarios {
+            counts.total += 1;
+            match scenario.status {
+                ScenarioStatus::Covered => counts.covered += 1,
+                ScenarioStatus::Failing => counts.failing += 1,
+                ScenarioStatus::Uncovered => counts.uncovered += 1,
+            }
+        }
+        counts
+    }
+
+    pub fn detection(&self) -> DetectionCounts {
+        let items = || self.searches.iter().flat_map(|s| &s.items);
+        DetectionCounts {
+            searches: tally(self.searches.iter().map(|s| &s.covered_by)),
+            items: tally(items().map(|i| &i.covered_by)),
+            values: tally(items().flat_map(|i| &i.values).map(|v| &v.covered_by)),
+            meta_filters: tally(self.meta_filters.iter().map(|f| &f.covered_by)),
+        }
+    }
+
+    /// Everything not covered, scenarios first, then detection in the order written.
+    pub fn gaps(&self) -> Vec<Gap> {
+        let mut gaps: Vec<Gap> = self
+            .scenarios
+            .iter()
+            .filter_map(|s| s.problem())
+            .map(|description| Gap {
+                kind: GapKind::Scenario,
+                description,
+            })
+            .collect();
+        for search in &self.searches {
+            if search.covered_by.is_empty() {
+                gaps.push(Gap {
+                    kind: GapKind::Search,
+                    description: format!("{} `{}`", search.role.as_str(), search.name),
+                });
+            }
+            for item in &search.items {
+                let item_name = item_label(search, item);
+                if item.covered_by.is_empty() {
+                    gaps.push(Gap {
+                        kind: GapKind::Item,
+                        description: format!("item {item_name}"),
+                    });
+                }
+                for value in item.values.iter().filter(|v| v.covered_by.is_empty()) {
+                    gaps.push(Gap {
+                        kind: GapKind::Value,
+                        description: format!("value `{}` of {item_name}", value.display),
+                    });
+                }
+            }
+        }
+        for filter in self.meta_filters.iter().filter(|f| f.covered_by.is_empty()) {
+            gaps.push(Gap {
+                kind: GapKind::MetaFilter,
+                description: format!("meta-filter `{}` ({})", filter.reference, filter.title),
+            });
+        }
+        gaps
+    }
+
+    /// Whether nothing is uncovered or failing and the test-case file loaded cleanly.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty() && self.cases.failing == 0 && self.gaps().is_empty()
+    }
+}
+
+/// How reports name an item: `` `selection` › `Field|mod` ``, with the alternative when there are several.
+pub fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
+    if search.alternatives > 1 {
+        format!(
+            "`{}` › alternative {} › `{}`",
+            search.name, item.alternative, item.key
+        )
+    } else {
+        format!("`{}` › `{}`", search.name, item.key)
+    }
+}
+
+/// Sums over the repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CoverageTotals {
+    pub rules: usize,
+    pub rules_without_test_file: usize,
+    /// Rules with nothing uncovered or failing.
+    pub complete_rules: usize,
+    pub cases: CaseCounts,
+    pub scenarios: ScenarioCounts,
+    pub detection: DetectionCounts,
+}
+
+/// The coverage of every rule of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CoverageReport {
+    /// Sorted by rule path, then title.
+    pub rules: Vec<RuleCoverage>,
+    /// Rules and filters that failed to load, unreadable files, and test-case files whose rule
+    /// was not found.
+    pub errors: Vec<String>,
+}
+
+impl CoverageReport {
+    pub fn totals(&self) -> CoverageTotals {
+        let mut totals = CoverageTotals::default();
+        for rule in &self.rules {
+            totals.rules += 1;
+            if rule.test_file.is_none() {
+                totals.rules_without_test_file += 1;
+            }
+            if rule.is_complete() {
+                totals.complete_rules += 1;
+            }
+            totals.cases.add(&rule.cases);
+            totals.scenarios.add(rule.scenario_counts());
+            totals.detection.add(rule.detection());
+        }
+        totals
+    }
+}
+
+/// `path` without the leading `root`, comparing components so that `./rules/a.yml` and
+/// `rules/a.yml` agree; `None` when `path` is not under `root`.
+fn strip_root(path: &Path, root: &Path) -> Option<PathBuf> {
+    fn significant(p: &Path) -> Vec<std::path::Component<'_>> {
+        p.components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
+    }
+    let path = significant(path);
+    let root = significant(root);
+    path.starts_with(&root)
+        .then(|| path[root.len()..].iter().collect())
+}
+
+/// A path relative to the repository root, so reports read the same wherever they are made.
+fn relative(layout: &Layout, path: &Path) -> PathBuf {
+    strip_root(path, &layout.root).unwrap_or_else(|| path.to_owned())
+}
+
+fn render_diagnostic(layout: &Layout, diagnostic: &Diagnostic) -> String {
+    format!(
+        "{}:{}: {}",
+        relative(layout, diagnostic.file.path()).display(),
+        diagnostic.line_col(),
+        diagnostic.message
+    )
+}
+
+/// Computes coverage from a test run over the rule set it ran against.
+pub fn coverage(layout: &Layout, rules: &RuleSet, report: &RunReport) -> CoverageReport {
+    let mut out = CoverageReport {
+        errors: rules
+            .diagnostics
+            .iter()
+            .map(|d| render_diagnostic(layout, d))
+            .chain(rules.unreadable.iter().cloned())
+            .collect(),
+        ..CoverageReport::default()
+    };
+    let mut tested: Vec<(PathBuf, String)> = Vec::new();
+    for file in &report.files {
+        let Some(summary) = &file.rule else {
+            out.errors
+                .extend(file.errors.iter().map(|d| render_diagnostic(layout, d)));
+            continue;
+        };
+        let Some(rule) = find_loaded(rules, summary) else {
+            continue;
+        };
+        tested.push((rule.path.clone(), rule.rule.meta.reference().to_owned()));
+        out.rules
+            .push(rule_coverage(layout, rules, rule, Some(file)));
+    }
+    for rule in &rules.rules {
+        let key = (rule.path.clone(), rule.rule.meta.reference().to_owned());
+        if !tested.contains(&key) {
+            out.rules.push(rule_coverage(layout, rules, rule, None));
+        }
+    }
+    out.rules.sort_by(|a, b| {
+        (&a.rule.path, &a.rule.title, &a.test_file).cmp(&(
+            &b.rule.path,
+            &b.rule.title,
+            &b.test_file,
+        ))
+    });
+    out
+}
+
+/// The loaded rule a run's summary describes (a file may hold several rules).
+fn find_loaded<'a>(rules: &'a RuleSet, summary: &RuleSummary) -> Option<&'a LoadedRule> {
+    rules.rules.iter().find(|r| {
+        r.path == summary.path && r.rule.meta.id == summary.id && r.rule.meta.title == summary.title
+    })
+}
+
+fn rule_coverage(
+    layout: &Layout,
+    rules: &RuleSet,
+    rule: &LoadedRule,
+    file: Option<&FileResult>,
+) -> RuleCoverage {
+    let meta = &rule.rule.meta;
+    let summary = RuleSummary {
+        title: meta.title.clone(),
+        id: meta.id.clone(),
+        path: relative(layout, &rule.path),
+        status: meta.status.clone(),
+        level: meta.level.clone(),
+        falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
+    };
+    let cases: &[CaseResult] = file.map_or(&[], |f| f.cases.as_slice());
+    let mut counts = CaseCounts::default();
+    for case in cases {
+        counts.count(case);
+    }
+    let (generic, specific): (Vec<String>, Vec<String>) = summary
+        .falsepositives
+        .iter()
+        .cloned()
+        .partition(|entry| is_generic_falsepositive(entry));
+    let declared: &[Scenario] = file.map_or(&[], |f| f.scenarios.as_slice());
+    RuleCoverage {
+        test_file: file.map(|f| relative(layout, &f.path)),
+        expected_test_file: match file {
+            Some(_) => None,
+            None => strip_root(&rule.path, &layout.rules_dir)
+                .map(|p| relative(layout, &layout.cases_dir.join(p))),
+        },
+        errors: file.map_or_else(Vec::new, |f| {
+            f.errors
+                .iter()
+                .map(|d| render_diagnostic(layout, d))
+                .collect()
+        }),
+        cases: counts,
+        generic_falsepositives: generic,
+        scenarios: scenarios(declared, &specific, cases),
+        searches: searches(&rule.compiled, cases),
+        meta_filters: meta_filters(rules, rule, cases),
+        rule: summary,
+    }
+}
+
+fn scenarios(
+    declared: &[Scenario],
+    entries: &[String],
+    cases: &[CaseResult],
+) -> Vec<ScenarioCoverage> {
+    let mut out: Vec<ScenarioCoverage> = declared
+        .iter()
+        .map(|scenario| {
+            let listed: Vec<ScenarioCase> = cases
+                .iter()
+                .filter(|c| c.scenario.as_deref() == Some(scenario.id.text.as_str()))
+                .map(|c| ScenarioCase {
+                    name: c.name.clone(),
+                    expect: c.check.expect,
+                    outcome: c.outcome,
+                })
+                .collect();
+            let status = if listed.is_empty() {
+                ScenarioStatus::Uncovered
+            } else if listed.iter().all(|c| c.outcome == Outcome::Pass) {
+                ScenarioStatus::Covered
+            } else {
+                ScenarioStatus::Failing
+            };
+            ScenarioCoverage {
+                id: Some(scenario.id.text.clone()),
+                title: Some(scenario.title.clone()),
+                falsepositive: scenario.falsepositive.as_ref().map(|f| f.text.clone()),
+                status,
+                cases: listed,
+            }
+        })
+        .collect();
+    // An entry of the rule that no scenario quotes is a situation nobody has shown the rule's
+    // behaviour in, so it is reported as an uncovered scenario of its own.
+    for entry in entries {
+        if !declared
+            .iter()
+            .any(|s| s.falsepositive.as_ref().is_some_and(|f| &f.text == entry))
+        {
+            out.push(ScenarioCoverage {
+                id: None,
+                title: None,
+                falsepositive: Some(entry.clone()),
+                status: ScenarioStatus::Uncovered,
+                cases: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// The search roles from the condition: a search under an odd number of `not`s is a filter.
+fn roles(condition: &CondExplain, negated: bool, out: &mut Vec<(usize, bool)>) {
+    match condition {
+        CondExplain::Search { index, .. } => out.push((*index, negated)),
+        CondExplain::Not { inner, .. } => roles(inner, !negated, out),
+        CondExplain::And { children, .. }
+        | CondExplain::Or { children, .. }
+        | CondExplain::Quantified { children, .. } => {
+            for child in children {
+                roles(child, negated, out);
+            }
+        }
+    }
+}
+
+/// The rule's own searches with every item and value, marked by the passing cases that decided
+/// their verdict because of them.
+fn searches(compiled: &CompiledRule, cases: &[CaseResult]) -> Vec<SearchCoverage> {
+    // The structure (searches, items, values, in order) is the same in every explanation of the
+    // rule, so an explanation of an empty event gives it even when no case ran.
+    let shape = compiled.explain(&serde_json::json!({}));
+    let mut used = Vec::new();
+    roles(&shape.condition, false, &mut used);
+    let mut out: Vec<SearchCoverage> = shape
+        .searches
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.origin.is_none())
+        .map(|(index, search)| SearchCoverage {
+            name: search.name.clone(),
+            role: if used.iter().any(|&(i, negated)| i == index && negated) {
+                SearchRole::Filter
+            } else {
+                SearchRole::Selection
+            },
+            alternatives: search.maps.len(),
+            covered_by: Vec::new(),
+            items: search
+                .maps
+                .iter()
+                .enumerate()
+                .flat_map(|(m, map)| {
+                    map.items.iter().map(move |item| ItemCoverage {
+                        alternative: m + 1,
+                        key: item.key.clone(),
+                        covered_by: Vec::new(),
+                        values: item
+                            .values
+                            .iter()
+                            .map(|v| ValueCoverage {
+                                display: v.display.clone(),
+                                covered_by: Vec::new(),
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    for case in cases.iter().filter(|c| c.outcome == Outcome::Pass) {
+        mark(&mut out, &case.check.explanation, case);
+    }
+    out
+}
+
+/// Marks what decided one passing case's verdict: for a match, the selections that made it;
+/// for a no-match, the filters whose negation rejected the event.
+fn mark(out: &mut [SearchCoverage], explanation: &Explanation, case: &CaseResult) {
+    let wanted_negation = case.check.expect == Verdict::NoMatch;
+    for decisive in explanation.decisive() {
+        if decisive.negated != wanted_negation {
+            continue;
+        }
+        let (Some(search), Some(explained)) = (
+            out.get_mut(decisive.search),
+            explanation.searches.get(decisive.search),
+        ) else {
+            continue;
+        };
+        if explained.origin.is_some() {
+            continue;
+        }
+        add_case(&mut search.covered_by, &case.name);
+        let mut offset = 0;
+        for map in &explained.maps {
+            let items = search.items.get_mut(offset..offset + map.items.len());
+            offset += map.items.len();
+            // Only a true alternative made the search true; the items of a false one did not.
+            let (true, Some(items)) = (map.result, items) else {
+                continue;
+            };
+            for (item, explained_item) in items.iter_mut().zip(&map.items) {
+                add_case(&mut item.covered_by, &case.name);
+                for (value, explained_value) in item.values.iter_mut().zip(&explained_item.values) {
+                    // A negated item is true because none of its values matched, so each value
+                    // played its part; otherwise only the values that matched did.
+                    if explained_item.negated || explained_value.matched {
+                        add_case(&mut value.covered_by, &case.name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn add_case(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|n| n == name) {
+        list.push(name.to_owned());
+    }
+}
+
+/// The meta-filters that apply to the rule, and any its cases apply by name, with the passing
+/// filtered checks each one rejected.
+fn meta_filters(
+    rules: &RuleSet,
+    rule: &LoadedRule,
+    cases: &[CaseResult],
+) -> Vec<MetaFilterCoverage> {
+    let mut out: Vec<MetaFilterCoverage> = rules
+        .filters
+        .iter()
+        .filter(|f| f.compiled.applies_to(&rule.compiled))
+        .map(|f| MetaFilterCoverage {
+            reference: f.compiled.meta.reference().to_owned(),
+            title: f.compiled.meta.title.clone(),
+            covered_by: Vec::new(),
+        })
+        .collect();
+    for case in cases {
+        let Some((_, check)) = &case.with_filters else {
+            continue;
+        };
+        for reference in &check.explanation.filters {
+            if !out.iter().any(|f| &f.reference == reference) {
+                let title = rules
+                    .filters
+                    .iter()
+                    .find(|f| f.compiled.meta.reference() == reference)
+                    .map_or_else(String::new, |f| f.compiled.meta.title.clone());
+                out.push(MetaFilterCoverage {
+                    reference: reference.clone(),
+                    title,
+                    covered_by: Vec::new(),
+                });
+            }
+        }
+        if case.outcome != Outcome::Pass || check.expect != Verdict::NoMatch {
+            continue;
+        }
+        for reference in rejected_by(&check.explanation) {
+            if let Some(filter) = out.iter_mut().find(|f| f.reference == reference) {
+                add_case(&mut filter.covered_by, &case.name);
+            }
+        }
+    }
+    out
+}
+
+/// The meta-filters that rejected an event: `with_filters` makes the condition
+/// `(rule) and (filter 1) and …`, and a filter rejected the event when the rule's own part was
+/// true and the filter's part was false.
+fn rejected_by(explanation: &Explanation) -> Vec<String> {
+    let CondExplain::And { children, .. } = &explanation.condition else {
+        return Vec::new();
+    };
+    let Some((rule_part, filter_parts)) = children.split_first() else {
+        return Vec::new();
+    };
+    if !rule_part.result() || filter_parts.len() != explanation.filters.len() {
+        return Vec::new();
+    }
+    filter_parts
+        .iter()
+        .zip(&explanation.filters)
+        .filter(|(part, _)| !part.result())
+        .map(|(_, reference)| reference.clone())
+        .collect()
+}

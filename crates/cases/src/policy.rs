@@ -1,0 +1,401 @@
+//! The coverage policy: what each rule must have (cases, scenario and detection coverage) by its
+//! `status` and `level`, read from the `coverage:` key of the repository's `ruleproof.yml`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::coverage::{Counter, CoverageReport, GapKind, RuleCoverage};
+
+/// The repository configuration file, at the repository root.
+pub const CONFIG_FILE: &str = "ruleproof.yml";
+
+/// How many uncovered things a policy message lists before summarising the rest.
+const MAX_LISTED: usize = 10;
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `path:line:col: message`, pointing at the offending key or value.
+    #[error("{location}: {message}")]
+    Parse { location: String, message: String },
+}
+
+/// The whole `ruleproof.yml`; other keys belong to other commands and are only skipped here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepositoryConfig {
+    #[serde(default)]
+    coverage: Option<Policy>,
+    /// Lint settings, read by the linter.
+    #[serde(default)]
+    #[allow(dead_code)]
+    lints: Option<serde::de::IgnoredAny>,
+}
+
+/// The policy: requirements for every rule, overridden by status and by level.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub default: Requirements,
+    #[serde(default)]
+    pub status: ByStatus,
+    #[serde(default)]
+    pub level: ByLevel,
+}
+
+/// What a rule must have. A requirement left out is not required.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// Passing cases that expect a match (known false positives aside).
+    pub min_positive: Option<u32>,
+    /// Passing cases that expect no match.
+    pub min_negative: Option<u32>,
+    /// Per cent of false-positive scenarios covered (0–100).
+    pub scenario_coverage: Option<Percent>,
+    pub search_coverage: Option<Percent>,
+    pub item_coverage: Option<Percent>,
+    pub value_coverage: Option<Percent>,
+    pub meta_filter_coverage: Option<Percent>,
+}
+
+/// A whole percentage, 0 to 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Percent(u32);
+
+impl Percent {
+    pub fn new(value: u32) -> Option<Percent> {
+        (value <= 100).then_some(Percent(value))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Percent, D::Error> {
+        let value = u32::deserialize(deserializer)?;
+        Percent::new(value).ok_or_else(|| {
+            serde::de::Error::custom(format!("a percentage is 0 to 100, not {value}"))
+        })
+    }
+}
+
+/// Requirements by the rule's `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByStatus {
+    pub stable: Option<Requirements>,
+    pub test: Option<Requirements>,
+    pub experimental: Option<Requirements>,
+    pub deprecated: Option<Requirements>,
+    pub unsupported: Option<Requirements>,
+}
+
+/// Requirements by the rule's `level`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByLevel {
+    pub informational: Option<Requirements>,
+    pub low: Option<Requirements>,
+    pub medium: Option<Requirements>,
+    pub high: Option<Requirements>,
+    pub critical: Option<Requirements>,
+}
+
+impl Requirements {
+    /// `self` with each requirement `other` sets replaced by it.
+    fn overridden_by(self, other: &Requirements) -> Requirements {
+        Requirements {
+            min_positive: other.min_positive.or(self.min_positive),
+            min_negative: other.min_negative.or(self.min_negative),
+            scenario_coverage: other.scenario_coverage.or(self.scenario_coverage),
+            search_coverage: other.search_coverage.or(self.search_coverage),
+            item_coverage: other.item_coverage.or(self.item_coverage),
+            value_coverage: other.value_coverage.or(self.value_coverage),
+            meta_filter_coverage: other.meta_filter_coverage.or(self.meta_filter_coverage),
+        }
+    }
+
+    /// The stricter of each requirement that either sets.
+    fn strictest(self, other: &Requirements) -> Requirements {
+        fn max<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        Requirements {
+            min_positive: max(self.min_positive, other.min_positive),
+            min_negative: max(self.min_negative, other.min_negative),
+            scenario_coverage: max(self.scenario_coverage, other.scenario_coverage),
+            search_coverage: max(self.search_coverage, other.search_coverage),
+            item_coverage: max(self.item_coverage, other.item_coverage),
+            value_coverage: max(self.value_coverage, other.value_coverage),
+            meta_filter_coverage: max(self.meta_filter_coverage, other.meta_filter_coverage),
+        }
+    }
+}
+
+impl Policy {
+    /// The policy used when the repository has no `ruleproof.yml` (or it has no `coverage:` key):
+    /// every rule needs a passing positive case; `stable` and `test` rules also need a passing
+    /// negative case and every false-positive scenario covered.
+    pub fn builtin() -> Policy {
+        let strict = Requirements {
+            min_negative: Some(1),
+            scenario_coverage: Some(Percent(100)),
+            ..Requirements::default()
+        };
+        Policy {
+            default: Requirements {
+                min_positive: Some(1),
+                ..Requirements::default()
+            },
+            status: ByStatus {
+                stable: Some(strict),
+                test: Some(strict),
+                ..ByStatus::default()
+            },
+            level: ByLevel::default(),
+        }
+    }
+
+    /// Reads the policy of the repository at `root`; the built-in policy when there is no file.
+    pub fn load(root: &Path) -> Result<Policy, PolicyError> {
+        let path = root.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Policy::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::builtin()),
+            Err(source) => Err(PolicyError::Read { path, source }),
+        }
+    }
+
+    /// Parses the text of a `ruleproof.yml`; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
+        // An empty file is a configuration that sets nothing.
+        if text.trim().is_empty() {
+            return Ok(Policy::builtin());
+        }
+        let config: RepositoryConfig =
+            serde_saphyr::from_str(text).map_err(|e| parse_error(&e, path))?;
+        Ok(config.coverage.unwrap_or_else(Policy::builtin))
+    }
+
+    /// The requirements for a rule: `default`, overridden by its status's section and its
+    /// level's section; when both of those set a requirement, the stricter one applies.
+    pub fn requirements_for(&self, status: Option<&str>, level: Option<&str>) -> Requirements {
+        let by_status = match status {
+            Some("stable") => self.status.stable.as_ref(),
+            Some("test") => self.status.test.as_ref(),
+            Some("experimental") => self.status.experimental.as_ref(),
+            Some("deprecated") => self.status.deprecated.as_ref(),
+            Some("unsupported") => self.status.unsupported.as_ref(),
+            _ => None,
+        };
+        let by_level = match level {
+            Some("informational") => self.level.informational.as_ref(),
+            Some("low") => self.level.low.as_ref(),
+            Some("medium") => self.level.medium.as_ref(),
+            Some("high") => self.level.high.as_ref(),
+            Some("critical") => self.level.critical.as_ref(),
+            _ => None,
+        };
+        let specific = match (by_status, by_level) {
+            (Some(s), Some(l)) => Some(s.strictest(l)),
+            (s, l) => s.or(l).copied(),
+        };
+        match specific {
+            Some(specific) => self.default.overridden_by(&specific),
+            None => self.default,
+        }
+    }
+
+    /// Checks every rule of a coverage report against the policy.
+    pub fn check(&self, report: &CoverageReport) -> PolicyReport {
+        let failures = report
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let lacks = self.lacks(rule);
+                (!lacks.is_empty()).then(|| RuleFailure {
+                    path: rule.rule.path.clone(),
+                    title: rule.rule.title.clone(),
+                    status: rule.rule.status.clone(),
+                    level: rule.rule.level.clone(),
+                    lacks,
+                })
+            })
+            .collect();
+        PolicyReport {
+            rules_checked: report.rules.len(),
+            failures,
+            errors: report.errors.clone(),
+        }
+    }
+
+    /// What one rule lacks, one sentence each; empty when it meets the policy.
+    pub fn lacks(&self, rule: &RuleCoverage) -> Vec<String> {
+        let wanted = self.requirements_for(rule.rule.status.as_deref(), rule.rule.level.as_deref());
+        let mut lacks = Vec::new();
+        if !rule.errors.is_empty() {
+            lacks.push(format!(
+                "its test-case file has errors: {}",
+                rule.errors.join("; ")
+            ));
+        }
+        let no_file = || match &rule.expected_test_file {
+            Some(path) => format!(
+                " (it has no test-case file; expected at {})",
+                path.display()
+            ),
+            None => String::new(),
+        };
+        if let Some(min) = wanted.min_positive
+            && rule.cases.positives < min as usize
+        {
+            lacks.push(format!(
+                "needs at least {min} passing positive case{}, has {}{}",
+                plural(min as usize),
+                rule.cases.positives,
+                no_file()
+            ));
+        }
+        if let Some(min) = wanted.min_negative
+            && rule.cases.negatives < min as usize
+        {
+            lacks.push(format!(
+                "needs at least {min} passing negative case{}, has {}{}",
+                plural(min as usize),
+                rule.cases.negatives,
+                no_file()
+            ));
+        }
+        let gaps = rule.gaps();
+        let detection = rule.detection();
+        let checks = [
+            (
+                wanted.scenario_coverage,
+                rule.scenario_counts().counter(),
+                "false-positive scenario",
+                GapKind::Scenario,
+            ),
+            (
+                wanted.search_coverage,
+                detection.searches,
+                "search identifier",
+                GapKind::Search,
+            ),
+            (
+                wanted.item_coverage,
+                detection.items,
+                "detection item",
+                GapKind::Item,
+            ),
+            (
+                wanted.value_coverage,
+                detection.values,
+                "value",
+                GapKind::Value,
+            ),
+            (
+                wanted.meta_filter_coverage,
+                detection.meta_filters,
+                "meta-filter",
+                GapKind::MetaFilter,
+            ),
+        ];
+        for (required, counter, what, kind) in checks {
+            let Some(required) = required else { continue };
+            if counter.meets(required.get()) {
+                continue;
+            }
+            let missing: Vec<&str> = gaps
+                .iter()
+                .filter(|g| g.kind == kind)
+                .map(|g| g.description.as_str())
+                .collect();
+            lacks.push(shortfall(required, counter, what, &missing));
+        }
+        lacks
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `needs 100% value coverage, has 90.9% (20 of 22); uncovered: a; b`.
+fn shortfall(required: Percent, counter: Counter, what: &str, missing: &[&str]) -> String {
+    let mut text = format!(
+        "needs {}% {what} coverage, has {} ({} of {})",
+        required.get(),
+        counter.percent_text(),
+        counter.covered,
+        counter.total
+    );
+    if !missing.is_empty() {
+        let listed: Vec<&str> = missing.iter().take(MAX_LISTED).copied().collect();
+        let _ = write!(text, "; uncovered: {}", listed.join("; "));
+        if missing.len() > MAX_LISTED {
+            let _ = write!(text, "; and {} more", missing.len() - MAX_LISTED);
+        }
+    }
+    text
+}
+
+/// A rule that does not meet the policy, and what it lacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleFailure {
+    /// Relative to the repository root.
+    pub path: PathBuf,
+    pub title: String,
+    pub status: Option<String>,
+    pub level: Option<String>,
+    pub lacks: Vec<String>,
+}
+
+/// The result of checking a coverage report against the policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyReport {
+    pub rules_checked: usize,
+    pub failures: Vec<RuleFailure>,
+    /// Load errors of the run: a rule that does not load cannot meet any policy.
+    pub errors: Vec<String>,
+}
+
+impl PolicyReport {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty() && self.errors.is_empty()
+    }
+}
+
+/// The parser's error as `path:line:col: message`, without the parser's own location prefix
+/// and source snippet.
+fn parse_error(error: &serde_saphyr::Error, path: &Path) -> PolicyError {
+    let location = match error.location() {
+        Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
+        None => path.display().to_string(),
+    };
+    let full = error.to_string();
+    let first = full.lines().next().unwrap_or(&full);
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match first.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
+        None => first,
+    };
+    PolicyError::Parse {
+        location,
+        message: message.trim().to_owned(),
+    }
+}

@@ -1,0 +1,169 @@
+//! `ruleproof coverage`: what the test cases cover, rendered for people, pull requests, tools
+//! and browsers, and checked against the repository's coverage policy with `--check`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use ruleproof_cases::coverage::{CoverageReport, coverage};
+use ruleproof_cases::policy::Policy;
+use ruleproof_cases::{Layout, RuleSet};
+use ruleproof_report::coverage as render;
+use ruleproof_sigma::CompileOptions;
+
+use super::RootArgs;
+use crate::{EXIT_FAILURES, EXIT_OK};
+
+/// Formats of the coverage report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    /// For the terminal.
+    Text,
+    /// For a pull-request comment: a summary table, then only what is uncovered or failing.
+    Markdown,
+    /// The versioned shape documented in docs/coverage.md.
+    Json,
+    /// One self-contained page with per-rule bars and a drill-down.
+    Html,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    /// Rule or test-case files or directories to report on (default: every rule).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    root: RootArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CoverageFormat,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Overwrite the `--output` file if it exists.
+    #[arg(long, requires = "output")]
+    force: bool,
+    /// Exit 1 when a rule does not meet the policy of the repository's ruleproof.yml, naming
+    /// each rule and what it lacks on stderr.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
+    let layout = Layout::at(&args.root.root);
+    if !layout.rules_dir.is_dir() {
+        bail!("no rules directory at {}", layout.rules_dir.display());
+    }
+    // The policy is read first: a broken configuration is an error before any work is done.
+    let policy = Policy::load(&layout.root)?;
+    for path in &args.paths {
+        if !path.exists() {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    if let Some(output) = &args.output
+        && output.exists()
+        && !args.force
+    {
+        bail!("{} exists; pass --force to overwrite it", output.display());
+    }
+    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let run = ruleproof_cases::run(
+        &layout,
+        &rules,
+        std::slice::from_ref(&layout.cases_dir),
+        None,
+    );
+    let mut report = coverage(&layout, &rules, &run);
+    if !args.paths.is_empty() {
+        select(&mut report, &layout, &args.paths);
+    }
+    let verdict = policy.check(&report);
+    let rendered = match args.format {
+        CoverageFormat::Text => render::text(&report, &verdict),
+        CoverageFormat::Markdown => render::markdown(&report, &verdict),
+        CoverageFormat::Json => format!("{:#}\n", render::json(&report, &verdict)),
+        CoverageFormat::Html => render::html(&report, &verdict),
+    };
+    match &args.output {
+        Some(path) => write_atomically(path, &rendered, args.force)?,
+        None => print!("{rendered}"),
+    }
+    if !args.check {
+        return Ok(EXIT_OK);
+    }
+    // Text output already ends with the verdict; other formats (or a file) leave the terminal
+    // without it, so it goes to stderr, where CI logs show it next to the exit code.
+    if args.format != CoverageFormat::Text || args.output.is_some() {
+        eprint!("{}", render::policy_text(&verdict));
+    }
+    Ok(if verdict.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURES
+    })
+}
+
+/// Keeps the rules whose rule file or test-case file is (under) one of `paths`.
+fn select(report: &mut CoverageReport, layout: &Layout, paths: &[PathBuf]) {
+    let wanted: Vec<PathBuf> = paths.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let under = |relative: &Path| {
+        layout
+            .root
+            .join(relative)
+            .canonicalize()
+            .is_ok_and(|full| wanted.iter().any(|w| full.starts_with(w)))
+    };
+    // Paths of missing test-case files cannot be canonicalised, so they are compared through
+    // their directory, which exists whenever a selected directory contains it.
+    let under_missing = |relative: &Path| {
+        let full = layout.root.join(relative);
+        let (Some(dir), Some(name)) = (full.parent(), full.file_name()) else {
+            return false;
+        };
+        dir.canonicalize()
+            .is_ok_and(|d| wanted.iter().any(|w| d.join(name).starts_with(w)))
+    };
+    report.rules.retain(|rule| {
+        under(&rule.rule.path)
+            || rule.test_file.as_deref().is_some_and(under)
+            || rule
+                .expected_test_file
+                .as_deref()
+                .is_some_and(under_missing)
+    });
+}
+
+/// Writes `text` to a temporary file beside `path` and renames it into place, so readers never
+/// see half a report; an existing file is replaced only with `force`.
+fn write_atomically(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", file.path().display()))?;
+    // Temporary files are private (0600); a report is for sharing, like any file the shell writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot set permissions of {}", file.path().display()))?;
+    }
+    let persisted = if force {
+        file.persist(path).map(drop)
+    } else {
+        // Another process may have created the file since the check above; never clobber it.
+        file.persist_noclobber(path).map(drop)
+    };
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{} exists; pass --force to overwrite it", path.display())
+        } else {
+            anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
+        }
+    })
+}

@@ -1,0 +1,361 @@
+//! The compiled predicate tree and the semantics of every operator on one record's values.
+//!
+//! Decisions, following Microsoft's "String operators" page where it speaks:
+//!
+//! - **Terms.** A term is a maximal run of ASCII letters and digits. `has "foo"` holds when
+//!   `foo` occurs in the value with both of its ends on term boundaries; an end of the needle
+//!   that is not alphanumeric is a boundary by itself. So `"North America" has "america"` and
+//!   `"a -enc b" has "-enc"` hold, `"KustoExplorerQueryRun" has "Explorer"` does not, and a
+//!   needle with punctuation inside, such as `"c:\\windows"`, matches as a phrase. `hasprefix`
+//!   and `hassuffix` only check the start or the end boundary. An empty needle matches any
+//!   value. Characters outside ASCII never join terms.
+//! - **Case.** `==`, `in`, `matches regex` and every `_cs` operator compare exactly; `=~`,
+//!   `in~`, `has`, `has_any`, `has_all`, `contains`, `startswith`, `endswith`, `hasprefix` and
+//!   `hassuffix` compare after Unicode lowercasing of both sides.
+//! - **Sparse records.** A field that is absent or JSON `null` reads as the empty string for
+//!   string operators (Kusto string columns hold `""`, never null), and as no number for
+//!   numeric ones. So `Field == "x"` is false and `Field != "x"` is true when `Field` is
+//!   missing, and `Field > 1` is false.
+//! - **Negation.** Every negated operator (`!=`, `!has`, `!in~`, `!between`, `isnotempty`, …)
+//!   is exactly `not` of its positive form. Evaluation is two-valued: where Kusto would yield
+//!   null and drop the row, the positive form here is false and the negated form true.
+//! - **Types.** Records are JSON, which behaves like Kusto's `dynamic`. String operators see a
+//!   non-string value through its text form (`443`, `true`, compact JSON for arrays and
+//!   objects), as `tostring()` would give. Comparisons with a number literal accept a JSON
+//!   number or a string that parses entirely as a number, because test events often carry
+//!   ports and ids as strings; anything else compares false. `== true` accepts a JSON boolean
+//!   or the strings `true` and `false` in any case.
+//! - **IP ranges.** `ipv4_is_in_range` holds when the value is an IPv4 address inside the
+//!   range (a CIDR block, or a single address meaning exactly that address). `ipv6_is_in_range`
+//!   also accepts IPv4 on either side, as IPv4-mapped IPv6 addresses.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::ops::Range;
+
+use ipnet::IpNet;
+use memchr::memmem::Finder;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// A boolean expression. `And` and `Or` keep all their operands in one list, so that long
+/// chains do not nest and cannot exhaust the stack.
+#[derive(Clone, Debug)]
+pub(crate) enum Expr {
+    And {
+        span: Range<usize>,
+        items: Vec<Expr>,
+    },
+    Or {
+        span: Range<usize>,
+        items: Vec<Expr>,
+    },
+    Not {
+        span: Range<usize>,
+        inner: Box<Expr>,
+    },
+    Pred(Box<Pred>),
+}
+
+impl Expr {
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Expr::And { span, .. } | Expr::Or { span, .. } | Expr::Not { span, .. } => span.clone(),
+            Expr::Pred(pred) => pred.span.clone(),
+        }
+    }
+
+    /// Widens the span, so that a parenthesised group's source text keeps its parentheses.
+    pub fn set_span(&mut self, new: Range<usize>) {
+        match self {
+            Expr::And { span, .. } | Expr::Or { span, .. } | Expr::Not { span, .. } => *span = new,
+            Expr::Pred(pred) => pred.span = new,
+        }
+    }
+
+    pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
+        match self {
+            Expr::And { items, .. } => items.iter().all(|e| e.evaluate(record)),
+            Expr::Or { items, .. } => items.iter().any(|e| e.evaluate(record)),
+            Expr::Not { inner, .. } => !inner.evaluate(record),
+            Expr::Pred(pred) => pred.evaluate(record),
+        }
+    }
+}
+
+/// A test on one field, possibly negated.
+#[derive(Clone, Debug)]
+pub(crate) struct Pred {
+    pub span: Range<usize>,
+    pub field: String,
+    pub negated: bool,
+    pub test: Test,
+}
+
+impl Pred {
+    pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
+        let value = lookup(record, &self.field);
+        self.test.holds(value) != self.negated
+    }
+}
+
+/// A field's value, with JSON `null` read as absent.
+pub(crate) fn lookup<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+    record.get(field).filter(|v| !v.is_null())
+}
+
+/// The positive form of an operator with its compiled right-hand side.
+#[derive(Clone, Debug)]
+pub(crate) enum Test {
+    Text(Box<TextTest>),
+    Compare(Ordering, bool, Number),
+    Bool(bool),
+    In(InSet),
+    Terms { needles: Vec<TextTest>, all: bool },
+    Regex(Regex),
+    Between(Number, Number),
+    Empty,
+    Null,
+    IpRange(IpNet),
+}
+
+impl Test {
+    fn holds(&self, value: Option<&Value>) -> bool {
+        match self {
+            Test::Text(test) => test.matches(&text_of(value)),
+            Test::Compare(ordering, or_equal, rhs) => number_of(value)
+                .and_then(|n| n.compare(*rhs))
+                .is_some_and(|o| o == *ordering || (*or_equal && o == Ordering::Equal)),
+            Test::Bool(expected) => bool_of(value) == Some(*expected),
+            Test::In(set) => set.contains(value),
+            Test::Terms { needles, all } => {
+                let text = text_of(value);
+                let lowered = lowercase(&text);
+                if *all {
+                    needles.iter().all(|n| n.matches_prepared(&lowered))
+                } else {
+                    needles.iter().any(|n| n.matches_prepared(&lowered))
+                }
+            }
+            Test::Regex(regex) => regex.is_match(&text_of(value)),
+            Test::Between(low, high) => number_of(value).is_some_and(|n| {
+                n.compare(*low).is_some_and(|o| o != Ordering::Less)
+                    && n.compare(*high).is_some_and(|o| o != Ordering::Greater)
+            }),
+            Test::Empty => text_of(value).is_empty(),
+            Test::Null => value.is_none(),
+            Test::IpRange(net) => ip_in_range(value, net),
+        }
+    }
+}
+
+/// How a [`TextTest`] relates its needle to the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextKind {
+    Equals,
+    Has,
+    HasPrefix,
+    HasSuffix,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// A string comparison whose needle is lowercased at parse time when it ignores case.
+#[derive(Clone, Debug)]
+pub(crate) struct TextTest {
+    kind: TextKind,
+    case_sensitive: bool,
+    needle: String,
+    finder: Finder<'static>,
+}
+
+impl TextTest {
+    pub fn new(kind: TextKind, case_sensitive: bool, needle: &str) -> TextTest {
+        let needle = if case_sensitive {
+            needle.to_owned()
+        } else {
+            needle.to_lowercase()
+        };
+        let finder = Finder::new(needle.as_bytes()).into_owned();
+        TextTest {
+            kind,
+            case_sensitive,
+            needle,
+            finder,
+        }
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        if self.case_sensitive {
+            self.matches_prepared(value)
+        } else {
+            self.matches_prepared(&lowercase(value))
+        }
+    }
+
+    /// Matches a value that is already lowercased when this test ignores case.
+    fn matches_prepared(&self, value: &str) -> bool {
+        let needle = self.needle.as_bytes();
+        let hay = value.as_bytes();
+        match self.kind {
+            TextKind::Equals => hay == needle,
+            TextKind::Contains => self.finder.find(hay).is_some(),
+            TextKind::StartsWith => hay.starts_with(needle),
+            TextKind::EndsWith => hay.ends_with(needle),
+            TextKind::Has => self.find_on_boundaries(hay, true, true),
+            TextKind::HasPrefix => self.find_on_boundaries(hay, true, false),
+            TextKind::HasSuffix => self.find_on_boundaries(hay, false, true),
+        }
+    }
+
+    /// Whether the needle occurs with its start (and/or end) on a term boundary. Every
+    /// occurrence is tried, overlapping ones included, since an early one may fail the
+    /// boundary check where a later one passes.
+    fn find_on_boundaries(&self, hay: &[u8], check_start: bool, check_end: bool) -> bool {
+        let needle = self.needle.as_bytes();
+        let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
+            return true;
+        };
+        let mut from = 0;
+        while let Some(found) = hay.get(from..).and_then(|rest| self.finder.find(rest)) {
+            let start = from + found;
+            let end = start + needle.len();
+            let start_ok = !check_start
+                || start == 0
+                || !(is_term_byte(hay[start - 1]) && is_term_byte(first));
+            let end_ok =
+                !check_end || end == hay.len() || !(is_term_byte(hay[end]) && is_term_byte(last));
+            if start_ok && end_ok {
+                return true;
+            }
+            from = start + 1;
+        }
+        false
+    }
+}
+
+fn is_term_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// The right-hand side of `in` or `in~`, split by literal type.
+#[derive(Clone, Debug)]
+pub(crate) struct InSet {
+    pub case_sensitive: bool,
+    pub strings: HashSet<String>,
+    pub numbers: Vec<Number>,
+    pub bools: Vec<bool>,
+}
+
+impl InSet {
+    fn contains(&self, value: Option<&Value>) -> bool {
+        if !self.strings.is_empty() {
+            let text = text_of(value);
+            let found = if self.case_sensitive {
+                self.strings.contains(text.as_ref())
+            } else {
+                self.strings.contains(lowercase(&text).as_ref())
+            };
+            if found {
+                return true;
+            }
+        }
+        if !self.numbers.is_empty()
+            && let Some(n) = number_of(value)
+            && self
+                .numbers
+                .iter()
+                .any(|m| n.compare(*m) == Some(Ordering::Equal))
+        {
+            return true;
+        }
+        !self.bools.is_empty() && bool_of(value).is_some_and(|b| self.bools.contains(&b))
+    }
+}
+
+/// A numeric literal or value. Integers compare exactly; a real on either side compares both
+/// as `f64`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Number {
+    Int(i64),
+    Real(f64),
+}
+
+impl Number {
+    fn compare(self, other: Number) -> Option<Ordering> {
+        match (self, other) {
+            (Number::Int(a), Number::Int(b)) => Some(a.cmp(&b)),
+            (a, b) => a.as_f64().partial_cmp(&b.as_f64()),
+        }
+    }
+
+    // Precision loss above 2^53 is accepted: such comparisons only arise when one side is a
+    // real, and Kusto converts to real there too.
+    fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Real(r) => r,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Number> {
+        text.parse::<i64>()
+            .map(Number::Int)
+            .ok()
+            .or_else(|| text.parse::<f64>().ok().map(Number::Real))
+    }
+}
+
+/// The text form of a value, as `tostring()` gives it; absent values read as `""`.
+pub(crate) fn text_of(value: Option<&Value>) -> Cow<'_, str> {
+    match value {
+        None | Some(Value::Null) => Cow::Borrowed(""),
+        Some(Value::String(s)) => Cow::Borrowed(s),
+        Some(Value::Bool(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Some(other) => Cow::Owned(other.to_string()),
+    }
+}
+
+fn number_of(value: Option<&Value>) -> Option<Number> {
+    match value? {
+        Value::Number(n) => n
+            .as_i64()
+            .map(Number::Int)
+            .or_else(|| n.as_f64().map(Number::Real)),
+        Value::String(s) => Number::parse(s),
+        _ => None,
+    }
+}
+
+fn bool_of(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Lowercases without allocating when there is nothing to lowercase.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_uppercase) {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn ip_in_range(value: Option<&Value>, net: &IpNet) -> bool {
+    let Some(Ok(addr)) = value.and_then(Value::as_str).map(str::parse::<IpAddr>) else {
+        return false;
+    };
+    match (net, addr) {
+        (IpNet::V4(net), IpAddr::V4(addr)) => net.contains(&addr),
+        (IpNet::V6(net), IpAddr::V6(addr)) => net.contains(&addr),
+        (IpNet::V6(net), IpAddr::V4(addr)) => net.contains(&addr.to_ipv6_mapped()),
+        (IpNet::V4(_), IpAddr::V6(_)) => false,
+    }
+}

@@ -1,0 +1,92 @@
+//! KQL parity for the test runner: a rule's hand-written query (the `.kql` file next to it) is
+//! evaluated on the rule's fixtures, mapped into the query's schema by a pipeline.
+
+use std::path::PathBuf;
+
+use ruleproof_cases::{Diagnostic, KqlParity, KqlVerdict, LoadedRule, PreparedKql};
+use ruleproof_sigma::yaml::Limits;
+use ruleproof_sigma::{SourceFile, Span};
+use serde_json::{Map, Value};
+
+use crate::{Pipeline, Query};
+
+/// The pipeline used when a test-case file names none.
+pub const DEFAULT_PIPELINE: &str = "asim";
+
+/// Finds `<rule>.kql` beside each rule file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SiblingKql;
+
+impl SiblingKql {
+    pub fn new() -> SiblingKql {
+        SiblingKql
+    }
+}
+
+struct Prepared {
+    query: Query,
+    pipeline: Pipeline,
+}
+
+impl KqlParity for SiblingKql {
+    fn prepare(
+        &self,
+        rule: &LoadedRule,
+        pipeline: Option<&str>,
+    ) -> Option<Result<Box<dyn PreparedKql>, Diagnostic>> {
+        let path: PathBuf = rule.path.with_extension("kql");
+        if !path.is_file() {
+            return None;
+        }
+        let source = match ruleproof_sigma::source::read_source(&path, Limits::default().max_file_bytes) {
+            Ok(source) => source,
+            Err(e) => {
+                let empty = SourceFile::new(&path, "");
+                return Some(Err(Diagnostic::new(&empty, Span::default(), e.to_string())));
+            }
+        };
+        let query = match Query::parse(source.text()) {
+            Ok(query) => query,
+            Err(e) => {
+                return Some(Err(Diagnostic::new(
+                    &source,
+                    Span::new(e.span.start, e.span.end),
+                    format!("the rule's KQL cannot be evaluated: {}", e.message),
+                )));
+            }
+        };
+        let name = pipeline.unwrap_or(DEFAULT_PIPELINE);
+        let Some(pipeline) = Pipeline::builtin(name) else {
+            return Some(Err(Diagnostic::new(
+                &source,
+                Span::default(),
+                format!(
+                    "unknown pipeline `{name}` for KQL parity (available: {})",
+                    Pipeline::builtin_names().join(", ")
+                ),
+            )));
+        };
+        Some(Ok(Box::new(Prepared { query, pipeline })))
+    }
+}
+
+impl PreparedKql for Prepared {
+    fn evaluate(&self, sigma_event: &Value, record: Option<&Value>) -> KqlVerdict {
+        let empty = Map::new();
+        let mapped;
+        let record: &Map<String, Value> = match record.and_then(Value::as_object) {
+            Some(record) => record,
+            None => {
+                mapped = self
+                    .pipeline
+                    .map_event(self.query.table(), sigma_event.as_object().unwrap_or(&empty));
+                &mapped
+            }
+        };
+        let explanation = self.query.explain(record);
+        KqlVerdict {
+            matched: explanation.result,
+            explanation: explanation.to_string(),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Pipelines: data files that map a Sigma log source to a KQL table (or ASIM parser) and Sigma
+//! field names to the names that table uses.
+//!
+//! A pipeline file has a `name`, a `description`, a global `fields` map and a list of
+//! `logsources`. Each log source entry names any of `product`, `category` and `service` to
+//! match, the `table` to read, and `fields` that override the global map for that table. All
+//! entries that share a table share their overrides, so two entries may not map one Sigma field
+//! of a table to different names; YAML anchors let such entries reuse one map. A Sigma field
+//! with no mapping keeps its name.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The names of the pipelines shipped with the crate, as [`Pipeline::builtin`] knows them.
+const BUILTIN_NAMES: &[&str] = &["asim", "defender_xdr"];
+
+/// A pipeline file that failed to load.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("invalid pipeline file: {0}")]
+    Yaml(#[from] serde_saphyr::Error),
+    #[error("logsource entry {index}: {message}")]
+    Entry { index: usize, message: String },
+    #[error(
+        "table '{table}' maps the Sigma field '{field}' to both '{first}' and '{second}'; \
+         entries sharing a table must agree"
+    )]
+    Conflict {
+        table: String,
+        field: String,
+        first: String,
+        second: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    name: String,
+    description: String,
+    #[serde(default)]
+    fields: HashMap<String, String>,
+    logsources: Vec<LogsourceFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogsourceFile {
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    table: String,
+    #[serde(default)]
+    fields: HashMap<String, String>,
+    /// Further columns that hold a Sigma field's value for some of the table's sources; a
+    /// converted query tests them too, so one query catches every shape of row.
+    #[serde(default)]
+    also: HashMap<String, Vec<String>>,
+}
+
+/// One log source entry: the keys it requires and the table it selects.
+#[derive(Clone, Debug)]
+struct Logsource {
+    product: Option<String>,
+    category: Option<String>,
+    service: Option<String>,
+    table: String,
+}
+
+impl Logsource {
+    /// How many keys the entry names, or `None` when one of them differs from the rule's.
+    fn specificity(
+        &self,
+        product: Option<&str>,
+        category: Option<&str>,
+        service: Option<&str>,
+    ) -> Option<usize> {
+        let mut count = 0;
+        for (wanted, given) in [
+            (&self.product, product),
+            (&self.category, category),
+            (&self.service, service),
+        ] {
+            if let Some(wanted) = wanted {
+                if !given.is_some_and(|g| g.eq_ignore_ascii_case(wanted)) {
+                    return None;
+                }
+                count += 1;
+            }
+        }
+        Some(count)
+    }
+}
+
+/// A loaded pipeline.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    name: String,
+    description: String,
+    logsources: Vec<Logsource>,
+    global: HashMap<String, String>,
+    /// Per-table overrides, merged from every entry that selects the table.
+    tables: HashMap<String, HashMap<String, String>>,
+    /// Per-table extra columns of a Sigma field (see `LogsourceFile::also`).
+    also: HashMap<String, HashMap<String, Vec<String>>>,
+}
+
+impl Pipeline {
+    /// A pipeline shipped with the crate: `asim` or `defender_xdr`.
+    pub fn builtin(name: &str) -> Option<Pipeline> {
+        let text = match name {
+            "asim" => include_str!("../pipelines/asim.yml"),
+            "defender_xdr" => include_str!("../pipelines/defender_xdr.yml"),
+            _ => return None,
+        };
+        Pipeline::from_yaml(text).ok()
+    }
+
+    pub fn builtin_names() -> &'static [&'static str] {
+        BUILTIN_NAMES
+    }
+
+    pub fn from_yaml(text: &str) -> Result<Pipeline, PipelineError> {
+        let file: PipelineFile = serde_saphyr::from_str(text)?;
+        let mut tables: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let mut also: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+        let mut logsources = Vec::with_capacity(file.logsources.len());
+        for (index, entry) in file.logsources.into_iter().enumerate() {
+            if entry.table.trim().is_empty() {
+                return Err(PipelineError::Entry {
+                    index,
+                    message: "the table name is empty".to_owned(),
+                });
+            }
+            let extra = also.entry(entry.table.clone()).or_default();
+            for (field, columns) in entry.also {
+                let known = extra.entry(field).or_default();
+                for column in columns {
+                    if !known.contains(&column) {
+                        known.push(column);
+                    }
+                }
+            }
+            let overrides = tables.entry(entry.table.clone()).or_default();
+            for (field, target) in entry.fields {
+                if let Some(first) = overrides.get(&field)
+                    && *first != target
+                {
+                    return Err(PipelineError::Conflict {
+                        table: entry.table,
+                        field,
+                        first: first.clone(),
+                        second: target,
+                    });
+                }
+                overrides.insert(field, target);
+            }
+            logsources.push(Logsource {
+                product: entry.product,
+                category: entry.category,
+                service: entry.service,
+                table: entry.table,
+            });
+        }
+        Ok(Pipeline {
+            name: file.name,
+            description: file.description,
+            logsources,
+            global: file.fields,
+            tables,
+            also,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The table for a Sigma log source. Among the entries whose keys all match, the one naming
+    /// the most keys wins, and the earliest in the file breaks ties. Keys compare ignoring
+    /// ASCII case.
+    pub fn table_for(
+        &self,
+        product: Option<&str>,
+        category: Option<&str>,
+        service: Option<&str>,
+    ) -> Option<&str> {
+        let mut best: Option<(usize, &Logsource)> = None;
+        for entry in &self.logsources {
+            if let Some(score) = entry.specificity(product, category, service)
+                && best.is_none_or(|(top, _)| score > top)
+            {
+                best = Some((score, entry));
+            }
+        }
+        best.map(|(_, entry)| entry.table.as_str())
+    }
+
+    /// The name a Sigma field has in `table`: the table's override, else the global mapping,
+    /// else the field's own name.
+    pub fn map_field<'a>(&'a self, table: &str, sigma_field: &'a str) -> &'a str {
+        self.tables
+            .get(table)
+            .and_then(|fields| fields.get(sigma_field))
+            .or_else(|| self.global.get(sigma_field))
+            .map_or(sigma_field, String::as_str)
+    }
+
+    /// Every column a Sigma field is tested against in `table`: its mapped name first, then the
+    /// extra columns some sources fill instead (ASIM rows from Defender, for example, put the
+    /// full remote name in `DstFQDN` and only its first label in `DstHostname`).
+    pub fn map_fields<'a>(&'a self, table: &str, sigma_field: &'a str) -> Vec<&'a str> {
+        let mut columns = vec![self.map_field(table, sigma_field)];
+        if let Some(extra) = self.also.get(table).and_then(|a| a.get(sigma_field)) {
+            for column in extra {
+                if !columns.contains(&column.as_str()) {
+                    columns.push(column);
+                }
+            }
+        }
+        columns
+    }
+
+    /// Renames an event's keys for `table`, keeping unmapped keys. When several keys end up with
+    /// one name, a renamed key wins over a key that already had that name, and among equals the
+    /// first in the event's order wins.
+    pub fn map_event(&self, table: &str, event: &Map<String, Value>) -> Map<String, Value> {
+        let mut mapped = Map::new();
+        for (key, value) in event {
+            let target = self.map_field(table, key);
+            if target != key && !mapped.contains_key(target) {
+                mapped.insert(target.to_owned(), value.clone());
+            }
+        }
+        for (key, value) in event {
+            if self.map_field(table, key) == key && !mapped.contains_key(key) {
+                mapped.insert(key.clone(), value.clone());
+            }
+        }
+        mapped
+    }
+}
