@@ -20,7 +20,12 @@ fn computed() -> &'static (CoverageReport, PolicyReport) {
     COMPUTED.get_or_init(|| {
         let layout = Layout::at(&repo());
         let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
-        let run = ruleproof_cases::run(&layout, &rules, &[layout.cases_dir.clone()], None);
+        let run = ruleproof_cases::run(
+            &layout,
+            &rules,
+            std::slice::from_ref(&layout.cases_dir),
+            None,
+        );
         let report = coverage(&layout, &rules, &run);
         let policy = match Policy::load(&layout.root) {
             Ok(policy) => policy,
@@ -44,7 +49,8 @@ fn expected() -> &'static Value {
 
 /// A compact view of what was measured, in the shape of `expected.yml`.
 fn summary(report: &CoverageReport, policy: &PolicyReport) -> Value {
-    let counter = |c: ruleproof_cases::coverage::Counter| json!(format!("{}/{}", c.covered, c.total));
+    let counter =
+        |c: ruleproof_cases::coverage::Counter| json!(format!("{}/{}", c.covered, c.total));
     let mut rules = Map::new();
     for rule in &report.rules {
         let detection = rule.detection();
@@ -198,12 +204,27 @@ fn every_rule_is_reported_once_in_path_order() {
 #[test]
 fn generic_falsepositives_need_no_scenario() {
     for generic in [
-        "Unknown", "unknown.", "Unlikely", " None ", "None known", "Other", "N/A", "n/a.",
+        "Unknown",
+        "unknown.",
+        "Unlikely",
+        " None ",
+        "None known",
+        "Other",
+        "N/A",
+        "n/a.",
     ] {
         assert!(is_generic_falsepositive(generic), "`{generic}` is generic");
     }
-    for specific in ["Unknown administrators", "Legitimate backups", "Nonexistent", ""] {
-        assert!(!is_generic_falsepositive(specific), "`{specific}` is not generic");
+    for specific in [
+        "Unknown administrators",
+        "Legitimate backups",
+        "Nonexistent",
+        "",
+    ] {
+        assert!(
+            !is_generic_falsepositive(specific),
+            "`{specific}` is not generic"
+        );
     }
 }
 
@@ -243,7 +264,10 @@ fn configuration_errors_point_at_the_key() {
             "coverage:\n  default:\n    value_coverage: 101\n",
             "ruleproof.yml:3:21: a percentage is 0 to 100, not 101",
         ),
-        ("covrage: {}\n", "ruleproof.yml:1:1: unknown field `covrage`"),
+        (
+            "covrage: {}\n",
+            "ruleproof.yml:1:1: unknown field `covrage`",
+        ),
     ];
     for (text, wanted) in cases {
         match parse(text) {

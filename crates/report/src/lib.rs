@@ -1,6 +1,7 @@
 //! Renders what ruleproof found, in the formats people and CI systems read. Every renderer
 //! returns text; only the binary decides where it goes.
 
+pub mod coverage;
 pub mod github;
 pub mod test_output;
 

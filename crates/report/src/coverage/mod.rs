@@ -1,0 +1,57 @@
+//! Coverage reports (`ruleproof coverage`): terminal text, a Markdown pull-request comment,
+//! versioned JSON and a self-contained HTML page, all from a coverage report and its policy check.
+
+mod html;
+mod json;
+mod markdown;
+mod text;
+
+pub use html::html;
+pub use json::{JSON_FORMAT, json};
+pub use markdown::markdown;
+pub use text::{policy_text, text};
+
+use ruleproof_cases::RuleSummary;
+use ruleproof_cases::coverage::Counter;
+
+/// `stable, high`, or `no status` when the rule sets neither.
+fn tags(rule: &RuleSummary) -> String {
+    let tags: Vec<&str> = [rule.status.as_deref(), rule.level.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if tags.is_empty() {
+        String::from("no status")
+    } else {
+        tags.join(", ")
+    }
+}
+
+/// `20/22 (90.9%)`.
+fn counter_text(counter: Counter) -> String {
+    format!(
+        "{}/{} ({})",
+        counter.covered,
+        counter.total,
+        counter.percent_text()
+    )
+}
+
+/// A description split at its backticks into plain text (`false`) and code (`true`), so each
+/// format can render names and values as code and escape them its own way.
+fn segments(description: &str) -> Vec<(bool, &str)> {
+    description
+        .split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| (i % 2 == 1, part))
+        .collect()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

@@ -1,0 +1,180 @@
+//! Snapshot tests of the coverage renderers on the purpose-built repository of
+//! `crates/cases/tests/coverage/`. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites
+//! the snapshots in `tests/snapshots/coverage/` from current output; review the diff.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ruleproof_cases::coverage::{CoverageReport, coverage};
+use ruleproof_cases::policy::{Policy, PolicyReport};
+use ruleproof_cases::{Layout, RuleSet};
+use ruleproof_report::coverage as render;
+use ruleproof_sigma::CompileOptions;
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture repository's coverage and policy verdict, computed once per test process.
+fn computed() -> &'static (CoverageReport, PolicyReport) {
+    static COMPUTED: OnceLock<(CoverageReport, PolicyReport)> = OnceLock::new();
+    COMPUTED.get_or_init(|| {
+        let layout = Layout::at(&manifest_dir().join("../cases/tests/coverage"));
+        let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+        let run = ruleproof_cases::run(
+            &layout,
+            &rules,
+            std::slice::from_ref(&layout.cases_dir),
+            None,
+        );
+        let report = coverage(&layout, &rules, &run);
+        let policy = Policy::load(&layout.root)
+            .unwrap_or_else(|e| panic!("the fixture's ruleproof.yml does not load: {e}"));
+        let verdict = policy.check(&report);
+        (report, verdict)
+    })
+}
+
+fn snapshot_path(name: &str) -> PathBuf {
+    manifest_dir().join("tests/snapshots/coverage").join(name)
+}
+
+/// Compares rendered output with its snapshot, showing a unified diff; with `RULEPROOF_BLESS=1`
+/// the snapshot is rewritten instead.
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = snapshot_path(name);
+    if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); create it with RULEPROOF_BLESS=1 cargo test -p ruleproof-report",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .header(&format!("{name} (snapshot)"), &format!("{name} (actual)"))
+            .to_string();
+        panic!(
+            "{name} differs from its snapshot:\n{diff}\nIf the change is intended, run \
+             RULEPROOF_BLESS=1 cargo test -p ruleproof-report and review the diff."
+        );
+    }
+}
+
+#[test]
+fn text() {
+    let (report, policy) = computed();
+    assert_snapshot("report.txt", &render::text(report, policy));
+}
+
+#[test]
+fn markdown() {
+    let (report, policy) = computed();
+    assert_snapshot("report.md", &render::markdown(report, policy));
+}
+
+#[test]
+fn json() {
+    let (report, policy) = computed();
+    let value = render::json(report, policy);
+    assert_eq!(value["format"], render::JSON_FORMAT);
+    assert_snapshot("report.json", &format!("{value:#}\n"));
+}
+
+#[test]
+fn html() {
+    let (report, policy) = computed();
+    let page = render::html(report, policy);
+    assert_snapshot("report.html", &page);
+}
+
+/// The page is self-contained: nothing is fetched and nothing runs.
+#[test]
+fn html_needs_nothing_from_outside() {
+    let (report, policy) = computed();
+    let page = render::html(report, policy).to_lowercase();
+    for forbidden in [
+        "<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!page.contains(forbidden), "the page contains `{forbidden}`");
+    }
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"en\">"));
+}
+
+/// Every element is closed in order and every `<summary>` opens its `<details>`, so the
+/// drill-down works without scripts.
+#[test]
+fn html_elements_nest_properly() {
+    let (report, policy) = computed();
+    let page = render::html(report, policy);
+    let void = ["meta", "br", "hr", "img", "input", "link", "!doctype"];
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = page.as_str();
+    let mut details = 0;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let end = after
+            .find('>')
+            .unwrap_or_else(|| panic!("an unclosed tag at …{}", &after[..after.len().min(40)]));
+        let tag = &after[..end];
+        rest = &after[end + 1..];
+        // Inline CSS is text, not markup.
+        if tag == "style" {
+            let close = rest.find("</style>").expect("the style element is closed");
+            rest = &rest[close + "</style>".len()..];
+            continue;
+        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        if void.contains(&name.as_str()) {
+            continue;
+        }
+        if let Some(closing) = tag.strip_prefix('/') {
+            let closing = closing.trim().to_lowercase();
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(closing.as_str()),
+                "`</{closing}>` closes the wrong element"
+            );
+        } else {
+            if name == "summary" {
+                assert_eq!(
+                    open.last().map(String::as_str),
+                    Some("details"),
+                    "a summary outside details"
+                );
+            }
+            if name == "details" {
+                details += 1;
+            }
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "elements left open: {open:?}");
+    assert!(details > 0, "the page has no drill-down");
+}
+
+/// Text from rules and cases is escaped: the renderers never emit it as markup.
+#[test]
+fn rule_text_is_escaped() {
+    let (report, policy) = computed();
+    let mut report = report.clone();
+    let Some(rule) = report.rules.first_mut() else {
+        panic!("the fixture has no rules");
+    };
+    rule.rule.title = String::from("<b>\"bold\" & 'brave'</b> | *emphasis*");
+    let page = render::html(&report, policy);
+    assert!(page.contains("&lt;b&gt;&quot;bold&quot; &amp; &#39;brave&#39;&lt;/b&gt;"));
+    assert!(!page.contains("<b>"));
+    let markdown = render::markdown(&report, policy);
+    assert!(markdown.contains("&lt;b&gt;\"bold\" &amp; 'brave'&lt;/b&gt; \\| \\*emphasis\\*"));
+}
