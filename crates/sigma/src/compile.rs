@@ -859,14 +859,26 @@ fn apply_transform(
     Ok(out)
 }
 
+/// Expands `%name%` placeholders as pySigma does: a name is made of word characters, a `%` that
+/// opens no placeholder is a plain percent sign, and `\%` is a plain percent sign (the
+/// backslash is dropped).
 fn expand_placeholders(text: &str, options: &CompileOptions) -> Result<Vec<String>, String> {
     let mut results = vec![String::new()];
+    let mut pending = String::new();
     let mut rest = text;
     while let Some(start) = rest.find('%') {
-        let Some(len) = rest[start + 1..].find('%') else {
-            break;
-        };
-        let name = &rest[start + 1..start + 1 + len];
+        let after = &rest[start + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let escaped = rest[..start].ends_with('\\');
+        if escaped || name_len == 0 || !after[name_len..].starts_with('%') {
+            pending.push_str(&rest[..start - usize::from(escaped)]);
+            pending.push('%');
+            rest = after;
+            continue;
+        }
+        let name = &after[..name_len];
         let Some(values) = options
             .placeholders
             .as_ref()
@@ -877,15 +889,18 @@ fn expand_placeholders(text: &str, options: &CompileOptions) -> Result<Vec<Strin
                 "the placeholder `%{name}%` has no values; supply them with a placeholder values file"
             ));
         };
-        let prefix = &rest[..start];
+        pending.push_str(&rest[..start]);
+        let prefix = pending.as_str();
         results = results
             .iter()
             .flat_map(|r| values.iter().map(move |v| format!("{r}{prefix}{v}")))
             .collect();
-        rest = &rest[start + 2 + len..];
+        pending.clear();
+        rest = &after[name_len + 1..];
     }
+    pending.push_str(rest);
     for r in &mut results {
-        r.push_str(rest);
+        r.push_str(&pending);
     }
     Ok(results)
 }

@@ -165,7 +165,13 @@ pub fn fold_case_into(text: &str, out: &mut String) {
         out.push_str(text);
         out.make_ascii_lowercase();
     } else {
-        out.extend(text.chars().flat_map(char::to_lowercase));
+        // The final sigma `ς` folds to `σ`, as Unicode case folding (and the regex crate's `(?i)`)
+        // has it; lowercasing alone would keep `ΣΟΣ` and `σος` apart.
+        out.extend(
+            text.chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| if c == 'ς' { 'σ' } else { c }),
+        );
     }
 }
 
