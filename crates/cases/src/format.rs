@@ -211,21 +211,18 @@ pub fn parse_test_case_file(
         "the test-case file",
         &["ruleproof", "rule", "kql", "scenarios", "cases"],
         &["ruleproof", "rule", "cases"],
-    ) {
-        if root.as_map().is_none() || root.get("rule").is_none() {
-            return (None, reader.diagnostics);
-        }
+    ) && (root.as_map().is_none() || root.get("rule").is_none())
+    {
+        return (None, reader.diagnostics);
     }
-    if let Some(version) = root.get("ruleproof") {
-        if version.value != Value::Int(FORMAT_VERSION) {
-            reader.error(
-                version.span,
-                format!(
-                    "unsupported format version (this runner reads `ruleproof: {FORMAT_VERSION}`)"
-                ),
-            );
-            return (None, reader.diagnostics);
-        }
+    if let Some(version) = root.get("ruleproof")
+        && version.value != Value::Int(FORMAT_VERSION)
+    {
+        reader.error(
+            version.span,
+            format!("unsupported format version (this runner reads `ruleproof: {FORMAT_VERSION}`)"),
+        );
+        return (None, reader.diagnostics);
     }
     let Some(rule) = root.get("rule").and_then(|n| reader.string(n, "`rule`")) else {
         return (None, reader.diagnostics);
@@ -465,13 +462,13 @@ fn substitute(case: &Node, bindings: &Bindings) -> Result<Node, (Span, String)> 
 fn substitute_node(node: &Node, bindings: &Bindings) -> Result<Node, (Span, String)> {
     let value = match &node.value {
         Value::String(text) => {
-            if let Some(name) = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")) {
-                if let Some((_, bound)) = bindings.iter().find(|(n, _)| n == name.trim()) {
-                    return Ok(Node {
-                        value: bound.value.clone(),
-                        span: node.span,
-                    });
-                }
+            if let Some(name) = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"))
+                && let Some((_, bound)) = bindings.iter().find(|(n, _)| n == name.trim())
+            {
+                return Ok(Node {
+                    value: bound.value.clone(),
+                    span: node.span,
+                });
             }
             Value::String(substitute_text(text, bindings).map_err(|m| (node.span, m))?)
         }

@@ -341,34 +341,33 @@ pub fn run_file(
 
 fn check_scenarios(file: &TestCaseFile, rule: &LoadedRule, errors: &mut Vec<Diagnostic>) {
     for scenario in &file.scenarios {
-        if let Some(fp) = &scenario.falsepositive {
-            if !rule
+        if let Some(fp) = &scenario.falsepositive
+            && !rule
                 .rule
                 .meta
                 .falsepositives
                 .iter()
                 .any(|(f, _)| f == &fp.text)
-            {
-                errors.push(Diagnostic::new(
-                    &file.source,
-                    fp.span,
-                    format!("the rule has no falsepositives entry `{}`", fp.text),
-                ));
-            }
+        {
+            errors.push(Diagnostic::new(
+                &file.source,
+                fp.span,
+                format!("the rule has no falsepositives entry `{}`", fp.text),
+            ));
         }
     }
     for case in &file.cases {
-        if let Some(scenario) = &case.scenario {
-            if !file.scenarios.iter().any(|s| s.id.text == scenario.text) {
-                errors.push(Diagnostic::new(
-                    &file.source,
-                    scenario.span,
-                    format!(
-                        "case `{}` names scenario `{}`, which the file does not declare",
-                        case.name, scenario.text
-                    ),
-                ));
-            }
+        if let Some(scenario) = &case.scenario
+            && !file.scenarios.iter().any(|s| s.id.text == scenario.text)
+        {
+            errors.push(Diagnostic::new(
+                &file.source,
+                scenario.span,
+                format!(
+                    "case `{}` names scenario `{}`, which the file does not declare",
+                    case.name, scenario.text
+                ),
+            ));
         }
     }
 }
@@ -426,10 +425,15 @@ fn run_case(
     let mut check = evaluate(case.expect, reason, explanation, |_| true);
     // An empty event proves nothing either way; scaffolded placeholder cases start empty so that
     // they fail until someone fills them in.
-    if case.event.as_object().is_some_and(serde_json::Map::is_empty) {
-        check
-            .problems
-            .insert(0, "the event is empty: fill in the fields of a realistic event".to_owned());
+    if case
+        .event
+        .as_object()
+        .is_some_and(serde_json::Map::is_empty)
+    {
+        check.problems.insert(
+            0,
+            "the event is empty: fill in the fields of a realistic event".to_owned(),
+        );
     }
 
     let with_filters = match filtered {

@@ -69,8 +69,14 @@ pub fn skeleton(rule: &Rule, rule_reference: &str, schema_path: &str) -> String 
         for entry in scenarios {
             let _ = writeln!(out, "  - id: {}", slug(entry));
             let _ = writeln!(out, "    title: {}", yaml_string(entry));
-            let _ = writeln!(out, "    description: \"\"  # when does this benign activity happen?");
-            let _ = writeln!(out, "    exclusion: \"\"    # how should a deployment exclude it?");
+            let _ = writeln!(
+                out,
+                "    description: \"\"  # when does this benign activity happen?"
+            );
+            let _ = writeln!(
+                out,
+                "    exclusion: \"\"    # how should a deployment exclude it?"
+            );
             let _ = writeln!(out, "    falsepositive: {}", yaml_string(entry));
         }
     }
@@ -105,10 +111,10 @@ fn detection_fields(rule: &Rule) -> Vec<String> {
             SearchBody::Keywords(item) => vec![item],
         };
         for item in items {
-            if let Some(field) = &item.field {
-                if !fields.contains(field) {
-                    fields.push(field.clone());
-                }
+            if let Some(field) = &item.field
+                && !fields.contains(field)
+            {
+                fields.push(field.clone());
             }
         }
     }
@@ -122,9 +128,18 @@ fn yaml_string(text: &str) -> String {
 
 /// A mapping key as YAML: plain when it is an ordinary field name, JSON-quoted otherwise.
 fn yaml_key(key: &str) -> String {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if plain { key.to_owned() } else { yaml_string(key) }
+    let plain = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if plain {
+        key.to_owned()
+    } else {
+        yaml_string(key)
+    }
 }
 
 /// A case to append.
@@ -174,8 +189,12 @@ pub fn append_case(source: &SourceFile, case: &NewCase) -> Result<String, Scaffo
     let invalid = |m: String| ScaffoldError::Invalid(format!("{}: {m}", source.path().display()));
     let docs = parse_documents(source, &Limits::default())
         .map_err(|e| invalid(format!("{}: {}", source.line_col(e.span.start), e.message)))?;
-    let root: &Node = docs.first().ok_or_else(|| invalid("the file is empty".into()))?;
-    let entries = root.as_map().ok_or_else(|| invalid("not a test-case file".into()))?;
+    let root: &Node = docs
+        .first()
+        .ok_or_else(|| invalid("the file is empty".into()))?;
+    let entries = root
+        .as_map()
+        .ok_or_else(|| invalid("not a test-case file".into()))?;
     let position = entries
         .iter()
         .position(|(k, _)| k.as_str() == Some("cases"))
@@ -203,11 +222,17 @@ pub fn append_case(source: &SourceFile, case: &NewCase) -> Result<String, Scaffo
     if flow_empty {
         // `cases: []` becomes a block list holding the new case.
         let value_start = cases.span.start as usize;
-        let value_end = text[value_start..].find(']').map_or(value_start, |i| value_start + i + 1);
+        let value_end = text[value_start..]
+            .find(']')
+            .map_or(value_start, |i| value_start + i + 1);
         out.push_str(&text[..value_start]);
         out.push('\n');
         out.push_str(&render_case(case, indent));
-        out.push_str(text[value_end..].trim_start_matches([' ', '\t']).trim_start_matches(['\r', '\n']));
+        out.push_str(
+            text[value_end..]
+                .trim_start_matches([' ', '\t'])
+                .trim_start_matches(['\r', '\n']),
+        );
     } else {
         let before = &text[..insert_at];
         out.push_str(before);
@@ -240,7 +265,10 @@ pub fn write_atomically(path: &Path, contents: &str, overwrite: bool) -> Result<
     if !overwrite && path.exists() {
         return Err(ScaffoldError::Exists(path.to_owned()));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     temp.write_all(contents.as_bytes()).map_err(io)?;

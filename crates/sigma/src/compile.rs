@@ -75,6 +75,10 @@ pub(crate) struct CompiledValue {
 }
 
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "matchers sit inline in compiled rules and are read per event; boxing the larger ones would add a pointer chase on the hot path"
+)]
 pub(crate) enum ValueMatcher {
     Str {
         matcher: StrMatcher,

@@ -188,13 +188,13 @@ pub fn load_source(source: SourceFile, limits: &Limits) -> LoadedFile {
     }
     for node in &nodes {
         let before = errors.len();
-        if let Some(body) = load_document(node, &source, &mut errors) {
-            if errors.len() == before {
-                documents.push(Document {
-                    node: node.clone(),
-                    body,
-                });
-            }
+        if let Some(body) = load_document(node, &source, &mut errors)
+            && errors.len() == before
+        {
+            documents.push(Document {
+                node: node.clone(),
+                body,
+            });
         }
     }
     LoadedFile {

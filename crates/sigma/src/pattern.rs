@@ -203,6 +203,10 @@ pub fn with_folded<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
 
 /// A compiled string test: the cheapest check that is equivalent to the pattern.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "matchers sit inline in compiled rules and are read per event; boxing the larger ones would add a pointer chase on the hot path"
+)]
 pub enum StrMatcher {
     Exact(String),
     Prefix(String),
