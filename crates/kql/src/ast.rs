@@ -25,6 +25,11 @@
 //!   number or a string that parses entirely as a number, because test events often carry
 //!   ports and ids as strings; anything else compares false. `== true` accepts a JSON boolean
 //!   or the strings `true` and `false` in any case.
+//! - **All columns.** `*` as the left operand (`* contains "x"`, `* matches regex "…"`, the
+//!   `where` forms of Kusto's `search`) holds when the test holds for any present value of the
+//!   record; a negated operator on `*` holds when the positive form holds for none.
+//! - **Conversions.** `todouble(Field)` on the left of a comparison reads the field as a number,
+//!   which comparisons with a number literal already do for numeric strings.
 //! - **IP ranges.** `ipv4_is_in_range` holds when the value is an IPv4 address inside the
 //!   range (a CIDR block, or a single address meaning exactly that address). `ipv6_is_in_range`
 //!   also accepts IPv4 on either side, as IPv4-mapped IPv6 addresses.
@@ -89,13 +94,23 @@ impl Expr {
 #[derive(Clone, Debug)]
 pub(crate) struct Pred {
     pub span: Range<usize>,
+    /// The column read, or `*` when [`Pred::any_column`] is set.
     pub field: String,
+    /// Whether the left operand is `*`: every column of the record.
+    pub any_column: bool,
     pub negated: bool,
     pub test: Test,
 }
 
 impl Pred {
     pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
+        if self.any_column {
+            let any = record
+                .values()
+                .filter(|v| !v.is_null())
+                .any(|v| self.test.holds(Some(v)));
+            return any != self.negated;
+        }
         let value = lookup(record, &self.field);
         self.test.holds(value) != self.negated
     }

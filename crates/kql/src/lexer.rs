@@ -20,7 +20,7 @@ pub(crate) enum Tok {
     Str(String),
     Int(i64),
     Real(f64),
-    /// Punctuation and symbolic operators: `( ) [ ] , | . .. - ; == != =~ !~ < <= > >= =`.
+    /// Punctuation and symbolic operators: `( ) [ ] , | . .. - ; * == != =~ !~ < <= > >= =`.
     Punct(&'static str),
     Eof,
 }
@@ -34,7 +34,7 @@ pub(crate) struct Token {
 /// Symbolic tokens, longest first so that `==` wins over `=` and `..` over `.`.
 const PUNCTS: &[&str] = &[
     "==", "!=", "=~", "!~", "<=", ">=", "..", "(", ")", "[", "]", ",", "|", ".", "-", ";", "<",
-    ">", "=",
+    ">", "=", "*",
 ];
 
 /// Splits `text` into tokens, always ending with one [`Tok::Eof`].

@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 
 use crate::ast::Expr;
 
+pub use convert::{ConvertError, Reason, convert_document, convert_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
-pub use convert::{ConvertError, convert_rule};
 pub use pipeline::{Pipeline, PipelineError};
 
 /// A parsed query: the table it reads and the predicates of its `where` stages, with regexes

@@ -38,13 +38,14 @@ impl KqlParity for SiblingKql {
         if !path.is_file() {
             return None;
         }
-        let source = match ruleproof_sigma::source::read_source(&path, Limits::default().max_file_bytes) {
-            Ok(source) => source,
-            Err(e) => {
-                let empty = SourceFile::new(&path, "");
-                return Some(Err(Diagnostic::new(&empty, Span::default(), e.to_string())));
-            }
-        };
+        let source =
+            match ruleproof_sigma::source::read_source(&path, Limits::default().max_file_bytes) {
+                Ok(source) => source,
+                Err(e) => {
+                    let empty = SourceFile::new(&path, "");
+                    return Some(Err(Diagnostic::new(&empty, Span::default(), e.to_string())));
+                }
+            };
         let query = match Query::parse(source.text()) {
             Ok(query) => query,
             Err(e) => {
@@ -77,9 +78,10 @@ impl PreparedKql for Prepared {
         let record: &Map<String, Value> = match record.and_then(Value::as_object) {
             Some(record) => record,
             None => {
-                mapped = self
-                    .pipeline
-                    .map_event(self.query.table(), sigma_event.as_object().unwrap_or(&empty));
+                mapped = self.pipeline.map_event(
+                    self.query.table(),
+                    sigma_event.as_object().unwrap_or(&empty),
+                );
                 &mapped
             }
         };

@@ -185,7 +185,7 @@ impl Parser {
                 token.span,
                 format!("expected a predicate, found '{w}'"),
             )),
-            Tok::Word(_) | Tok::Punct("[") => self.field_predicate(),
+            Tok::Word(_) | Tok::Punct("[" | "*") => self.field_predicate(),
             other => Err(KqlError::new(
                 token.span,
                 format!("expected a predicate, found {}", describe(other)),
@@ -234,6 +234,7 @@ impl Parser {
                 Ok(Expr::Pred(Box::new(Pred {
                     span: start..self.last_end,
                     field,
+                    any_column: false,
                     negated: name.starts_with("isnot"),
                     test,
                 })))
@@ -250,9 +251,32 @@ impl Parser {
                 Ok(Expr::Pred(Box::new(Pred {
                     span: start..self.last_end,
                     field,
+                    any_column: false,
                     negated: false,
                     test: Test::IpRange(net),
                 })))
+            }
+            "todouble" | "toreal" => {
+                self.bump();
+                self.bump();
+                let (field, _) = self.field()?;
+                self.expect_punct(")")?;
+                // Only a numeric comparison reads the converted value the way it is evaluated.
+                let next = self.peek().clone();
+                let numeric = match &next.tok {
+                    Tok::Punct(p) => matches!(*p, "==" | "!=" | "<" | "<=" | ">" | ">="),
+                    Tok::Word(w) => matches!(w.as_str(), "between" | "!between"),
+                    _ => false,
+                };
+                if !numeric {
+                    return Err(KqlError::new(
+                        next.span,
+                        format!(
+                            "not supported for local evaluation: '{name}(...)' other than in a numeric comparison"
+                        ),
+                    ));
+                }
+                self.predicate_on(field, start..self.last_end, false)
             }
             other => Err(KqlError::unsupported(name_span, other)),
         }
@@ -283,7 +307,21 @@ impl Parser {
     }
 
     fn field_predicate(&mut self) -> Result<Expr, KqlError> {
+        if self.eat_punct("*") {
+            let span = self.tokens[self.pos - 1].span.clone();
+            return self.predicate_on("*".to_owned(), span, true);
+        }
         let (field, field_span) = self.field()?;
+        self.predicate_on(field, field_span, false)
+    }
+
+    /// The operator and right-hand side after a field (or `*`, when `any_column` is set).
+    fn predicate_on(
+        &mut self,
+        field: String,
+        field_span: Range<usize>,
+        any_column: bool,
+    ) -> Result<Expr, KqlError> {
         let start = field_span.start;
         let token = self.peek().clone();
         let op = match &token.tok {
@@ -328,9 +366,19 @@ impl Parser {
             }
         };
         let Some(op) = op else {
+            if any_column {
+                return Err(KqlError::new(
+                    token.span,
+                    format!(
+                        "expected an operator after '*', found {}",
+                        describe(&token.tok)
+                    ),
+                ));
+            }
             return Ok(Expr::Pred(Box::new(Pred {
                 span: field_span,
                 field,
+                any_column,
                 negated: false,
                 test: Test::Bool(true),
             })));
@@ -412,6 +460,7 @@ impl Parser {
         Ok(Expr::Pred(Box::new(Pred {
             span: start..self.last_end,
             field,
+            any_column,
             negated,
             test,
         })))

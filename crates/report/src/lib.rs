@@ -4,6 +4,7 @@
 pub mod coverage;
 pub mod github;
 pub mod test_output;
+pub mod validate_output;
 
 /// Paths in reports are shown relative to the directory the tool runs in, when they are under it.
 pub fn display_path(path: &std::path::Path) -> String {

@@ -56,7 +56,11 @@ fn test_case_path(layout: &Layout, rule: &Path) -> anyhow::Result<PathBuf> {
         .canonicalize()
         .with_context(|| format!("{}: no rules directory", layout.rules_dir.display()))?;
     let relative = rule_abs.strip_prefix(&rules_abs).map_err(|_| {
-        anyhow::anyhow!("{} is not under {}", rule.display(), layout.rules_dir.display())
+        anyhow::anyhow!(
+            "{} is not under {}",
+            rule.display(),
+            layout.rules_dir.display()
+        )
     })?;
     Ok(layout.cases_dir.join(relative).with_extension("yml"))
 }
@@ -77,12 +81,18 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
                 bail!("{}: holds no detection rule", rule.display());
             };
             let reference = parsed.meta.id.clone().unwrap_or_else(|| {
-                rule.strip_prefix(&layout.root).unwrap_or(&rule).display().to_string()
+                rule.strip_prefix(&layout.root)
+                    .unwrap_or(&rule)
+                    .display()
+                    .to_string()
             });
             let depth = target
                 .strip_prefix(&layout.root)
                 .map_or(1, |p| p.components().count().saturating_sub(1));
-            let schema = format!("{}schemas/ruleproof-test-case.schema.json", "../".repeat(depth));
+            let schema = format!(
+                "{}schemas/ruleproof-test-case.schema.json",
+                "../".repeat(depth)
+            );
             write_atomically(&target, &skeleton(parsed, &reference, &schema), force)?;
             eprintln!("wrote {}", target.display());
             Ok(EXIT_OK)
@@ -104,25 +114,40 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
                     rule.display()
                 );
             }
-            let event_source = ruleproof_sigma::source::read_source(&event, Limits::default().max_file_bytes)?;
+            let event_source =
+                ruleproof_sigma::source::read_source(&event, Limits::default().max_file_bytes)?;
             let docs = ruleproof_sigma::yaml::parse_documents(&event_source, &Limits::default())
                 .map_err(|e| anyhow::anyhow!("{}: {}", event_source.location(e.span), e.message))?;
             let [event_node] = docs.as_slice() else {
-                bail!("{}: the event file must hold exactly one event", event.display());
+                bail!(
+                    "{}: the event file must hold exactly one event",
+                    event.display()
+                );
             };
             if event_node.as_map().is_none() {
-                bail!("{}: the event must be a mapping of fields", event_source.location(event_node.span));
+                bail!(
+                    "{}: the event must be a mapping of fields",
+                    event_source.location(event_node.span)
+                );
             }
             let name = name.unwrap_or_else(|| {
-                event.file_stem().map_or_else(|| "new case".to_owned(), |s| s.to_string_lossy().replace(['_', '-'], " "))
+                event.file_stem().map_or_else(
+                    || "new case".to_owned(),
+                    |s| s.to_string_lossy().replace(['_', '-'], " "),
+                )
             });
             let case = NewCase {
                 name,
-                expect: if expect == "match" { Verdict::Match } else { Verdict::NoMatch },
+                expect: if expect == "match" {
+                    Verdict::Match
+                } else {
+                    Verdict::NoMatch
+                },
                 event: event_node.to_json(),
                 scenario,
             };
-            let source = ruleproof_sigma::source::read_source(&target, Limits::default().max_file_bytes)?;
+            let source =
+                ruleproof_sigma::source::read_source(&target, Limits::default().max_file_bytes)?;
             let text = append_case(&source, &case)?;
             write_atomically(&target, &text, true)?;
             eprintln!("appended case `{}` to {}", case.name, target.display());

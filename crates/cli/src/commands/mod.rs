@@ -1,10 +1,12 @@
 //! The subcommands and their arguments.
 
 mod cases;
+mod convert;
 mod coverage;
 mod explain;
 mod matching;
 mod test;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -22,6 +24,8 @@ pub struct Cli {
 enum Command {
     /// Run every rule's test cases (and KQL parity checks) and report each verdict.
     Test(test::TestArgs),
+    /// Validate rules, filters, correlations and test cases: schemas and lints.
+    Validate(validate::ValidateArgs),
     /// Evaluate rules against JSON Lines events; print one JSON line per match.
     Match(matching::MatchArgs),
     /// Explain a rule's verdict on one event, as a tree.
@@ -31,6 +35,8 @@ enum Command {
     Cases(cases::CasesCommand),
     /// Report what the test cases cover (scenarios, searches, items, values) and check the policy.
     Coverage(coverage::CoverageArgs),
+    /// Convert Sigma rules to KQL through a field pipeline (ASIM or Defender XDR tables).
+    Convert(convert::ConvertArgs),
 }
 
 /// Output formats shared by commands that report results.
@@ -53,9 +59,11 @@ pub struct RootArgs {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Validate(args) => validate::run(args),
         Command::Match(args) => matching::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Cases(command) => cases::run(command),
         Command::Coverage(args) => coverage::run(args),
+        Command::Convert(args) => convert::run(args),
     }
 }

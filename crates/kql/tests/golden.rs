@@ -1,0 +1,257 @@
+//! Golden files: the converted KQL of every repository rule, for every shipped pipeline that
+//! maps the rule's log source, kept under `tests/golden/<pipeline>/<rule path>.kql`. A fresh
+//! conversion that differs fails with a diff; `RULEPROOF_BLESS=1` rewrites the files instead,
+//! each atomically (a temporary file renamed over the old one). Also checks that every
+//! converted query runs locally and agrees with the Sigma engine on each of the rule's fixtures.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ruleproof_cases::format::parse_test_case_file;
+use ruleproof_cases::ruleset::yaml_files;
+use ruleproof_kql::{Pipeline, Query, Reason, convert_document};
+use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
+use similar::TextDiff;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn golden_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// The converted text of every rule file for one pipeline, keyed by the golden file's path
+/// relative to the pipeline's golden directory. Files whose log source the pipeline does not
+/// map have no golden file; any other conversion error is returned.
+fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<String>> {
+    let rules = repo_root().join("rules");
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for file in yaml_files(&rules) {
+        let loaded = match load_file(&file, &Limits::default()) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let mut text = String::new();
+        for document in &loaded.documents {
+            if !matches!(document.body, DocumentBody::Rule(_)) {
+                continue;
+            }
+            match convert_document(
+                document,
+                &loaded.source,
+                pipeline,
+                &CompileOptions::default(),
+            ) {
+                Ok(query) => {
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&query);
+                }
+                Err(e) if e.reason == Reason::NoTable => {}
+                Err(e) => errors.push(e.render(&loaded.source)),
+            }
+        }
+        if !text.is_empty() {
+            let relative = file
+                .strip_prefix(&rules)
+                .unwrap_or(&file)
+                .with_extension("kql");
+            out.insert(relative, text);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every `.kql` file under a directory, relative to it.
+fn existing(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "kql") {
+                found.push(path.strip_prefix(dir).unwrap_or(&path).to_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Writes through a temporary file in the same directory, so a reader never sees half a file.
+fn write_atomically(path: &Path, text: &str) {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text).unwrap_or_else(|e| panic!("{}: {e}", temporary.display()));
+    std::fs::rename(&temporary, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+#[test]
+fn golden_files() {
+    let bless = std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for name in Pipeline::builtin_names() {
+        let pipeline = Pipeline::builtin(name).unwrap_or_else(|| panic!("pipeline {name}"));
+        let converted = match convert_all(&pipeline) {
+            Ok(converted) => converted,
+            Err(errors) => {
+                failures.push(format!(
+                    "{name}: rules failed to convert:\n{}",
+                    errors.join("\n")
+                ));
+                continue;
+            }
+        };
+        let dir = golden_root().join(name);
+        for (relative, fresh) in &converted {
+            let path = dir.join(relative);
+            compared += 1;
+            let old = std::fs::read_to_string(&path).ok();
+            if old.as_deref() == Some(fresh.as_str()) {
+                continue;
+            }
+            if bless {
+                write_atomically(&path, fresh);
+                continue;
+            }
+            let diff = TextDiff::from_lines(old.as_deref().unwrap_or(""), fresh)
+                .unified_diff()
+                .header(&format!("{} (golden)", path.display()), "fresh conversion")
+                .to_string();
+            let missing = if old.is_none() { " (missing)" } else { "" };
+            failures.push(format!("{}{missing}:\n{diff}", path.display()));
+        }
+        // A golden file whose rule is gone, or no longer maps, is stale.
+        for relative in existing(&dir) {
+            if converted.contains_key(&relative) {
+                continue;
+            }
+            let path = dir.join(&relative);
+            if bless {
+                std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            } else {
+                failures.push(format!(
+                    "{}: stale golden file, no rule converts to it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        compared > 0,
+        "no repository rule converted with any pipeline"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} golden problem(s); rerun with RULEPROOF_BLESS=1 to accept the fresh output:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The converted query of every repository rule gives the Sigma engine's verdict on every
+/// fixture of the rule, fed the case's `kql.event` where one is given (that record is in the
+/// target schema already) and the pipeline-mapped event otherwise. The `kql.xfail` marks are
+/// about the hand-written query and do not excuse the converted one.
+#[test]
+fn converted_queries_agree_with_sigma_on_fixtures() {
+    let root = repo_root();
+    let mut rules = BTreeMap::new();
+    for file in yaml_files(&root.join("rules")) {
+        let loaded = load_file(&file, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        for document in loaded.documents {
+            if let DocumentBody::Rule(rule) = &document.body {
+                let keys = [
+                    rule.meta.id.clone(),
+                    rule.meta.name.clone(),
+                    Some(rule.meta.title.clone()),
+                ];
+                for key in keys.into_iter().flatten() {
+                    rules.insert(key, (loaded.source.clone(), document.clone()));
+                }
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for file in yaml_files(&root.join("test-cases")) {
+        let source = ruleproof_sigma::source::read_source(&file, Limits::default().max_file_bytes)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (Some(cases), _) = parse_test_case_file(&source, &Limits::default()) else {
+            continue;
+        };
+        let Some((rule_source, document)) = rules.get(&cases.rule.text) else {
+            continue;
+        };
+        let DocumentBody::Rule(rule) = &document.body else {
+            continue;
+        };
+        let name = cases
+            .kql_pipeline
+            .as_ref()
+            .map_or("asim", |n| n.text.as_str());
+        let pipeline = Pipeline::builtin(name).unwrap_or_else(|| panic!("pipeline {name}"));
+        let options = CompileOptions::default();
+        let text = convert_document(document, rule_source, &pipeline, &options)
+            .unwrap_or_else(|e| panic!("{}", e.render(rule_source)));
+        let query = Query::parse(&text).unwrap_or_else(|e| {
+            panic!(
+                "{}: the converted query does not parse: {e}\n{text}",
+                file.display()
+            )
+        });
+        let compiled = CompiledRule::compile(rule, rule_source, &options)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
+        for case in &cases.cases {
+            let sigma = compiled.matches(&case.event);
+            let mapped;
+            let record = match case
+                .kql
+                .as_ref()
+                .and_then(|k| k.event.as_ref())
+                .and_then(|e| e.as_object())
+            {
+                Some(record) => record,
+                None => {
+                    let empty = serde_json::Map::new();
+                    mapped =
+                        pipeline.map_event(query.table(), case.event.as_object().unwrap_or(&empty));
+                    &mapped
+                }
+            };
+            let kql = query.evaluate(record);
+            checked += 1;
+            if kql != sigma {
+                failures.push(format!(
+                    "{}: case `{}`: Sigma says {sigma}, the converted KQL {kql}\n{}",
+                    file.display(),
+                    case.name,
+                    query.explain(record)
+                ));
+            }
+        }
+    }
+    assert!(checked > 0, "no fixture was checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

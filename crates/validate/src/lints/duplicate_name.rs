@@ -1,0 +1,12 @@
+//! RP302 duplicate-name: two documents share a `name`.
+
+use crate::diagnostic::{Lint, Severity};
+
+pub static LINT: Lint = Lint {
+    code: "RP302",
+    name: "duplicate-name",
+    default_severity: Severity::Error,
+    what: "Two documents in the validated tree have the same `name`.",
+    why: "Correlation rules and filters may reference rules by name; a shared name makes the reference ambiguous.",
+    example: "# two rules with\nname: failed_logon",
+};

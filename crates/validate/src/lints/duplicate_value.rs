@@ -1,0 +1,38 @@
+//! RP111 duplicate-value: the same value twice in one list.
+
+use ruleproof_sigma::detection::Item;
+use ruleproof_sigma::modifier::Modifier;
+use ruleproof_sigma::pattern::fold_case;
+
+use crate::diagnostic::{Finding, Lint, Severity};
+
+pub static LINT: Lint = Lint {
+    code: "RP111",
+    name: "duplicate-value",
+    default_severity: Severity::Warning,
+    what: "A value list holds the same value twice (compared without regard to case, unless the item is `cased`).",
+    why: "The duplicate adds nothing, and it often hides a copy-paste slip where a different value was meant.",
+    example: "DestinationHostname:\n    - 'xmr.f2pool.com'\n    - 'XMR.f2pool.com'",
+};
+
+pub fn check(item: &Item, out: &mut Vec<Finding>) {
+    let cased = item.modifiers.iter().any(|(m, _)| *m == Modifier::Cased);
+    let mut seen: Vec<String> = Vec::with_capacity(item.values.len());
+    for value in &item.values {
+        let text = value.value.text();
+        let key = if cased {
+            text.clone()
+        } else {
+            fold_case(&text)
+        };
+        if seen.contains(&key) {
+            out.push(Finding::new(
+                &LINT,
+                value.span,
+                format!("`{text}` is already in this list"),
+            ));
+        } else {
+            seen.push(key);
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! Validating a tree: every file in parallel, then the checks that need the whole tree, then
+//! configuration (severities and exclusions), in a deterministic order.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use ruleproof_cases::format::{TestCaseFile, parse_test_case_file};
+use ruleproof_cases::ruleset::yaml_files;
+use ruleproof_sigma::detection::{Detection, SearchBody};
+use ruleproof_sigma::yaml::{Limits, Node};
+use ruleproof_sigma::{
+    CompileOptions, CompiledFilter, CompiledRule, DocumentBody, DocumentKind, SourceFile, Span,
+    load_source,
+};
+
+use crate::config::LintConfig;
+use crate::diagnostic::{Diagnostic, Finding, Severity};
+use crate::lints::{self, *};
+use crate::schema::{self, Schemas};
+
+/// Where the repository's rules and test cases are, for test-case checks.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub rules_dir: PathBuf,
+    pub cases_dir: PathBuf,
+}
+
+/// The outcome of validating a set of paths.
+#[derive(Clone, Debug, Default)]
+pub struct Validation {
+    /// Sorted by file, then position.
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+    pub documents: usize,
+}
+
+impl Validation {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// What the tree-wide checks need to know about one document.
+#[derive(Clone, Debug)]
+struct Indexed {
+    file: SourceFile,
+    kind: DocumentKind,
+    id: Option<(String, Span)>,
+    name: Option<(String, Span)>,
+    title: String,
+    related: Vec<(String, Span)>,
+    /// Rules named by a filter or correlation.
+    references: Vec<(String, Span)>,
+    searches: Vec<String>,
+    falsepositives: Vec<String>,
+}
+
+struct FileOutcome {
+    file: SourceFile,
+    findings: Vec<(Finding, Option<String>)>,
+    documents: Vec<Indexed>,
+    test_case: Option<TestCaseFile>,
+}
+
+/// Validates every YAML file under `paths`. Files under the layout's test-case directory are
+/// test-case files; everything else is Sigma.
+pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
+    let schemas = Schemas::new();
+    let mut files: Vec<PathBuf> = paths.iter().flat_map(|p| yaml_files(p)).collect();
+    files.sort();
+    files.dedup();
+    let cases_dir = layout.cases_dir.canonicalize().ok();
+    let outcomes: Vec<FileOutcome> = files
+        .par_iter()
+        .map(|path| {
+            let is_test_case = cases_dir
+                .as_ref()
+                .is_some_and(|dir| path.canonicalize().is_ok_and(|p| p.starts_with(dir)));
+            if is_test_case {
+                check_test_case_file(path, &schemas)
+            } else {
+                check_sigma_file(path, &schemas)
+            }
+        })
+        .collect();
+
+    let mut validation = Validation {
+        files: outcomes.len(),
+        documents: outcomes.iter().map(|o| o.documents.len()).sum(),
+        ..Validation::default()
+    };
+    let documents: Vec<&Indexed> = outcomes.iter().flat_map(|o| o.documents.iter()).collect();
+    let mut tree_findings: Vec<(SourceFile, Finding, Option<String>)> = Vec::new();
+    check_tree(&documents, &mut tree_findings);
+    check_test_case_references(&outcomes, &documents, layout, &mut tree_findings);
+
+    for outcome in &outcomes {
+        for (finding, rule_id) in &outcome.findings {
+            push(
+                &mut validation,
+                config,
+                &outcome.file,
+                finding.clone(),
+                rule_id.clone(),
+            );
+        }
+    }
+    for (file, finding, rule_id) in tree_findings {
+        push(&mut validation, config, &file, finding, rule_id);
+    }
+    validation.diagnostics.sort_by(|a, b| {
+        (a.file.path(), a.span.start, a.lint.code).cmp(&(b.file.path(), b.span.start, b.lint.code))
+    });
+    validation
+}
+
+fn push(
+    validation: &mut Validation,
+    config: &LintConfig,
+    file: &SourceFile,
+    finding: Finding,
+    rule_id: Option<String>,
+) {
+    let severity = config.severity(finding.lint);
+    if severity == Severity::Off
+        || config.is_excluded(finding.lint, rule_id.as_deref(), file.path())
+    {
+        return;
+    }
+    validation.diagnostics.push(Diagnostic {
+        lint: finding.lint,
+        severity,
+        message: finding.message,
+        file: file.clone(),
+        span: finding.span,
+        rule_id,
+    });
+}
+
+fn read(path: &Path) -> Result<SourceFile, FileOutcome> {
+    ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes).map_err(|e| {
+        let file = SourceFile::new(path, "");
+        FileOutcome {
+            findings: vec![(
+                Finding::new(&yaml_syntax::LINT, Span::default(), e.to_string()),
+                None,
+            )],
+            file,
+            documents: Vec::new(),
+            test_case: None,
+        }
+    })
+}
+
+fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
+    let source = match read(path) {
+        Ok(source) => source,
+        Err(outcome) => return outcome,
+    };
+    let loaded = load_source(source.clone(), &Limits::default());
+    let mut findings: Vec<(Finding, Option<String>)> = Vec::new();
+    for error in &loaded.errors {
+        findings.push((
+            Finding::new(
+                lints::for_error(error.kind, &error.message),
+                error.span,
+                error.message.clone(),
+            ),
+            None,
+        ));
+    }
+    for node in &loaded.nodes {
+        let id = node.get("id").and_then(Node::scalar_text);
+        let kind = match DocumentKind::of(node) {
+            Some(DocumentKind::Correlation) => schema::DocumentKind::Correlation,
+            Some(DocumentKind::Filter) => schema::DocumentKind::Filter,
+            _ => schema::DocumentKind::Rule,
+        };
+        schema_findings(schemas, kind, node, id.as_deref(), &mut findings);
+        let mut root_findings = Vec::new();
+        invalid_date::check(node, &mut root_findings);
+        modified_before_date::check(node, &mut root_findings);
+        tag_format::check(node, &mut root_findings);
+        findings.extend(root_findings.into_iter().map(|f| (f, id.clone())));
+    }
+    let options = CompileOptions::default();
+    let mut documents = Vec::new();
+    for document in &loaded.documents {
+        let meta = document.meta();
+        let rule_id = meta.id.clone();
+        let mut local = Vec::new();
+        let (detection, compile_errors, references): (
+            Option<&Detection>,
+            Vec<_>,
+            Vec<(String, Span)>,
+        ) = match &document.body {
+            DocumentBody::Rule(rule) => (
+                Some(&rule.detection),
+                CompiledRule::compile(rule, &source, &options)
+                    .err()
+                    .unwrap_or_default(),
+                Vec::new(),
+            ),
+            DocumentBody::Filter(filter) => (
+                Some(&filter.detection),
+                CompiledFilter::compile(filter, &source, &options)
+                    .err()
+                    .unwrap_or_default(),
+                filter.rules.clone(),
+            ),
+            DocumentBody::Correlation(correlation) => (None, Vec::new(), correlation.rules.clone()),
+        };
+        for error in compile_errors {
+            local.push(Finding::new(
+                lints::for_error(error.kind, &error.message),
+                error.span,
+                error.message,
+            ));
+        }
+        if let Some(detection) = detection {
+            unused_identifier::check(detection, &mut local);
+            all_of_them::check(detection, &mut local);
+            for search in &detection.searches {
+                let items: Vec<_> = match &search.body {
+                    SearchBody::Maps(maps) => maps.iter().flat_map(|m| m.items.iter()).collect(),
+                    SearchBody::Keywords(item) => vec![item],
+                };
+                for item in items {
+                    null_in_list::check(item, &mut local);
+                    all_single_value::check(item, &mut local);
+                    suspicious_escape::check(item, &mut local);
+                    duplicate_value::check(item, &mut local);
+                }
+            }
+        }
+        findings.extend(local.into_iter().map(|f| (f, rule_id.clone())));
+        let spanned = |key: &str| {
+            document
+                .node
+                .get(key)
+                .and_then(|n| n.scalar_text().map(|t| (t, n.span)))
+        };
+        let related = document
+            .node
+            .get("related")
+            .and_then(Node::as_seq)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|r| r.get("id"))
+                    .filter_map(|n| n.scalar_text().map(|t| (t, n.span)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        documents.push(Indexed {
+            file: source.clone(),
+            kind: document.kind(),
+            id: spanned("id"),
+            name: spanned("name"),
+            title: meta.title.clone(),
+            related,
+            references,
+            searches: detection
+                .map(|d| d.searches.iter().map(|s| s.name.clone()).collect())
+                .unwrap_or_default(),
+            falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
+        });
+    }
+    FileOutcome {
+        file: source,
+        findings,
+        documents,
+        test_case: None,
+    }
+}
+
+fn schema_findings(
+    schemas: &Schemas,
+    kind: schema::DocumentKind,
+    node: &Node,
+    rule_id: Option<&str>,
+    out: &mut Vec<(Finding, Option<String>)>,
+) {
+    for violation in schemas.validate(kind, &node.to_json()) {
+        // Point at the key of the offending value when there is one, so the caret lands on
+        // the line a reader looks for; a violation about a whole mapping points at it.
+        let span = node
+            .pointer(&violation.pointer)
+            .map_or(node.span, |(key, value)| key.map_or(value.span, |k| k.span));
+        out.push((
+            Finding::new(&lints::schema::LINT, span, violation.message),
+            rule_id.map(str::to_owned),
+        ));
+    }
+}
+
+fn check_test_case_file(path: &Path, schemas: &Schemas) -> FileOutcome {
+    let source = match read(path) {
+        Ok(source) => source,
+        Err(outcome) => return outcome,
+    };
+    let mut findings = Vec::new();
+    if let Ok(nodes) = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default()) {
+        for node in &nodes {
+            schema_findings(
+                schemas,
+                schema::DocumentKind::TestCase,
+                node,
+                None,
+                &mut findings,
+            );
+        }
+    }
+    let (parsed, diagnostics) = parse_test_case_file(&source, &Limits::default());
+    for diagnostic in diagnostics {
+        // The schema already reports unknown keys and shapes; the format's own checks add
+        // positions for what a schema cannot see (matrix variables, event files, duplicates).
+        findings.push((
+            Finding::new(&test_case_file::LINT, diagnostic.span, diagnostic.message),
+            None,
+        ));
+    }
+    FileOutcome {
+        file: source,
+        findings,
+        documents: Vec::new(),
+        test_case: parsed,
+    }
+}
+
+fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option<String>)>) {
+    let mut ids: HashMap<&str, &Indexed> = HashMap::new();
+    let mut names: HashMap<&str, &Indexed> = HashMap::new();
+    for doc in documents {
+        let rule_id = doc.id.as_ref().map(|(id, _)| id.clone());
+        if let Some((id, span)) = &doc.id {
+            if let Some(first) = ids.get(id.as_str()) {
+                out.push((
+                    doc.file.clone(),
+                    Finding::new(
+                        &duplicate_id::LINT,
+                        *span,
+                        format!(
+                            "id `{id}` is also used by `{}` ({})",
+                            first.title,
+                            first
+                                .file
+                                .location(first.id.as_ref().map_or(Span::default(), |(_, s)| *s))
+                        ),
+                    ),
+                    rule_id.clone(),
+                ));
+            } else {
+                ids.insert(id, doc);
+            }
+        }
+        if let Some((name, span)) = &doc.name {
+            if let Some(first) = names.get(name.as_str()) {
+                out.push((
+                    doc.file.clone(),
+                    Finding::new(
+                        &duplicate_name::LINT,
+                        *span,
+                        format!(
+                            "name `{name}` is also used by `{}` ({})",
+                            first.title,
+                            first.file.path().display()
+                        ),
+                    ),
+                    rule_id.clone(),
+                ));
+            } else {
+                names.insert(name, doc);
+            }
+        }
+    }
+    for doc in documents {
+        let rule_id = doc.id.as_ref().map(|(id, _)| id.clone());
+        for (related, span) in &doc.related {
+            if !ids.contains_key(related.as_str()) {
+                out.push((
+                    doc.file.clone(),
+                    Finding::new(
+                        &unknown_related::LINT,
+                        *span,
+                        format!("no validated document has the id `{related}`"),
+                    ),
+                    rule_id.clone(),
+                ));
+            }
+        }
+        for (reference, span) in &doc.references {
+            let known = ids
+                .get(reference.as_str())
+                .or_else(|| names.get(reference.as_str()));
+            if !known.is_some_and(|d| d.kind == DocumentKind::Rule) {
+                let what = if doc.kind == DocumentKind::Filter {
+                    "filter"
+                } else {
+                    "correlation"
+                };
+                out.push((doc.file.clone(), Finding::new(&unknown_rule_reference::LINT, *span, format!("the {what} names `{reference}`, but no validated rule has that id or name")), rule_id.clone()));
+            }
+        }
+    }
+}
+
+fn check_test_case_references(
+    outcomes: &[FileOutcome],
+    documents: &[&Indexed],
+    layout: &Layout,
+    out: &mut Vec<(SourceFile, Finding, Option<String>)>,
+) {
+    let rules: Vec<&&Indexed> = documents
+        .iter()
+        .filter(|d| d.kind == DocumentKind::Rule)
+        .collect();
+    let filters: Vec<&&Indexed> = documents
+        .iter()
+        .filter(|d| d.kind == DocumentKind::Filter)
+        .collect();
+    let named = |doc: &Indexed, reference: &str| {
+        doc.id.as_ref().is_some_and(|(id, _)| id == reference)
+            || doc.name.as_ref().is_some_and(|(n, _)| n == reference)
+    };
+    let same_path = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .zip(b.canonicalize().ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    let mut tested: Vec<&Path> = Vec::new();
+    for outcome in outcomes {
+        let Some(file) = &outcome.test_case else {
+            continue;
+        };
+        let mut finding = |span: Span, message: String| {
+            out.push((
+                file.source.clone(),
+                Finding::new(&test_case_reference::LINT, span, message),
+                None,
+            ));
+        };
+        let rule = rules
+            .iter()
+            .find(|r| named(r, &file.rule.text))
+            .or_else(|| {
+                rules
+                    .iter()
+                    .find(|r| same_path(r.file.path(), &layout.root.join(&file.rule.text)))
+            });
+        let Some(rule) = rule else {
+            finding(
+                file.rule.span,
+                format!(
+                    "no validated rule has the id, name or path `{}`",
+                    file.rule.text
+                ),
+            );
+            continue;
+        };
+        tested.push(rule.file.path());
+        for scenario in &file.scenarios {
+            if let Some(fp) = &scenario.falsepositive {
+                if !rule.falsepositives.contains(&fp.text) {
+                    finding(
+                        fp.span,
+                        format!("the rule has no falsepositives entry `{}`", fp.text),
+                    );
+                }
+            }
+        }
+        for case in &file.cases {
+            if let Some(scenario) = &case.scenario {
+                if !file.scenarios.iter().any(|s| s.id.text == scenario.text) {
+                    finding(
+                        scenario.span,
+                        format!("scenario `{}` is not declared in this file", scenario.text),
+                    );
+                }
+            }
+            for reason in &case.reason {
+                if !rule.searches.contains(&reason.text) {
+                    finding(
+                        reason.span,
+                        format!("`{}` is not a search identifier of the rule", reason.text),
+                    );
+                }
+            }
+            if let Some(with) = &case.with_filters {
+                let mut filter_searches: Vec<&String> = Vec::new();
+                for reference in &with.filters {
+                    match filters
+                        .iter()
+                        .find(|f| named(f, &reference.text) || f.title == reference.text)
+                    {
+                        Some(filter) => filter_searches.extend(filter.searches.iter()),
+                        None => finding(
+                            reference.span,
+                            format!("no meta-filter has the id or name `{}`", reference.text),
+                        ),
+                    }
+                }
+                for reason in &with.reason {
+                    if !filter_searches.contains(&&reason.text) {
+                        finding(
+                            reason.span,
+                            format!(
+                                "`{}` is not a search identifier of the named filters",
+                                reason.text
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let rules_dir = layout.rules_dir.canonicalize().ok();
+    for rule in &rules {
+        let in_repository = rules_dir.as_ref().is_some_and(|dir| {
+            rule.file
+                .path()
+                .canonicalize()
+                .is_ok_and(|p| p.starts_with(dir))
+        });
+        if in_repository && !tested.iter().any(|t| *t == rule.file.path()) {
+            let span = rule.id.as_ref().map_or(Span::default(), |(_, s)| *s);
+            out.push((
+                rule.file.clone(),
+                Finding::new(
+                    &missing_test_case::LINT,
+                    span,
+                    format!("rule `{}` has no test-case file", rule.title),
+                ),
+                rule.id.as_ref().map(|(id, _)| id.clone()),
+            ));
+        }
+    }
+}
