@@ -1,0 +1,258 @@
+//! The binary's contract: exit codes (0 ok, 1 failures found, 2 usage, I/O or load errors),
+//! and what each command prints, run as a user would run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ruleproof(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ruleproof"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("the binary exits with a code")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A copy of the repository's rules and test cases in a temporary directory, to break on purpose.
+fn scratch_repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["rules", "test-cases"] {
+        copy_dir(&repository().join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+const SEED_CASES: &str =
+    "test-cases/linux/network_connection/net_connection_lnx_crypto_mining_indicators.yml";
+const SEED_RULE: &str =
+    "rules/linux/network_connection/net_connection_lnx_crypto_mining_indicators.yml";
+
+#[test]
+fn test_passes_on_the_repository() {
+    let output = ruleproof(&repository(), &["test"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert!(stdout(&output).contains("test result: ok."));
+}
+
+#[test]
+fn a_flipped_expectation_fails_with_exit_1_and_says_where() {
+    let dir = scratch_repository();
+    let path = dir.path().join(SEED_CASES);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let flipped = text.replacen("expect: no-match", "expect: match", 1);
+    std::fs::write(&path, flipped).unwrap();
+    let output = ruleproof(dir.path(), &["test"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let out = stdout(&output);
+    assert!(out.contains(&format!("FAIL {SEED_CASES}:")), "{out}");
+    assert!(out.contains("expected match, got no-match"), "{out}");
+    assert!(
+        out.contains("-verdict: match\n  +verdict: no-match"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_reference_is_a_load_error_with_exit_2() {
+    let dir = scratch_repository();
+    let path = dir.path().join(SEED_CASES);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("scenario: system-update", "scenario: no-such-scenario", 1),
+    )
+    .unwrap();
+    let output = ruleproof(dir.path(), &["test"]);
+    assert_eq!(code(&output), 2, "{}", stdout(&output));
+    assert!(
+        stdout(&output)
+            .contains("names scenario `no-such-scenario`, which the file does not declare")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let output = ruleproof(&repository(), &["test", "--no-such-flag"]);
+    assert_eq!(code(&output), 2);
+    let output = ruleproof(&repository(), &["test", "no/such/path"]);
+    assert_eq!(code(&output), 2);
+}
+
+#[test]
+fn every_test_format_renders() {
+    for (format, marker) in [
+        ("json", "\"format\": \"ruleproof.test-results/1\""),
+        ("junit", "<testsuites"),
+        ("github", "test result: ok."),
+    ] {
+        let output = ruleproof(&repository(), &["test", "--format", format]);
+        assert_eq!(code(&output), 0, "{format}");
+        assert!(
+            stdout(&output).contains(marker),
+            "{format}: {}",
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
+fn validate_and_the_coverage_gate_pass_on_the_repository() {
+    let output = ruleproof(&repository(), &["validate"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let output = ruleproof(&repository(), &["coverage", "--check"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn cases_new_writes_a_failing_skeleton_and_never_overwrites() {
+    let dir = scratch_repository();
+    let output = ruleproof(dir.path(), &["cases", "new", SEED_RULE]);
+    assert_eq!(code(&output), 2, "an existing file is not overwritten");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
+    let before = std::fs::read_to_string(dir.path().join(SEED_CASES)).unwrap();
+    assert!(before.contains("xmrig"), "the existing file is untouched");
+
+    let output = ruleproof(dir.path(), &["cases", "new", SEED_RULE, "--force"]);
+    assert_eq!(code(&output), 0);
+    let skeleton = std::fs::read_to_string(dir.path().join(SEED_CASES)).unwrap();
+    assert!(
+        skeleton.contains("falsepositive: \"Legitimate use of crypto miners\""),
+        "{skeleton}"
+    );
+    let output = ruleproof(dir.path(), &["test"]);
+    assert_eq!(
+        code(&output),
+        1,
+        "placeholder cases fail until filled in: {}",
+        stdout(&output)
+    );
+
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"DestinationHostname": "xmrpool.eu", "Image": "/tmp/xmrig"}"#,
+    )
+    .unwrap();
+    let output = ruleproof(
+        dir.path(),
+        &[
+            "cases",
+            "add",
+            "--rule",
+            SEED_RULE,
+            "--expect",
+            "match",
+            "--event",
+            "event.json",
+            "--name",
+            "captured xmrig",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let appended = std::fs::read_to_string(dir.path().join(SEED_CASES)).unwrap();
+    assert!(
+        appended.starts_with(&skeleton),
+        "the existing text and comments are kept"
+    );
+    assert!(
+        appended.contains("- name: \"captured xmrig\""),
+        "{appended}"
+    );
+    let output = ruleproof(dir.path(), &["test", SEED_CASES]);
+    assert!(
+        stdout(&output).contains("ok    captured xmrig"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn explain_exits_0_on_a_match_and_1_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let hit = dir.path().join("hit.yml");
+    std::fs::write(&hit, "DestinationHostname: POOL.minexmr.com\n").unwrap();
+    let miss = dir.path().join("miss.json");
+    std::fs::write(&miss, r#"{"DestinationHostname": "a.pool.minexmr.com"}"#).unwrap();
+    let rule = repository().join(SEED_RULE);
+    let rule = rule.to_str().unwrap();
+    let output = ruleproof(
+        dir.path(),
+        &["explain", "--rule", rule, "--event", "hit.yml"],
+    );
+    assert_eq!(code(&output), 0);
+    assert!(
+        stdout(&output).contains("✓ \"pool.minexmr.com\" matches"),
+        "{}",
+        stdout(&output)
+    );
+    let output = ruleproof(
+        dir.path(),
+        &["explain", "--rule", rule, "--event", "miss.json"],
+    );
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).starts_with("no match: Linux Crypto Mining Pool Connections"));
+}
+
+#[test]
+fn match_prints_one_json_line_per_match_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"DestinationHostname\": \"xmrpool.eu\"}\n{\"DestinationHostname\": \"example.com\"}\nnot json\n{\"DestinationHostname\": \"moneroocean.stream\"}\n",
+    )
+    .unwrap();
+    let rules = repository().join("rules/linux");
+    let output = ruleproof(
+        dir.path(),
+        &[
+            "match",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--events",
+            "events.jsonl",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        1,
+        "an unreadable line is reported and fails the run"
+    );
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events: Vec<u64> = lines.iter().map(|l| l["event"].as_u64().unwrap()).collect();
+    assert_eq!(events, vec![0, 3]);
+    assert_eq!(lines[0]["rule"], "a46c93b7-55ed-4d27-a41b-c259456c4746");
+    assert_eq!(lines[0]["level"], "high");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("events.jsonl:3:"));
+}
