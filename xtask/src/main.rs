@@ -59,7 +59,9 @@ fn bench() -> anyhow::Result<()> {
 
 fn bless() -> anyhow::Result<()> {
     let mut command = cargo();
-    command.args(["test", "--workspace"]).env("RULEPROOF_BLESS", "1");
+    command
+        .args(["test", "--workspace"])
+        .env("RULEPROOF_BLESS", "1");
     run(command)
 }
 

@@ -13,6 +13,7 @@ pub mod event;
 pub mod explain;
 pub mod modifier;
 pub mod pattern;
+pub mod ruleset;
 pub mod source;
 pub mod yaml;
 

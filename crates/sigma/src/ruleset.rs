@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde_json::{Map, Value};
 
 use crate::compile::{CompiledItem, CompiledRule, CompiledSearch, Cond, ValueMatcher};
@@ -27,11 +27,13 @@ use crate::condition::Quantifier;
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath, with_scalar_text};
 use crate::pattern::{StrMatcher, fold_case};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// An event whose top-level fields can be listed, which the index needs to look fields up by
 /// name once per event rather than once per field the rule set uses.
 pub trait FieldEntries: Event {
-    /// Calls `visit` with the name and value of every top-level field.
+    /// Calls `visit` with the name and value of every top-level field: the values that
+    /// [`Event::field`] finds by exact name and [`Event::any_scalar`] starts from.
     fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value));
 }
 
@@ -111,8 +113,10 @@ pub struct Scratch {
     rule_seen: Vec<u32>,
     candidates: Vec<u32>,
     text: String,
-    /// Start and end of each scalar value in `text`.
+    /// Start and end of each scalar value of an indexed field in `text`.
     bounds: Vec<(usize, usize)>,
+    /// Each indexed field found: its slot and its range of `bounds`.
+    spans: Vec<(u32, usize, usize)>,
 }
 
 /// Where in a value a literal must be found.
@@ -125,9 +129,51 @@ enum Anchor {
 
 #[derive(Debug)]
 struct FieldIndex {
+    /// The atom that says the event has the field.
+    present: Option<u32>,
     /// Values the field must equal, folded, to the atom that says so.
     exact: FastMap<Box<str>, u32>,
     scanner: Option<LiteralScanner>,
+}
+
+impl FieldIndex {
+    /// Whether the field has values or literals to look for (presence needs no text).
+    fn scans(&self) -> bool {
+        !self.exact.is_empty() || self.scanner.is_some()
+    }
+
+    /// Finds the atoms the field's values prove: exact values by hashing, literals by scanning.
+    fn scan(&self, text: &str, bounds: &[(usize, usize)], found: &mut Found<'_>) {
+        let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+            return;
+        };
+        if !self.exact.is_empty() {
+            for &(start, end) in bounds {
+                if let Some(atom) = self.exact.get(&text[start..end]) {
+                    found.hit(*atom);
+                }
+            }
+        }
+        if let Some(scanner) = &self.scanner {
+            let base = first.0;
+            for m in scanner
+                .automaton
+                .find_overlapping_iter(&text.as_bytes()[base..last.1])
+            {
+                let (start, end) = (base + m.start(), base + m.end());
+                for &(anchor, atom) in &scanner.atoms[m.pattern().as_usize()] {
+                    let holds = match anchor {
+                        Anchor::Anywhere => true,
+                        Anchor::Start => bounds.iter().any(|b| b.0 == start),
+                        Anchor::End => bounds.iter().any(|b| b.1 == end),
+                    };
+                    if holds {
+                        found.hit(atom);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One Aho-Corasick automaton over distinct literals, each mapped to the atoms it proves.
@@ -149,6 +195,8 @@ enum Need {
 /// What an atom tests, before it is numbered.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum AtomKey {
+    /// The event has the field (a value that is not `null`, or for `exists`, any value).
+    Present(u32),
     Equals(u32, Box<str>),
     Literal(u32, Anchor, Box<str>),
     Keyword(Box<str>),
@@ -196,10 +244,7 @@ impl Builder {
                 searches: indices,
                 ..
             } => {
-                let needs = indices
-                    .iter()
-                    .map(|i| self.search(&searches[*i]))
-                    .collect();
+                let needs = indices.iter().map(|i| self.search(&searches[*i])).collect();
                 match quantifier {
                     Quantifier::Any => any(needs),
                     Quantifier::All => all(needs),
@@ -222,6 +267,18 @@ impl Builder {
             return Need::True;
         }
         let slot = item.field.as_ref().map(|f| self.field(f));
+        // Every matcher but `null` and `exists: false` fails on a missing field.
+        let needs_field = item.values.iter().all(|v| {
+            v.alternatives
+                .iter()
+                .all(|m| !matches!(m, ValueMatcher::Null | ValueMatcher::Exists(false)))
+        });
+        let present = match slot {
+            Some(slot) if needs_field && !item.values.is_empty() => {
+                Need::Atom(self.atom(AtomKey::Present(slot)))
+            }
+            _ => Need::True,
+        };
         let values = item
             .values
             .iter()
@@ -233,7 +290,8 @@ impl Builder {
                     .collect())
             })
             .collect();
-        if item.all { all(values) } else { any(values) }
+        let values = if item.all { all(values) } else { any(values) };
+        all(vec![present, values])
     }
 
     fn matcher(&mut self, slot: Option<u32>, matcher: &ValueMatcher) -> Need {
@@ -267,7 +325,11 @@ impl Builder {
                 }
             }
             ValueMatcher::Regex(re) => self.regex(slot, re.as_str()),
-            // Numbers, networks, time parts, field references, null and existence tests have no
+            ValueMatcher::FieldRef { other, .. } => {
+                let other = self.field(other);
+                Need::Atom(self.atom(AtomKey::Present(other)))
+            }
+            // Numbers, networks, time parts, null and existence tests have no
             // literal the event text must contain.
             _ => Need::True,
         }
@@ -281,55 +343,143 @@ impl Builder {
         }
     }
 
-    /// A regex needs one of the literals every match starts with. The pattern is parsed case
-    /// insensitively: that matches a superset of the rule's regex whatever its flags, so its
-    /// literals are necessary for the rule's regex too.
+    /// What a regex needs: the runs of literal characters its matches must contain, found by
+    /// walking its syntax tree. The pattern is parsed case-insensitively: that matches a superset
+    /// of the rule's regex whatever its flags, so what it needs the rule's regex needs too.
     fn regex(&mut self, slot: Option<u32>, pattern: &str) -> Need {
-        let Some(literals) = regex_literals(pattern) else {
+        match regex_syntax::ParserBuilder::new()
+            .case_insensitive(true)
+            .build()
+            .parse(pattern)
+        {
+            Ok(hir) => self.hir(slot, &hir, 0),
+            Err(_) => Need::True,
+        }
+    }
+
+    fn hir(&mut self, slot: Option<u32>, hir: &Hir, depth: usize) -> Need {
+        if depth > MAX_REGEX_DEPTH {
             return Need::True;
-        };
-        any(literals
+        }
+        match hir.kind() {
+            HirKind::Concat(items) => self.concat(slot, items, depth),
+            HirKind::Literal(_) | HirKind::Class(_) => {
+                self.concat(slot, std::slice::from_ref(hir), depth)
+            }
+            HirKind::Alternation(items) => {
+                any(items.iter().map(|h| self.hir(slot, h, depth + 1)).collect())
+            }
+            HirKind::Repetition(r) if r.min >= 1 => self.hir(slot, &r.sub, depth + 1),
+            HirKind::Capture(c) => self.hir(slot, &c.sub, depth + 1),
+            // Empty matches, look-arounds and optional repetitions need nothing.
+            _ => Need::True,
+        }
+    }
+
+    /// A concatenation needs each of its runs of adjacent single characters (as folded text, in
+    /// every combination of the forms each character can take) and whatever its other parts need.
+    fn concat(&mut self, slot: Option<u32>, items: &[Hir], depth: usize) -> Need {
+        let mut needs = Vec::new();
+        let mut run: Vec<String> = vec![String::new()];
+        for item in items {
+            match char_choices(item) {
+                Some(positions) => {
+                    for choices in positions {
+                        if run.len() * choices.len() > MAX_RUN_VARIANTS {
+                            needs.push(
+                                self.run(slot, std::mem::replace(&mut run, vec![String::new()])),
+                            );
+                        }
+                        run = run
+                            .iter()
+                            .flat_map(|prefix| choices.iter().map(move |c| format!("{prefix}{c}")))
+                            .collect();
+                    }
+                }
+                None => {
+                    needs.push(self.run(slot, std::mem::replace(&mut run, vec![String::new()])));
+                    needs.push(self.hir(slot, item, depth + 1));
+                }
+            }
+        }
+        needs.push(self.run(slot, run));
+        all(needs)
+    }
+
+    /// A run of literal text in its variants; runs too short to be selective need nothing.
+    fn run(&mut self, slot: Option<u32>, variants: Vec<String>) -> Need {
+        if variants.iter().any(|v| v.len() < MIN_REGEX_LITERAL) {
+            return Need::True;
+        }
+        any(variants
             .into_iter()
-            .map(|literal| match slot {
-                Some(slot) => Need::Atom(self.atom(AtomKey::Literal(
-                    slot,
-                    Anchor::Anywhere,
-                    literal,
-                ))),
-                None => Need::Atom(self.atom(AtomKey::Keyword(literal))),
+            .map(|v| {
+                let literal: Box<str> = v.into();
+                Need::Atom(self.atom(match slot {
+                    Some(slot) => AtomKey::Literal(slot, Anchor::Anywhere, literal),
+                    None => AtomKey::Keyword(literal),
+                }))
             })
             .collect())
     }
 }
 
-/// The folded literals one of which every match of the pattern starts with, when there are few
-/// enough and none is empty.
-fn regex_literals(pattern: &str) -> Option<Vec<Box<str>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
-        .build()
-        .parse(pattern)
-        .ok()?;
-    let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix);
-    let seq = extractor.extract(&hir);
-    let literals = seq.literals()?;
-    let mut out: Vec<Box<str>> = Vec::new();
-    for literal in literals {
-        let text = std::str::from_utf8(literal.as_bytes()).ok()?;
-        if text.is_empty() {
-            return None;
+/// The most literals one scanner compiles to a DFA.
+const MAX_DFA_LITERALS: usize = 3000;
+/// Regex syntax trees deeper than this are not analysed (the rule is then always evaluated).
+const MAX_REGEX_DEPTH: usize = 32;
+/// The most spellings of one literal run before it is split into shorter runs.
+const MAX_RUN_VARIANTS: usize = 16;
+/// Regex literal runs shorter than this (in bytes) would match almost every event.
+const MIN_REGEX_LITERAL: usize = 3;
+
+/// For a literal or a small class, the folded forms each of its characters can take, position
+/// by position; `None` for anything that is not a fixed sequence of characters.
+fn char_choices(hir: &Hir) -> Option<Vec<Vec<String>>> {
+    let fold_char = |c: char| c.to_lowercase().collect::<String>();
+    match hir.kind() {
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0).ok()?;
+            Some(text.chars().map(|c| vec![fold_char(c)]).collect())
         }
-        let folded: Box<str> = fold_case(text).into();
-        if !out.contains(&folded) {
-            out.push(folded);
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut choices: Vec<String> = Vec::new();
+            for range in class.ranges() {
+                if u32::from(range.end()) - u32::from(range.start()) > 8 {
+                    return None;
+                }
+                for c in range.start()..=range.end() {
+                    let folded = fold_char(c);
+                    if !choices.contains(&folded) {
+                        choices.push(folded);
+                    }
+                }
+                if choices.len() > 5 {
+                    return None;
+                }
+            }
+            (!choices.is_empty()).then(|| vec![choices])
         }
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut choices: Vec<String> = Vec::new();
+            for range in class.ranges() {
+                if !range.end().is_ascii() || range.end() - range.start() > 8 {
+                    return None;
+                }
+                for b in range.start()..=range.end() {
+                    let folded = fold_char(char::from(b));
+                    if !choices.contains(&folded) {
+                        choices.push(folded);
+                    }
+                }
+                if choices.len() > 5 {
+                    return None;
+                }
+            }
+            (!choices.is_empty()).then(|| vec![choices])
+        }
+        _ => None,
     }
-    if out.is_empty() || out.len() > 64 {
-        return None;
-    }
-    Some(out)
 }
 
 fn all(needs: Vec<Need>) -> Need {
@@ -389,7 +539,8 @@ impl Need {
                     atoms.extend(a);
                     cost += c;
                 }
-                Some((atoms, cost))
+                // However many literals a union has, it stays a better index than presence.
+                Some((atoms, cost.min(PRESENT_COST - 1.0)))
             }
             Need::All(items) => items
                 .iter()
@@ -399,6 +550,9 @@ impl Need {
     }
 }
 
+/// What indexing a rule under a field's presence costs: more than any set of literals.
+const PRESENT_COST: f64 = 40.0;
+
 /// A guess at how often an atom holds: longer literals are rarer, anchored and exact tests rarer
 /// still. It only decides which atom a rule is indexed under, never a verdict.
 fn atom_cost(key: &AtomKey) -> f64 {
@@ -407,6 +561,8 @@ fn atom_cost(key: &AtomKey) -> f64 {
         AtomKey::Literal(_, Anchor::Anywhere, s) => (12.0, s.len()),
         AtomKey::Literal(_, _, s) => (6.0, s.len()),
         AtomKey::Keyword(s) => (16.0, s.len()),
+        // Most events have the common fields; presence is the last resort of an index.
+        AtomKey::Present(_) => return PRESENT_COST,
     };
     weight / (len as f64 + 1.0)
 }
@@ -427,8 +583,16 @@ impl LiteralScanner {
         if patterns.is_empty() {
             return None;
         }
+        // A DFA is the fastest scanner; past a few thousand literals its memory and build time
+        // grow too much, and the contiguous NFA is nearly as fast.
+        let kind = if patterns.len() <= MAX_DFA_LITERALS {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
             .build(patterns.iter().map(|p| p.as_bytes()))
             .ok()?;
         Some(LiteralScanner { automaton, atoms })
@@ -479,10 +643,12 @@ impl RuleSetIndex {
         let mut exact: Vec<FastMap<Box<str>, u32>> =
             (0..field_count).map(|_| FastMap::default()).collect();
         let mut literals: Vec<Vec<(Box<str>, Anchor, u32)>> = vec![Vec::new(); field_count];
+        let mut present: Vec<Option<u32>> = vec![None; field_count];
         let mut keyword_literals = Vec::new();
         for (id, key) in builder.atom_keys.iter().enumerate() {
             let id = id as u32;
             match key {
+                AtomKey::Present(slot) => present[*slot as usize] = Some(id),
                 AtomKey::Equals(slot, value) => {
                     exact[*slot as usize].insert(value.clone(), id);
                 }
@@ -497,7 +663,9 @@ impl RuleSetIndex {
         let fields: Vec<FieldIndex> = exact
             .into_iter()
             .zip(literals)
-            .map(|(exact, literals)| FieldIndex {
+            .zip(present)
+            .map(|((exact, literals), present)| FieldIndex {
+                present,
                 exact,
                 scanner: LiteralScanner::build(literals),
             })
@@ -555,7 +723,8 @@ impl RuleSetIndex {
             rule_seen: vec![0; self.rules.len()],
             candidates: Vec::with_capacity(64),
             text: String::with_capacity(1024),
-            bounds: Vec::with_capacity(8),
+            bounds: Vec::with_capacity(32),
+            spans: Vec::with_capacity(32),
         }
     }
 
@@ -610,24 +779,52 @@ impl RuleSetIndex {
         };
         let text = &mut scratch.text;
         let bounds = &mut scratch.bounds;
+        let spans = &mut scratch.spans;
+        text.clear();
+        bounds.clear();
+        spans.clear();
+        // One pass folds every value once: the values of indexed fields are kept as spans for
+        // their scanners, and with keyword searches all values form the text keywords scan.
+        let keywords = self.keywords.is_some();
         event.for_each_entry(&mut |name, value| {
-            if let Some(slot) = self.top_level.get(name) {
-                self.scan_field(*slot, value, text, bounds, &mut found);
+            if let Some(&slot) = self.top_level.get(name) {
+                let field = &self.fields[slot as usize];
+                if let Some(atom) = field.present {
+                    found.hit(atom);
+                }
+                if field.scans() {
+                    let first = bounds.len();
+                    append_field(value, text, bounds, keywords);
+                    spans.push((slot, first, bounds.len()));
+                    return;
+                }
+            }
+            if keywords {
+                append_scalars(value, text, 0);
             }
         });
+        let keyword_end = text.len();
         for (path, slot) in &self.dotted {
             if let Some(value) = event.field(path) {
-                self.scan_field(*slot, value, text, bounds, &mut found);
+                let field = &self.fields[*slot as usize];
+                if let Some(atom) = field.present {
+                    found.hit(atom);
+                }
+                if field.scans() {
+                    let first = bounds.len();
+                    append_field(value, text, bounds, false);
+                    spans.push((*slot, first, bounds.len()));
+                }
             }
         }
+        for &(slot, first, last) in spans.iter() {
+            self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
+        }
         if let Some(keywords) = &self.keywords {
-            text.clear();
-            event.any_scalar(&mut |value| {
-                append_folded(value, text);
-                text.push('\0');
-                false
-            });
-            for m in keywords.automaton.find_overlapping_iter(text.as_bytes()) {
+            for m in keywords
+                .automaton
+                .find_overlapping_iter(&text.as_bytes()[..keyword_end])
+            {
                 for (_, atom) in &keywords.atoms[m.pattern().as_usize()] {
                     found.hit(*atom);
                 }
@@ -645,58 +842,6 @@ impl RuleSetIndex {
             if self.needs[rule].holds(&scratch.atom_seen, epoch) && self.rules[rule].matches(event)
             {
                 out.push(rule);
-            }
-        }
-    }
-
-    /// Finds the atoms one field value proves: exact values by hashing, literals by scanning.
-    fn scan_field(
-        &self,
-        slot: u32,
-        value: &Value,
-        text: &mut String,
-        bounds: &mut Vec<(usize, usize)>,
-        found: &mut Found<'_>,
-    ) {
-        text.clear();
-        bounds.clear();
-        // Matchers test an array's elements one by one and never look inside objects.
-        let elements: &[Value] = match value {
-            Value::Array(items) => items,
-            single => std::slice::from_ref(single),
-        };
-        for element in elements {
-            let start = text.len();
-            if with_scalar_text(element, |_| ()).is_none() {
-                continue;
-            }
-            append_folded(element, text);
-            bounds.push((start, text.len()));
-            text.push('\0');
-        }
-        if bounds.is_empty() {
-            return;
-        }
-        let field = &self.fields[slot as usize];
-        if !field.exact.is_empty() {
-            for &(start, end) in bounds.iter() {
-                if let Some(atom) = field.exact.get(&text[start..end]) {
-                    found.hit(*atom);
-                }
-            }
-        }
-        if let Some(scanner) = &field.scanner {
-            for m in scanner.automaton.find_overlapping_iter(text.as_bytes()) {
-                for &(anchor, atom) in &scanner.atoms[m.pattern().as_usize()] {
-                    let holds = match anchor {
-                        Anchor::Anywhere => true,
-                        Anchor::Start => bounds.iter().any(|b| b.0 == m.start()),
-                        Anchor::End => bounds.iter().any(|b| b.1 == m.end()),
-                    };
-                    if holds {
-                        found.hit(atom);
-                    }
-                }
             }
         }
     }
@@ -778,6 +923,66 @@ impl Scratch {
     }
 }
 
+/// Appends the scalar values a field matcher tests (the value, or an array's scalar elements)
+/// as elements with bounds; with `keywords`, also the nested values only keyword searches see.
+fn append_field(
+    value: &Value,
+    text: &mut String,
+    bounds: &mut Vec<(usize, usize)>,
+    keywords: bool,
+) {
+    let mut element = |v: &Value, text: &mut String| {
+        let start = text.len();
+        append_folded(v, text);
+        bounds.push((start, text.len()));
+        text.push('\0');
+    };
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Array(_) | Value::Object(_) => {
+                        if keywords {
+                            append_scalars(item, text, 1);
+                        }
+                    }
+                    Value::Null => {}
+                    scalar => element(scalar, text),
+                }
+            }
+        }
+        Value::Object(_) => {
+            if keywords {
+                append_scalars(value, text, 0);
+            }
+        }
+        Value::Null => {}
+        scalar => element(scalar, text),
+    }
+}
+
+/// Nesting beyond this is not searched by keywords, as in [`Event::any_scalar`].
+const MAX_KEYWORD_DEPTH: usize = 64;
+
+/// Appends every scalar under a value, as keyword searches visit them.
+fn append_scalars(value: &Value, text: &mut String, depth: usize) {
+    if depth > MAX_KEYWORD_DEPTH {
+        return;
+    }
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| append_scalars(v, text, depth + 1)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|v| append_scalars(v, text, depth + 1)),
+        scalar => {
+            append_folded(scalar, text);
+            text.push('\0');
+        }
+    }
+}
+
 /// Appends a scalar's text folded the way the matchers fold it (character by character).
 fn append_folded(value: &Value, out: &mut String) {
     with_scalar_text(value, |text| {
@@ -843,7 +1048,10 @@ mod tests {
     use crate::{CompileOptions, DocumentBody, Limits, SourceFile, load_source};
 
     fn compile(yaml: &str) -> CompiledRule {
-        let loaded = load_source(SourceFile::new("t.yml", yaml.to_owned()), &Limits::default());
+        let loaded = load_source(
+            SourceFile::new("t.yml", yaml.to_owned()),
+            &Limits::default(),
+        );
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let Some(DocumentBody::Rule(rule)) = loaded.documents.first().map(|d| &d.body) else {
             panic!("not a rule");
@@ -927,11 +1135,28 @@ mod tests {
     }
 
     #[test]
-    fn regex_literals_are_prefixes_of_every_match() {
+    fn regexes_need_their_literal_runs_in_every_folded_spelling() {
+        let mut builder = Builder::default();
+        let need = builder.regex(Some(0), "Power.*(Shell|cmd)x?");
+        let atoms: Vec<&AtomKey> = builder.atom_keys.iter().collect();
+        let literal = |s: &str| AtomKey::Literal(0, Anchor::Anywhere, s.into());
+        // `s` has a second lowercase spelling (`ſ`) that a case-insensitive regex accepts.
         assert_eq!(
-            regex_literals("abc(d|e)"),
-            Some(vec!["abcd".into(), "abce".into()])
+            atoms,
+            vec![
+                &literal("power"),
+                &literal("shell"),
+                &literal("\u{17f}hell"),
+                &literal("cmd")
+            ]
         );
-        assert_eq!(regex_literals(".*abc"), None);
+        assert_eq!(
+            need,
+            Need::All(vec![
+                Need::Atom(0),
+                Need::Any(vec![Need::Atom(1), Need::Atom(2), Need::Atom(3)])
+            ])
+        );
+        assert_eq!(builder.regex(Some(0), ".*ab[0-9]+"), Need::True);
     }
 }

@@ -6,7 +6,8 @@
 //!   severity:            # a lint's code or name → error | warning | info | off
 //!     RP107: off
 //!     missing-test-case: error
-//!   exclude:             # a lint's code or name → rule ids or path globs it does not apply to
+//!   exclude:             # a lint's code or name → rule ids, or path globs relative to the
+//!                        # repository root, it does not apply to
 //!     RP106:
 //!       - 5f1b3d6e-0000-4000-8000-000000000000
 //!       - rules/windows/**
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ruleproof_sigma::SourceFile;
-use ruleproof_sigma::yaml::{Limits, Node, parse_documents};
+use ruleproof_sigma::yaml::{Limits, Node, Value, parse_documents};
 
 use crate::diagnostic::{Lint, Severity};
 use crate::lints;
@@ -70,7 +71,7 @@ impl LintConfig {
                     })? {
                         let lint = find_lint(lint_key)
                             .ok_or_else(|| error(lint_key.span, unknown_lint(lint_key)))?;
-                        let severity = match level.as_str() {
+                        let severity = match severity_text(source, level) {
                             Some("error") => Severity::Error,
                             Some("warning") => Severity::Warning,
                             Some("info") => Severity::Info,
@@ -165,6 +166,20 @@ impl LintConfig {
                 Exclusion::Path(pattern) => pattern.matches_path(path),
             })
         })
+    }
+}
+
+/// The text a severity is written as. The YAML reader follows YAML 1.1 and reads a bare `off`
+/// as the boolean false, so for a boolean the written text is taken from the source; otherwise
+/// `RP107: off`, the documented way to disable a lint, would be rejected.
+fn severity_text<'a>(source: &'a SourceFile, level: &'a Node) -> Option<&'a str> {
+    match &level.value {
+        Value::String(text) => Some(text),
+        Value::Bool(_) => source
+            .text()
+            .get(level.span.start as usize..level.span.end as usize)
+            .map(str::trim),
+        _ => None,
     }
 }
 

@@ -10,8 +10,8 @@ use ruleproof_cases::ruleset::yaml_files;
 use ruleproof_sigma::detection::{Detection, SearchBody};
 use ruleproof_sigma::yaml::{Limits, Node};
 use ruleproof_sigma::{
-    CompileOptions, CompiledFilter, CompiledRule, DocumentBody, DocumentKind, SourceFile, Span,
-    load_source,
+    CompileOptions, CompiledFilter, CompiledRule, DocumentBody, DocumentKind, ReadError,
+    SourceFile, Span, load_source,
 };
 
 use crate::config::LintConfig;
@@ -99,11 +99,13 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     check_tree(&documents, &mut tree_findings);
     check_test_case_references(&outcomes, &documents, layout, &mut tree_findings);
 
+    let root = std::path::absolute(&layout.root).unwrap_or_else(|_| layout.root.clone());
     for outcome in &outcomes {
         for (finding, rule_id) in &outcome.findings {
             push(
                 &mut validation,
                 config,
+                &root,
                 &outcome.file,
                 finding.clone(),
                 rule_id.clone(),
@@ -111,7 +113,7 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
         }
     }
     for (file, finding, rule_id) in tree_findings {
-        push(&mut validation, config, &file, finding, rule_id);
+        push(&mut validation, config, &root, &file, finding, rule_id);
     }
     validation.diagnostics.sort_by(|a, b| {
         (a.file.path(), a.span.start, a.lint.code).cmp(&(b.file.path(), b.span.start, b.lint.code))
@@ -122,13 +124,26 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
 fn push(
     validation: &mut Validation,
     config: &LintConfig,
+    root: &Path,
     file: &SourceFile,
     finding: Finding,
     rule_id: Option<String>,
 ) {
     let severity = config.severity(finding.lint);
-    if severity == Severity::Off
-        || config.is_excluded(finding.lint, rule_id.as_deref(), file.path())
+    if severity == Severity::Off {
+        return;
+    }
+    // Path globs in `ruleproof.yml` are written relative to the repository root
+    // (`rules/windows/**`), however the root and the validated paths were spelt on the command
+    // line; the path as given is tried too, so a glob written for it keeps working.
+    let relative = std::path::absolute(file.path())
+        .ok()
+        .and_then(|p| p.strip_prefix(root).ok().map(Path::to_path_buf));
+    let rule_id_ref = rule_id.as_deref();
+    if relative
+        .as_deref()
+        .is_some_and(|p| config.is_excluded(finding.lint, rule_id_ref, p))
+        || config.is_excluded(finding.lint, rule_id_ref, file.path())
     {
         return;
     }
@@ -142,25 +157,63 @@ fn push(
     });
 }
 
-fn read(path: &Path) -> Result<SourceFile, FileOutcome> {
+fn read(path: &Path) -> Result<SourceFile, Box<FileOutcome>> {
     ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes).map_err(|e| {
-        let file = SourceFile::new(path, "");
-        FileOutcome {
-            findings: vec![(
-                Finding::new(&yaml_syntax::LINT, Span::default(), e.to_string()),
-                None,
-            )],
+        // The diagnostic already names the file, so the message leaves the path out; invalid
+        // UTF-8 is shown on the lossily decoded text, so the caret lands on the bad byte rather
+        // than on line 1.
+        let (file, span, message) = match &e {
+            ReadError::InvalidUtf8 { line, col, .. } => {
+                let bytes = std::fs::read(path).unwrap_or_default();
+                let file = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
+                let offset = offset_of(file.text(), *line, *col);
+                let len = file.text()[offset..]
+                    .chars()
+                    .next()
+                    .map_or(0, char::len_utf8);
+                (
+                    file,
+                    Span::new(offset, offset + len),
+                    "the file is not valid UTF-8".to_owned(),
+                )
+            }
+            ReadError::TooLarge { limit, .. } => (
+                SourceFile::new(path, ""),
+                Span::default(),
+                format!("the file is larger than the limit of {limit} bytes"),
+            ),
+            ReadError::Io { source, .. } => (
+                SourceFile::new(path, ""),
+                Span::default(),
+                format!("cannot read the file: {source}"),
+            ),
+        };
+        Box::new(FileOutcome {
+            findings: vec![(Finding::new(&yaml_syntax::LINT, span, message), None)],
             file,
             documents: Vec::new(),
             test_case: None,
-        }
+        })
     })
+}
+
+/// The byte offset of a 1-based line and character column, clamped to the text.
+fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .filter(|_| line > 1)
+        .map_or(0, |(i, _)| i + 1);
+    text[line_start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| line_start + i)
 }
 
 fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
     let source = match read(path) {
         Ok(source) => source,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let loaded = load_source(source.clone(), &Limits::default());
     let mut findings: Vec<(Finding, Option<String>)> = Vec::new();
@@ -302,7 +355,7 @@ fn schema_findings(
 fn check_test_case_file(path: &Path, schemas: &Schemas) -> FileOutcome {
     let source = match read(path) {
         Ok(source) => source,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let mut findings = Vec::new();
     if let Ok(nodes) = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default()) {
@@ -317,9 +370,15 @@ fn check_test_case_file(path: &Path, schemas: &Schemas) -> FileOutcome {
         }
     }
     let (parsed, diagnostics) = parse_test_case_file(&source, &Limits::default());
+    let schema_starts: Vec<u32> = findings.iter().map(|(f, _)| f.span.start).collect();
     for diagnostic in diagnostics {
         // The schema already reports unknown keys and shapes; the format's own checks add
         // positions for what a schema cannot see (matrix variables, event files, duplicates).
+        // Where both point at the same place they describe the same mistake, and saying it
+        // twice (once as RP003, once as RP401) only doubles the noise.
+        if schema_starts.contains(&diagnostic.span.start) {
+            continue;
+        }
         findings.push((
             Finding::new(&test_case_file::LINT, diagnostic.span, diagnostic.message),
             None,
@@ -369,7 +428,9 @@ fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option
                         format!(
                             "name `{name}` is also used by `{}` ({})",
                             first.title,
-                            first.file.path().display()
+                            first
+                                .file
+                                .location(first.name.as_ref().map_or(Span::default(), |(_, s)| *s))
                         ),
                     ),
                     rule_id.clone(),
@@ -466,23 +527,23 @@ fn check_test_case_references(
         };
         tested.push(rule.file.path());
         for scenario in &file.scenarios {
-            if let Some(fp) = &scenario.falsepositive {
-                if !rule.falsepositives.contains(&fp.text) {
-                    finding(
-                        fp.span,
-                        format!("the rule has no falsepositives entry `{}`", fp.text),
-                    );
-                }
+            if let Some(fp) = &scenario.falsepositive
+                && !rule.falsepositives.contains(&fp.text)
+            {
+                finding(
+                    fp.span,
+                    format!("the rule has no falsepositives entry `{}`", fp.text),
+                );
             }
         }
         for case in &file.cases {
-            if let Some(scenario) = &case.scenario {
-                if !file.scenarios.iter().any(|s| s.id.text == scenario.text) {
-                    finding(
-                        scenario.span,
-                        format!("scenario `{}` is not declared in this file", scenario.text),
-                    );
-                }
+            if let Some(scenario) = &case.scenario
+                && !file.scenarios.iter().any(|s| s.id.text == scenario.text)
+            {
+                finding(
+                    scenario.span,
+                    format!("scenario `{}` is not declared in this file", scenario.text),
+                );
             }
             for reason in &case.reason {
                 if !rule.searches.contains(&reason.text) {

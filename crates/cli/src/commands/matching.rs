@@ -1,13 +1,16 @@
-//! `ruleproof match`: evaluate rules against JSON Lines events.
+//! `ruleproof match`: evaluate a rule set against events with the rule-set index, on all cores,
+//! printing one JSON line per match in input order.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-use ruleproof_cases::ruleset::yaml_files;
+use anyhow::bail;
+use ruleproof_backtest::run::Item;
 use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, load_file};
+use ruleproof_sigma::{CompileOptions, CompiledRule};
+
+use super::backtest::{CorpusArgs, load_index, run_corpus};
 
 use crate::{EXIT_FAILURES, EXIT_OK};
 
@@ -16,9 +19,8 @@ pub struct MatchArgs {
     /// Rule files or directories.
     #[arg(long, required = true, num_args = 1..)]
     rules: Vec<PathBuf>,
-    /// A JSON Lines file of events, or `-` for standard input.
-    #[arg(long)]
-    events: PathBuf,
+    #[command(flatten)]
+    corpus: CorpusArgs,
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
@@ -48,131 +50,62 @@ pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<Stri
     Ok(values)
 }
 
-/// Loads and compiles every rule under the paths, printing load errors with their positions.
+/// Loads and compiles every rule under the paths (on all cores), printing load errors with
+/// their positions.
 pub fn load_rules(
     paths: &[PathBuf],
     options: &CompileOptions,
 ) -> anyhow::Result<(Vec<CompiledRule>, usize)> {
-    let mut rules = Vec::new();
-    let mut failed = 0;
-    for path in paths {
-        if !path.exists() {
-            bail!("{}: no such file or directory", path.display());
-        }
-        for file in yaml_files(path) {
-            let loaded = match load_file(&file, &Limits::default()) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    failed += 1;
-                    continue;
-                }
-            };
-            for error in &loaded.errors {
-                eprintln!("error: {}", error.render(&loaded.source));
-            }
-            failed += usize::from(!loaded.errors.is_empty());
-            for document in &loaded.documents {
-                match &document.body {
-                    DocumentBody::Rule(rule) => {
-                        match CompiledRule::compile(rule, &loaded.source, options) {
-                            Ok(compiled) => rules.push(compiled),
-                            Err(errors) => {
-                                failed += 1;
-                                for error in errors {
-                                    eprintln!("error: {}", error.render(&loaded.source));
-                                }
-                            }
-                        }
-                    }
-                    DocumentBody::Correlation(c) => {
-                        eprintln!(
-                            "note: {}: correlation `{}` skipped: evaluating correlations over event sequences is not supported yet",
-                            file.display(),
-                            c.meta.title
-                        );
-                    }
-                    DocumentBody::Filter(_) => {}
-                }
-            }
-        }
+    let loaded = ruleproof_backtest::rules::load_rules(paths, options)?;
+    for error in &loaded.errors {
+        eprintln!("error: {error}");
     }
-    Ok((rules, failed))
+    for note in &loaded.notes {
+        eprintln!("note: {note}");
+    }
+    Ok((loaded.rules, loaded.failed))
 }
 
 pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
-    let options = CompileOptions {
-        placeholders: args
-            .placeholders
-            .as_deref()
-            .map(load_placeholders)
-            .transpose()?,
-    };
-    let (rules, failed_rules) = load_rules(&args.rules, &options)?;
-    let reader: Box<dyn BufRead> = if args.events.as_os_str() == "-" {
-        Box::new(BufReader::new(std::io::stdin().lock()))
-    } else {
-        let file = std::fs::File::open(&args.events)
-            .with_context(|| format!("{}: cannot open", args.events.display()))?;
-        Box::new(BufReader::new(file))
-    };
+    let (index, failed_rules) = load_index(&args.rules, args.placeholders.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut events, mut matches, mut bad_lines) = (0usize, 0usize, 0usize);
-    for (index, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| {
-            format!(
-                "{}: read error at line {}",
-                args.events.display(),
-                index + 1
-            )
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event: serde_json::Value = match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(event) if event.is_object() => event,
-            Ok(_) => {
-                eprintln!(
-                    "error: {}:{}: an event must be a JSON object",
-                    args.events.display(),
-                    index + 1
-                );
-                bad_lines += 1;
-                continue;
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: {}:{}:{}: {e}",
-                    args.events.display(),
-                    index + 1,
-                    e.column()
-                );
-                bad_lines += 1;
-                continue;
-            }
-        };
-        events += 1;
-        for rule in &rules {
-            if rule.matches(&event) {
-                matches += 1;
+    let mut write_error = None;
+    let totals = run_corpus(&index, &args.corpus, &mut |file, item| match item {
+        Item::Event(matched) => {
+            for &rule in matched.rules {
+                let rule = &index.rules()[rule];
+                // `event` is the 0-based line index the event's record starts on.
                 let record = serde_json::json!({
-                    "event": index,
+                    "file": file,
+                    "line": matched.line,
+                    "event": matched.line.saturating_sub(1),
                     "rule": rule.meta.reference(),
                     "title": rule.meta.title,
                     "level": rule.meta.level,
                 });
-                writeln!(out, "{record}")?;
+                if let Err(e) = writeln!(out, "{record}") {
+                    write_error.get_or_insert(e);
+                }
             }
         }
+        Item::Bad(error) => eprintln!("error: {file}:{}: {}", error.line, error.message),
+    })?;
+    if let Some(e) = write_error {
+        return Err(e.into());
     }
     out.flush()?;
+    let counts = totals.counts;
     eprintln!(
-        "{} rules ({} failed to load), {events} events ({bad_lines} unreadable lines), {matches} matches",
-        rules.len(),
-        failed_rules
+        "{} rules ({} failed to load), {} events in {} file(s) ({} unreadable records), {} matches",
+        index.len(),
+        failed_rules,
+        counts.events,
+        totals.files,
+        counts.bad_records,
+        counts.matches
     );
-    Ok(if failed_rules > 0 || bad_lines > 0 {
+    Ok(if failed_rules > 0 || counts.bad_records > 0 {
         EXIT_FAILURES
     } else {
         EXIT_OK

@@ -1,10 +1,12 @@
 //! The subcommands and their arguments.
 
+mod backtest;
 mod cases;
 mod convert;
 mod coverage;
 mod explain;
 mod matching;
+mod regression;
 mod test;
 mod validate;
 
@@ -26,10 +28,14 @@ enum Command {
     Test(test::TestArgs),
     /// Validate rules, filters, correlations and test cases: schemas and lints.
     Validate(validate::ValidateArgs),
-    /// Evaluate rules against JSON Lines events; print one JSON line per match.
+    /// Evaluate rules against events (JSON Lines, gzip, EVTX JSON); print one JSON line per match.
     Match(matching::MatchArgs),
     /// Explain a rule's verdict on one event, as a tree.
     Explain(explain::ExplainArgs),
+    /// Replay event corpora through a rule set and check match counts against expectations.
+    Backtest(backtest::BacktestArgs),
+    /// Run a tree in SigmaHQ's `regression_data` layout against the rules.
+    Regression(regression::RegressionArgs),
     /// Write test-case files: skeletons and appended cases.
     #[command(subcommand)]
     Cases(cases::CasesCommand),
@@ -62,6 +68,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::run(args),
         Command::Match(args) => matching::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Backtest(args) => backtest::run(args),
+        Command::Regression(args) => regression::run(args),
         Command::Cases(command) => cases::run(command),
         Command::Coverage(args) => coverage::run(args),
         Command::Convert(args) => convert::run(args),

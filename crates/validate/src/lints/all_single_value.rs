@@ -15,13 +15,13 @@ pub static LINT: Lint = Lint {
 };
 
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
-    if item.values.len() == 1 {
-        if let Some((_, span)) = item.modifiers.iter().find(|(m, _)| *m == Modifier::All) {
-            out.push(Finding::new(
-                &LINT,
-                *span,
-                "`all` with a single value has no effect",
-            ));
-        }
+    if item.values.len() == 1
+        && let Some((_, span)) = item.modifiers.iter().find(|(m, _)| *m == Modifier::All)
+    {
+        out.push(Finding::new(
+            &LINT,
+            *span,
+            "`all` with a single value has no effect",
+        ));
     }
 }

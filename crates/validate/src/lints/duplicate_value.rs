@@ -10,13 +10,21 @@ pub static LINT: Lint = Lint {
     code: "RP111",
     name: "duplicate-value",
     default_severity: Severity::Warning,
-    what: "A value list holds the same value twice (compared without regard to case, unless the item is `cased`).",
+    what: "A value list holds the same value twice (compared without regard to case, unless the item is `cased`, a regular expression or base64-encoded).",
     why: "The duplicate adds nothing, and it often hides a copy-paste slip where a different value was meant.",
     example: "DestinationHostname:\n    - 'xmr.f2pool.com'\n    - 'XMR.f2pool.com'",
 };
 
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
-    let cased = item.modifiers.iter().any(|(m, _)| *m == Modifier::Cased);
+    // Values are compared as the engine tells them apart. Strings match without case unless
+    // `cased`; but a regular expression is case-sensitive (and folding it would change `\w` into
+    // `\W`), and base64 encodes `IEX` and `iex` to different text, so rules list both on purpose.
+    let cased = item.modifiers.iter().any(|(m, _)| {
+        matches!(
+            m,
+            Modifier::Cased | Modifier::Re | Modifier::Base64 | Modifier::Base64Offset
+        )
+    });
     let mut seen: Vec<String> = Vec::with_capacity(item.values.len());
     for value in &item.values {
         let text = value.value.text();

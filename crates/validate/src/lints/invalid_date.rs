@@ -30,14 +30,14 @@ pub fn parse(node: &Node) -> Option<Result<NaiveDate, ()>> {
 
 pub fn check(root: &Node, out: &mut Vec<Finding>) {
     for key in ["date", "modified"] {
-        if let Some(node) = root.get(key) {
-            if let Some(Err(())) = parse(node) {
-                out.push(Finding::new(
-                    &LINT,
-                    node.span,
-                    format!("`{key}` is not a real calendar day"),
-                ));
-            }
+        if let Some(node) = root.get(key)
+            && let Some(Err(())) = parse(node)
+        {
+            out.push(Finding::new(
+                &LINT,
+                node.span,
+                format!("`{key}` is not a real calendar day"),
+            ));
         }
     }
 }

@@ -20,13 +20,12 @@ pub fn check(root: &Node, out: &mut Vec<Finding>) {
     };
     if let (Some(Ok(created)), Some(Ok(changed))) =
         (invalid_date::parse(date), invalid_date::parse(modified))
+        && changed < created
     {
-        if changed < created {
-            out.push(Finding::new(
-                &LINT,
-                modified.span,
-                format!("`modified` ({changed}) is before `date` ({created})"),
-            ));
-        }
+        out.push(Finding::new(
+            &LINT,
+            modified.span,
+            format!("`modified` ({changed}) is before `date` ({created})"),
+        ));
     }
 }

@@ -1,0 +1,1 @@
+//! Nothing to build: the comparison lives in `benches/compare.rs`.

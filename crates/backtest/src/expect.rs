@@ -1,0 +1,552 @@
+//! Backtest expectations: how often each rule may match a corpus (exactly, at least, at most N,
+//! optionally per corpus file), an allowlist of known false positives, and the verdict on every
+//! match no expectation covers. Reports as text, JSON and JUnit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use ruleproof_sigma::event::with_scalar_text;
+use ruleproof_sigma::pattern::{StrMatcher, parse_sigma_string, with_folded};
+use ruleproof_sigma::{CompiledRule, Event, FieldPath};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::logsource::first_line;
+use crate::run::Matched;
+
+/// How many unexpected matches a report lists; all are counted.
+const MAX_LISTED: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    #[serde(default)]
+    expectations: Vec<ExpectShape>,
+    #[serde(default)]
+    allowlist: Vec<AllowShape>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectShape {
+    rule: String,
+    #[serde(default)]
+    exactly: Option<u64>,
+    #[serde(default)]
+    at_least: Option<u64>,
+    #[serde(default)]
+    at_most: Option<u64>,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowShape {
+    rule: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default, rename = "where")]
+    conditions: BTreeMap<String, String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A corpus-file glob, matched against the path as given and against the file name.
+#[derive(Clone, Debug)]
+pub struct FileGlob {
+    pub text: String,
+    pattern: glob::Pattern,
+}
+
+impl FileGlob {
+    pub fn matches(&self, file: &str) -> bool {
+        let name = Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        self.pattern.matches(file) || self.pattern.matches(&name)
+    }
+}
+
+/// How many matches a rule may have: between `min` and `max`, inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Bound {
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+impl Bound {
+    pub fn holds(&self, count: u64) -> bool {
+        self.min.is_none_or(|m| count >= m) && self.max.is_none_or(|m| count <= m)
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.min, self.max) {
+            (Some(a), Some(b)) if a == b => write!(f, "exactly {a}"),
+            (Some(a), Some(b)) => write!(f, "between {a} and {b}"),
+            (Some(a), None) => write!(f, "at least {a}"),
+            (None, Some(b)) => write!(f, "at most {b}"),
+            (None, None) => write!(f, "any number"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// The rule's id, name or title.
+    pub rule: String,
+    pub bound: Bound,
+    pub file: Option<FileGlob>,
+}
+
+/// A known false positive: matches of `rule` on events where every field matches its pattern
+/// (Sigma wildcards, case-insensitive) are set aside.
+#[derive(Clone, Debug)]
+pub struct Allowed {
+    pub rule: String,
+    pub file: Option<FileGlob>,
+    pub conditions: Vec<(FieldPath, String, StrMatcher)>,
+    pub reason: Option<String>,
+}
+
+impl Allowed {
+    /// Whether the entry covers a match of a rule it names on this event.
+    pub fn covers(&self, file: &str, event: &Value) -> bool {
+        if self.file.as_ref().is_some_and(|g| !g.matches(file)) {
+            return false;
+        }
+        self.conditions.iter().all(|(path, _, matcher)| {
+            let values: &[Value] = match event.field(path) {
+                None => return false,
+                Some(Value::Array(items)) => items,
+                Some(single) => std::slice::from_ref(single),
+            };
+            values.iter().any(|v| {
+                with_scalar_text(v, |t| with_folded(t, |f| matcher.is_match(f))).unwrap_or(false)
+            })
+        })
+    }
+}
+
+/// A parsed expectations file.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    pub expectations: Vec<Expectation>,
+    pub allowlist: Vec<Allowed>,
+}
+
+impl Expectations {
+    pub fn load(path: &Path) -> Result<Expectations, ExpectError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ExpectError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Expectations::parse(&text, path)
+    }
+
+    /// Parses the YAML text of an expectations file; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Expectations, ExpectError> {
+        let invalid = |message: String| ExpectError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        if text.trim().is_empty() {
+            return Ok(Expectations::default());
+        }
+        let shape: FileShape =
+            serde_saphyr::from_str(text).map_err(|e| invalid(first_line(&e.to_string())))?;
+        let glob = |text: Option<String>| -> Result<Option<FileGlob>, ExpectError> {
+            text.map(|text| {
+                glob::Pattern::new(&text)
+                    .map(|pattern| FileGlob {
+                        text: text.clone(),
+                        pattern,
+                    })
+                    .map_err(|e| invalid(format!("`{text}` is not a glob: {e}")))
+            })
+            .transpose()
+        };
+        let mut out = Expectations::default();
+        for e in shape.expectations {
+            let bound = match (e.exactly, e.at_least, e.at_most) {
+                (Some(n), None, None) => Bound {
+                    min: Some(n),
+                    max: Some(n),
+                },
+                (None, min, max) if min.is_some() || max.is_some() => Bound { min, max },
+                (Some(_), _, _) => {
+                    return Err(invalid(format!(
+                        "the expectation for `{}` combines `exactly` with `at_least` or `at_most`",
+                        e.rule
+                    )));
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "the expectation for `{}` needs `exactly`, `at_least` or `at_most`",
+                        e.rule
+                    )));
+                }
+            };
+            out.expectations.push(Expectation {
+                rule: e.rule,
+                bound,
+                file: glob(e.file)?,
+            });
+        }
+        for a in shape.allowlist {
+            let conditions = a
+                .conditions
+                .iter()
+                .map(|(field, pattern)| {
+                    StrMatcher::compile(&parse_sigma_string(pattern), false)
+                        .map(|m| (FieldPath::new(field), pattern.clone(), m))
+                        .map_err(|e| invalid(format!("`{pattern}` cannot be compiled: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            out.allowlist.push(Allowed {
+                rule: a.rule,
+                file: glob(a.file)?,
+                conditions,
+                reason: a.reason,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What to do with matches no expectation or allowlist entry covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unexpected {
+    /// List them, but do not fail (for attack corpora, where other rules may fire too).
+    #[default]
+    Allow,
+    /// Fail on any (for benign corpora).
+    Fail,
+}
+
+fn names(rule: &CompiledRule, reference: &str) -> bool {
+    rule.meta.is_named(reference) || rule.meta.title == reference
+}
+
+/// Counts matches as a corpus is replayed, then judges them.
+#[derive(Debug)]
+pub struct Tally<'a> {
+    expectations: &'a Expectations,
+    rules: &'a [CompiledRule],
+    /// Per rule, the expectations and allowlist entries that name it.
+    expected_for: Vec<Vec<usize>>,
+    allowed_for: Vec<Vec<usize>>,
+    files: Vec<String>,
+    counts: HashMap<(usize, usize), u64>,
+    allowed: Vec<u64>,
+    unexpected: Vec<UnexpectedMatch>,
+    unexpected_total: usize,
+    events: usize,
+    bad_records: usize,
+}
+
+impl<'a> Tally<'a> {
+    pub fn new(expectations: &'a Expectations, rules: &'a [CompiledRule]) -> Tally<'a> {
+        let expected_for = rules
+            .iter()
+            .map(|r| {
+                (0..expectations.expectations.len())
+                    .filter(|i| names(r, &expectations.expectations[*i].rule))
+                    .collect()
+            })
+            .collect();
+        let allowed_for = rules
+            .iter()
+            .map(|r| {
+                (0..expectations.allowlist.len())
+                    .filter(|i| names(r, &expectations.allowlist[*i].rule))
+                    .collect()
+            })
+            .collect();
+        Tally {
+            expectations,
+            rules,
+            expected_for,
+            allowed_for,
+            files: Vec::new(),
+            counts: HashMap::new(),
+            allowed: vec![0; expectations.allowlist.len()],
+            unexpected: Vec::new(),
+            unexpected_total: 0,
+            events: 0,
+            bad_records: 0,
+        }
+    }
+
+    /// Starts a corpus file; returns its number for [`Tally::record`].
+    pub fn add_file(&mut self, name: &str) -> usize {
+        self.files.push(name.to_owned());
+        self.files.len() - 1
+    }
+
+    pub fn bad_record(&mut self) {
+        self.bad_records += 1;
+    }
+
+    /// Counts one event's matches.
+    pub fn record(&mut self, file: usize, matched: &Matched<'_>) {
+        self.events += 1;
+        let name = &self.files[file];
+        for &rule in matched.rules {
+            if let Some(&entry) = self.allowed_for[rule]
+                .iter()
+                .find(|&&a| self.expectations.allowlist[a].covers(name, matched.event))
+            {
+                self.allowed[entry] += 1;
+                continue;
+            }
+            *self.counts.entry((rule, file)).or_default() += 1;
+            let covered = self.expected_for[rule].iter().any(|&e| {
+                self.expectations.expectations[e]
+                    .file
+                    .as_ref()
+                    .is_none_or(|g| g.matches(name))
+            });
+            if !covered {
+                self.unexpected_total += 1;
+                if self.unexpected.len() < MAX_LISTED {
+                    self.unexpected.push(UnexpectedMatch {
+                        rule: self.rules[rule].meta.reference().to_owned(),
+                        title: self.rules[rule].meta.title.clone(),
+                        file: name.clone(),
+                        line: matched.line,
+                        event: matched.number,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Judges every expectation and the unexpected matches.
+    pub fn finish(self, unexpected: Unexpected) -> BacktestReport {
+        let mut results = Vec::new();
+        for (i, e) in self.expectations.expectations.iter().enumerate() {
+            let rules: Vec<usize> = (0..self.rules.len())
+                .filter(|r| self.expected_for[*r].contains(&i))
+                .collect();
+            let count: u64 = self
+                .counts
+                .iter()
+                .filter(|((rule, file), _)| {
+                    rules.contains(rule)
+                        && e.file
+                            .as_ref()
+                            .is_none_or(|g| g.matches(&self.files[*file]))
+                })
+                .map(|(_, n)| *n)
+                .sum();
+            let problem = rules
+                .is_empty()
+                .then(|| format!("no loaded rule has the id, name or title `{}`", e.rule));
+            results.push(ExpectationResult {
+                rule: e.rule.clone(),
+                title: rules.first().map(|r| self.rules[*r].meta.title.clone()),
+                file: e.file.as_ref().map(|g| g.text.clone()),
+                expected: e.bound.to_string(),
+                bound: e.bound,
+                actual: count,
+                passed: problem.is_none() && e.bound.holds(count),
+                problem,
+            });
+        }
+        let allowed = self
+            .expectations
+            .allowlist
+            .iter()
+            .zip(&self.allowed)
+            .map(|(a, n)| AllowedCount {
+                rule: a.rule.clone(),
+                reason: a.reason.clone(),
+                matches: *n,
+            })
+            .collect();
+        let passed = results.iter().all(|r| r.passed)
+            && (unexpected == Unexpected::Allow || self.unexpected_total == 0);
+        BacktestReport {
+            files: self.files,
+            events: self.events,
+            bad_records: self.bad_records,
+            results,
+            unexpected_policy: unexpected,
+            unexpected_total: self.unexpected_total,
+            unexpected: self.unexpected,
+            allowed,
+            passed,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectationResult {
+    pub rule: String,
+    pub title: Option<String>,
+    pub file: Option<String>,
+    pub expected: String,
+    pub bound: Bound,
+    pub actual: u64,
+    pub passed: bool,
+    pub problem: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnexpectedMatch {
+    pub rule: String,
+    pub title: String,
+    pub file: String,
+    pub line: usize,
+    /// The event's position in its file, counting from 0.
+    pub event: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AllowedCount {
+    pub rule: String,
+    pub reason: Option<String>,
+    pub matches: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BacktestReport {
+    pub files: Vec<String>,
+    pub events: usize,
+    pub bad_records: usize,
+    pub results: Vec<ExpectationResult>,
+    pub unexpected_policy: Unexpected,
+    pub unexpected_total: usize,
+    /// The first unexpected matches (all are counted in `unexpected_total`).
+    pub unexpected: Vec<UnexpectedMatch>,
+    pub allowed: Vec<AllowedCount>,
+    pub passed: bool,
+}
+
+impl BacktestReport {
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            let mark = if r.passed { "PASS" } else { "FAIL" };
+            let file = r
+                .file
+                .as_ref()
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default();
+            let _ = write!(out, "{mark} {}", r.rule);
+            if let Some(title) = r.title.as_ref().filter(|t| **t != r.rule) {
+                let _ = write!(out, " ({title})");
+            }
+            let _ = writeln!(out, ": expected {}{file}, got {}", r.expected, r.actual);
+            if let Some(problem) = &r.problem {
+                let _ = writeln!(out, "     {problem}");
+            }
+        }
+        if self.unexpected_total > 0 {
+            let verdict = match self.unexpected_policy {
+                Unexpected::Fail => "FAIL",
+                Unexpected::Allow => "NOTE",
+            };
+            let _ = writeln!(
+                out,
+                "{verdict} {} match(es) not covered by an expectation or the allowlist:",
+                self.unexpected_total
+            );
+            for u in &self.unexpected {
+                let _ = writeln!(out, "     {}:{}: {} ({})", u.file, u.line, u.rule, u.title);
+            }
+            if self.unexpected.len() < self.unexpected_total {
+                let _ = writeln!(
+                    out,
+                    "     … and {} more",
+                    self.unexpected_total - self.unexpected.len()
+                );
+            }
+        }
+        for a in self.allowed.iter().filter(|a| a.matches > 0) {
+            let reason = a
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "ALLOWED {} × {}{reason}", a.matches, a.rule);
+        }
+        let failed = self.results.iter().filter(|r| !r.passed).count();
+        let _ = writeln!(
+            out,
+            "{} events in {} file(s) ({} unreadable records); {} expectation(s), {failed} failed; {} unexpected match(es); {}",
+            self.events,
+            self.files.len(),
+            self.bad_records,
+            self.results.len(),
+            self.unexpected_total,
+            if self.passed { "passed" } else { "FAILED" }
+        );
+        out
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    pub fn junit(&self) -> String {
+        let mut report = Report::new("ruleproof-backtest");
+        let mut suite = TestSuite::new("expectations");
+        for r in &self.results {
+            let name = match &r.file {
+                Some(f) => format!("{} [{f}]", r.rule),
+                None => r.rule.clone(),
+            };
+            let status = if r.passed {
+                TestCaseStatus::success()
+            } else {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(
+                    r.problem
+                        .clone()
+                        .unwrap_or_else(|| format!("expected {}, got {}", r.expected, r.actual)),
+                );
+                status
+            };
+            suite.add_test_case(TestCase::new(name, status));
+        }
+        if self.unexpected_policy == Unexpected::Fail {
+            let status = if self.unexpected_total == 0 {
+                TestCaseStatus::success()
+            } else {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let first = self
+                    .unexpected
+                    .first()
+                    .map(|u| format!("; first: {} at {}:{}", u.rule, u.file, u.line))
+                    .unwrap_or_default();
+                status.set_message(format!(
+                    "{} unexpected match(es){first}",
+                    self.unexpected_total
+                ));
+                status
+            };
+            suite.add_test_case(TestCase::new("no unexpected matches", status));
+        }
+        report.add_test_suite(suite);
+        report.to_string().unwrap_or_default()
+    }
+}

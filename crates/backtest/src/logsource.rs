@@ -1,0 +1,140 @@
+//! Which log source a corpus comes from: a `--logsource` value or a mapping file from file globs
+//! to log sources. Events rarely say it themselves, so routing rules by log source is opt-in.
+
+use std::path::Path;
+
+use ruleproof_sigma::LogSource;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogSourceError {
+    #[error(
+        "`{0}`: a log source is `key:value` pairs (product, category, service) separated by commas"
+    )]
+    Syntax(String),
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// Parses `product:windows,category:process_creation`.
+pub fn parse_logsource(text: &str) -> Result<LogSource, LogSourceError> {
+    let mut logsource = LogSource::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once(':') else {
+            return Err(LogSourceError::Syntax(text.to_owned()));
+        };
+        let value = Some(value.trim().to_owned());
+        match key.trim() {
+            "product" => logsource.product = value,
+            "category" => logsource.category = value,
+            "service" => logsource.service = value,
+            _ => return Err(LogSourceError::Syntax(text.to_owned())),
+        }
+    }
+    if logsource == LogSource::default() {
+        return Err(LogSourceError::Syntax(text.to_owned()));
+    }
+    Ok(logsource)
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    files: String,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+/// A mapping file: a list of `{files: GLOB, product, category, service}`; the first entry whose
+/// glob matches a corpus file (its path as given, or its file name) gives its log source.
+#[derive(Debug, Default)]
+pub struct LogSourceMap {
+    entries: Vec<(glob::Pattern, LogSource)>,
+}
+
+impl LogSourceMap {
+    pub fn load(path: &Path) -> Result<LogSourceMap, LogSourceError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LogSourceError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        LogSourceMap::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<LogSourceMap, LogSourceError> {
+        let parse_error = |message: String| LogSourceError::Parse {
+            path: path.display().to_string(),
+            message,
+        };
+        let entries: Vec<Entry> =
+            serde_saphyr::from_str(text).map_err(|e| parse_error(first_line(&e.to_string())))?;
+        let mut map = LogSourceMap::default();
+        for entry in entries {
+            let pattern = glob::Pattern::new(&entry.files)
+                .map_err(|e| parse_error(format!("`{}` is not a glob: {e}", entry.files)))?;
+            map.entries.push((
+                pattern,
+                LogSource {
+                    product: entry.product,
+                    category: entry.category,
+                    service: entry.service,
+                },
+            ));
+        }
+        Ok(map)
+    }
+
+    /// The log source of a corpus file, if an entry names it.
+    pub fn for_file(&self, file: &str) -> Option<&LogSource> {
+        let name = Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.entries
+            .iter()
+            .find(|(p, _)| p.matches(file) || p.matches(&name))
+            .map(|(_, l)| l)
+    }
+}
+
+pub(crate) fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_flags_and_mapping_files() {
+        let l = parse_logsource("product:windows, category:process_creation").unwrap();
+        assert_eq!(l.product.as_deref(), Some("windows"));
+        assert_eq!(l.category.as_deref(), Some("process_creation"));
+        assert!(parse_logsource("windows").is_err());
+        assert!(parse_logsource("vendor:x").is_err());
+        let map = LogSourceMap::parse(
+            "- files: 'sysmon/*.jsonl'\n  product: windows\n  category: process_creation\n- files: '*.gz'\n  product: linux\n",
+            Path::new("map.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            map.for_file("sysmon/a.jsonl")
+                .and_then(|l| l.category.as_deref()),
+            Some("process_creation")
+        );
+        assert_eq!(
+            map.for_file("/data/x.jsonl.gz")
+                .and_then(|l| l.product.as_deref()),
+            Some("linux")
+        );
+        assert!(map.for_file("other.json").is_none());
+    }
+}

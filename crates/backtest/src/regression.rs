@@ -1,0 +1,340 @@
+//! SigmaHQ's `regression_data` layout: every `info.yml` names rules (`rule_metadata[].id`) and
+//! tests (`regression_tests_info[]`) whose `.evtx` sample has a sibling `.json` holding the
+//! converted events. Each test runs the JSON through the rule and checks it matches at least
+//! `match_count` times (once when not given).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use ruleproof_sigma::CompiledRule;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::read_all;
+use crate::logsource::first_line;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegressionError {
+    #[error("{0}: no such directory")]
+    Missing(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct Info {
+    #[serde(default)]
+    rule_metadata: Vec<RuleMeta>,
+    #[serde(default)]
+    regression_tests_info: Vec<TestInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleMeta {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TestInfo {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    match_count: Option<u64>,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The test's type or sample is not something ruleproof can run.
+    Unsupported,
+}
+
+/// One test of one rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegressionResult {
+    /// The `info.yml` the test is described in.
+    pub info: String,
+    pub rule: String,
+    pub title: Option<String>,
+    pub test: String,
+    pub kind: Option<String>,
+    pub provider: Option<String>,
+    pub sample: Option<String>,
+    pub expected_at_least: u64,
+    pub matches: u64,
+    pub events: usize,
+    pub status: Status,
+    /// Why it failed or is unsupported, and for failures the rule's explanation on the first
+    /// event.
+    pub explanation: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RegressionReport {
+    pub results: Vec<RegressionResult>,
+    /// `info.yml` files that could not be read, as messages.
+    pub errors: Vec<String>,
+}
+
+impl RegressionReport {
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+
+    pub fn passed(&self) -> bool {
+        self.errors.is_empty() && self.count(Status::Fail) == 0
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            let mark = match r.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::Unsupported => "SKIP",
+            };
+            let title = r
+                .title
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "{mark} {}{title}: {}", r.rule, r.test);
+            if r.status != Status::Pass
+                && let Some(explanation) = &r.explanation
+            {
+                for line in explanation.lines() {
+                    let _ = writeln!(out, "     {line}");
+                }
+            }
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "ERROR {e}");
+        }
+        let _ = writeln!(
+            out,
+            "{} passed, {} failed, {} unsupported, {} unreadable info file(s)",
+            self.count(Status::Pass),
+            self.count(Status::Fail),
+            self.count(Status::Unsupported),
+            self.errors.len()
+        );
+        out
+    }
+
+    pub fn json(&self) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(map) = value.as_object_mut() {
+            map.insert(
+                "summary".to_owned(),
+                serde_json::json!({
+                    "pass": self.count(Status::Pass),
+                    "fail": self.count(Status::Fail),
+                    "unsupported": self.count(Status::Unsupported),
+                    "errors": self.errors.len(),
+                }),
+            );
+        }
+        value
+    }
+
+    pub fn junit(&self) -> String {
+        let mut report = Report::new("ruleproof-regression");
+        let mut suite = TestSuite::new("regression_data");
+        for r in &self.results {
+            let status = match r.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_message(
+                        r.explanation
+                            .as_deref()
+                            .map(first_line)
+                            .unwrap_or_else(|| "failed".to_owned()),
+                    );
+                    if let Some(explanation) = &r.explanation {
+                        status.set_description(explanation.clone());
+                    }
+                    status
+                }
+                Status::Unsupported => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(r.explanation.clone().unwrap_or_default());
+                    status
+                }
+            };
+            suite.add_test_case(TestCase::new(format!("{}: {}", r.rule, r.test), status));
+        }
+        for e in &self.errors {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(e.clone());
+            suite.add_test_case(TestCase::new("info.yml", status));
+        }
+        report.add_test_suite(suite);
+        report.to_string().unwrap_or_default()
+    }
+}
+
+/// Every `info.yml` under a directory, sorted.
+fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            info_files(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "info.yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Runs every test under `dir` against the rules.
+pub fn run(dir: &Path, rules: &[CompiledRule]) -> Result<RegressionReport, RegressionError> {
+    if !dir.is_dir() {
+        return Err(RegressionError::Missing(dir.display().to_string()));
+    }
+    let mut files = Vec::new();
+    info_files(dir, &mut files);
+    files.sort();
+    let mut report = RegressionReport::default();
+    for info_path in files {
+        let info: Info = match std::fs::read_to_string(&info_path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_saphyr::from_str(&t).map_err(|e| first_line(&e.to_string())))
+        {
+            Ok(info) => info,
+            Err(e) => {
+                report.errors.push(format!("{}: {e}", info_path.display()));
+                continue;
+            }
+        };
+        for meta in &info.rule_metadata {
+            let rule = rules
+                .iter()
+                .find(|r| r.meta.id.as_deref() == Some(&meta.id));
+            for (i, test) in info.regression_tests_info.iter().enumerate() {
+                report
+                    .results
+                    .push(run_test(dir, &info_path, meta, rule, test, i));
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn run_test(
+    root: &Path,
+    info_path: &Path,
+    meta: &RuleMeta,
+    rule: Option<&CompiledRule>,
+    test: &TestInfo,
+    number: usize,
+) -> RegressionResult {
+    let expected = test.match_count.unwrap_or(1);
+    let mut result = RegressionResult {
+        info: info_path.display().to_string(),
+        rule: meta.id.clone(),
+        title: rule
+            .map(|r| r.meta.title.clone())
+            .or_else(|| meta.title.clone()),
+        test: test
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("test {}", number + 1)),
+        kind: test.kind.clone(),
+        provider: test.provider.clone(),
+        sample: None,
+        expected_at_least: expected,
+        matches: 0,
+        events: 0,
+        status: Status::Unsupported,
+        explanation: None,
+    };
+    let kind = test.kind.as_deref().unwrap_or("");
+    if !kind.eq_ignore_ascii_case("evtx") {
+        result.explanation = Some(format!(
+            "tests of type `{kind}` are not supported (only `evtx` with a converted `.json`)"
+        ));
+        return result;
+    }
+    let Some(sample) = test
+        .path
+        .as_deref()
+        .and_then(|p| find_sample(root, info_path, p))
+    else {
+        result.explanation = Some(format!(
+            "no `.json` conversion found for `{}`",
+            test.path.as_deref().unwrap_or("(no path)")
+        ));
+        return result;
+    };
+    result.sample = Some(sample.display().to_string());
+    let Some(rule) = rule else {
+        result.status = Status::Fail;
+        result.explanation = Some(format!(
+            "no loaded rule has the id `{}`; pass its directory with --rules",
+            meta.id
+        ));
+        return result;
+    };
+    let (events, errors) = match read_all(&sample) {
+        Ok(read) => read,
+        Err(e) => {
+            result.status = Status::Fail;
+            result.explanation = Some(e.to_string());
+            return result;
+        }
+    };
+    result.events = events.len();
+    result.matches = events.iter().filter(|e| rule.matches(&e.value)).count() as u64;
+    if let Some(error) = errors.first() {
+        result.status = Status::Fail;
+        result.explanation = Some(format!(
+            "{}:{}: {}",
+            sample.display(),
+            error.line,
+            error.message
+        ));
+    } else if result.matches >= expected {
+        result.status = Status::Pass;
+    } else {
+        result.status = Status::Fail;
+        let mut text = format!(
+            "matched {} of {} event(s); expected at least {expected}",
+            result.matches,
+            events.len()
+        );
+        if let Some(first) = events.first() {
+            let _ = write!(text, "\n{}", rule.explain(&first.value));
+        }
+        result.explanation = Some(text);
+    }
+    result
+}
+
+/// The `.json` next to the `.evtx` a test names. SigmaHQ writes paths from the repository root
+/// (`regression_data/rules/…`), so they are tried against the regression directory and its
+/// ancestors, and the file name against the `info.yml`'s directory.
+fn find_sample(root: &Path, info_path: &Path, path: &str) -> Option<PathBuf> {
+    let relative = Path::new(path).with_extension("json");
+    let mut candidates = Vec::new();
+    if let (Some(dir), Some(name)) = (info_path.parent(), relative.file_name()) {
+        candidates.push(dir.join(name));
+    }
+    let mut base = Some(root);
+    while let Some(dir) = base {
+        candidates.push(dir.join(&relative));
+        base = dir.parent();
+    }
+    candidates.into_iter().find(|c| c.is_file())
+}

@@ -1,0 +1,108 @@
+//! Matching a corpus with the rule-set index on all cores: records are split sequentially,
+//! parsed and matched in parallel chunks, and handed on in input order.
+
+use rayon::prelude::*;
+use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
+use serde_json::Value;
+
+use crate::events::{EventError, EventSource, RawRecord, RecordError, parse_record};
+
+/// Records parsed and matched per parallel batch: enough to keep every core busy, few enough
+/// that memory stays small.
+const CHUNK: usize = 4096;
+
+/// One event of the input and the rules it matches.
+#[derive(Debug)]
+pub struct Matched<'a> {
+    /// The event's position in its input, counting from 0.
+    pub number: usize,
+    /// The line its record starts on.
+    pub line: usize,
+    pub event: &'a Value,
+    /// Indices into the index's rules, in rule order.
+    pub rules: &'a [usize],
+}
+
+/// What the sink is handed, in input order.
+#[derive(Debug)]
+pub enum Item<'a> {
+    Event(Matched<'a>),
+    Bad(&'a RecordError),
+}
+
+/// Totals for one input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub events: usize,
+    pub bad_records: usize,
+    pub matches: usize,
+}
+
+type Outcome = Result<Vec<(Value, Vec<usize>)>, RecordError>;
+
+/// Runs the index over every event of `source`, calling `progress` with the bytes read so far
+/// after each batch and `sink` for every event (and every unreadable record) in input order.
+pub fn run_source(
+    index: &RuleSetIndex,
+    source: EventSource,
+    route: Option<&Route>,
+    progress: &mut dyn FnMut(u64),
+    sink: &mut dyn FnMut(Item<'_>),
+) -> Result<Counts, EventError> {
+    let mut records = source.records();
+    let mut counts = Counts::default();
+    let mut batch: Vec<Result<RawRecord, RecordError>> = Vec::with_capacity(CHUNK);
+    loop {
+        batch.clear();
+        for record in records.by_ref() {
+            batch.push(record?);
+            if batch.len() == CHUNK {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            return Ok(counts);
+        }
+        let outcomes: Vec<Outcome> = batch
+            .par_iter()
+            .with_min_len(64)
+            .map_init(
+                || index.scratch(),
+                |scratch, record| {
+                    let record = record.as_ref().map_err(Clone::clone)?;
+                    let events = parse_record(record)?;
+                    Ok(events
+                        .into_iter()
+                        .map(|event| {
+                            let mut rules = Vec::new();
+                            index.matching_rules_into(&event, route, scratch, &mut rules);
+                            (event, rules)
+                        })
+                        .collect())
+                },
+            )
+            .collect();
+        for (record, outcome) in batch.iter().zip(&outcomes) {
+            match outcome {
+                Ok(events) => {
+                    let line = record.as_ref().map_or(0, |r| r.line);
+                    for (event, rules) in events {
+                        counts.matches += rules.len();
+                        sink(Item::Event(Matched {
+                            number: counts.events,
+                            line,
+                            event,
+                            rules,
+                        }));
+                        counts.events += 1;
+                    }
+                }
+                Err(error) => {
+                    counts.bad_records += 1;
+                    sink(Item::Bad(error));
+                }
+            }
+        }
+        progress(records.bytes_read());
+    }
+}

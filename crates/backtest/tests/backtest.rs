@@ -1,0 +1,162 @@
+//! Expectations, the allowlist, unexpected matches and the report formats, end to end over a
+//! small corpus; and the regression runner over the hand-made `regression_data` fixtures.
+
+use std::path::{Path, PathBuf};
+
+use ruleproof_backtest::events::EventSource;
+use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
+use ruleproof_backtest::regression::{self, Status};
+use ruleproof_backtest::rules::load_rules;
+use ruleproof_backtest::run::{Item, run_source};
+use ruleproof_sigma::CompileOptions;
+use ruleproof_sigma::ruleset::RuleSetIndex;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regression")
+}
+
+const CORPUS: &str = r#"{"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}
+{"Image": "C:\\Tools\\whoami.exe", "CommandLine": "whoami /priv", "User": "CORP\\helpdesk"}
+{"Image": "C:\\Windows\\explorer.exe"}
+not json
+{"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine": "powershell -enc AAAA"}
+"#;
+
+fn run(expectations: &str, unexpected: Unexpected) -> ruleproof_backtest::expect::BacktestReport {
+    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let index = RuleSetIndex::new(loaded.rules);
+    let expectations = Expectations::parse(expectations, Path::new("expect.yml")).unwrap();
+    let mut tally = Tally::new(&expectations, index.rules());
+    let file = tally.add_file("corpus/benign.jsonl");
+    let source = EventSource::from_reader(
+        "corpus/benign.jsonl".into(),
+        None,
+        std::io::Cursor::new(CORPUS),
+    );
+    run_source(&index, source, None, &mut |_| {}, &mut |item| match item {
+        Item::Event(m) => tally.record(file, &m),
+        Item::Bad(_) => tally.bad_record(),
+    })
+    .unwrap();
+    tally.finish(unexpected)
+}
+
+#[test]
+fn exactly_at_least_and_at_most_are_judged() {
+    let report = run(
+        "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    exactly: 2\n  - rule: Encoded PowerShell (fixture)\n    at_least: 1\n    at_most: 1\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    at_most: 1\n    file: 'benign.*'\n  - rule: no-such-rule\n    at_least: 0\n",
+        Unexpected::Fail,
+    );
+    let verdicts: Vec<(bool, u64)> = report
+        .results
+        .iter()
+        .map(|r| (r.passed, r.actual))
+        .collect();
+    assert_eq!(verdicts, vec![(true, 2), (true, 1), (false, 2), (false, 0)]);
+    assert!(report.results[3].problem.is_some());
+    assert_eq!((report.events, report.bad_records), (4, 1));
+    assert_eq!(report.unexpected_total, 0);
+    assert!(!report.passed);
+    let text = report.human();
+    assert!(text.contains("FAIL 0f0c6a5e-0000-4000-8000-000000000001 (Whoami Execution (fixture)): expected at most 1 in benign.*, got 2"), "{text}");
+}
+
+#[test]
+fn unexpected_matches_fail_unless_allowlisted() {
+    let only_whoami =
+        "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    exactly: 2\n";
+    let report = run(only_whoami, Unexpected::Fail);
+    assert_eq!(report.unexpected_total, 1);
+    assert_eq!(report.unexpected[0].line, 5);
+    assert!(!report.passed);
+    assert!(run(only_whoami, Unexpected::Allow).passed);
+
+    // Allowlisted matches are set aside: they count neither as unexpected nor towards bounds.
+    let allowed = "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    exactly: 1\nallowlist:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    where:\n      User: 'corp\\helpdesk'\n      Image: '*\\tools\\\\*'\n    reason: helpdesk scripts\n  - rule: 0f0c6a5e-0000-4000-8000-000000000002\n    file: '*.jsonl'\n";
+    let report = run(allowed, Unexpected::Fail);
+    assert!(report.passed, "{}", report.human());
+    assert_eq!(
+        report.allowed.iter().map(|a| a.matches).collect::<Vec<_>>(),
+        vec![1, 1]
+    );
+}
+
+#[test]
+fn reports_render_as_json_and_junit() {
+    let report = run(
+        "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000002\n    exactly: 3\n",
+        Unexpected::Fail,
+    );
+    let json = report.json();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["results"][0]["actual"], 1);
+    assert_eq!(json["results"][0]["bound"]["min"], 3);
+    assert_eq!(json["unexpected_total"], 2);
+    let junit = report.junit();
+    assert!(
+        junit.contains("<testsuite name=\"expectations\" tests=\"2\""),
+        "{junit}"
+    );
+    assert!(junit.contains("expected exactly 3, got 1"), "{junit}");
+}
+
+#[test]
+fn invalid_expectations_are_rejected_with_the_path() {
+    for text in [
+        "expectations:\n  - rule: x\n",
+        "expectations:\n  - rule: x\n    exactly: 1\n    at_most: 2\n",
+        "expectations:\n  - rule: x\n    exactly: 1\n    typo: 2\n",
+        "allowlist:\n  - rule: x\n    file: '[unclosed'\n",
+    ] {
+        let error = Expectations::parse(text, Path::new("e.yml")).unwrap_err();
+        assert!(error.to_string().starts_with("e.yml: "), "{error}");
+    }
+}
+
+#[test]
+fn regression_layout_runs_and_counts_unsupported_tests() {
+    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
+    let report = regression::run(&fixtures().join("data"), &loaded.rules).unwrap();
+    let got: Vec<(&str, Status)> = report
+        .results
+        .iter()
+        .map(|r| (r.test.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("Positive Detection Test", Status::Fail),
+            ("PCAP Test", Status::Unsupported),
+            ("Sample Without Conversion", Status::Unsupported),
+            ("Positive Detection Test", Status::Pass),
+        ]
+    );
+    let failed = &report.results[0];
+    assert_eq!((failed.matches, failed.events), (1, 2));
+    let explanation = failed.explanation.as_deref().unwrap_or_default();
+    assert!(
+        explanation.starts_with("matched 1 of 2 event(s); expected at least 2"),
+        "{explanation}"
+    );
+    assert!(explanation.contains("Encoded PowerShell"), "{explanation}");
+    assert!(!report.passed());
+    let text = report.human();
+    assert!(
+        text.ends_with("1 passed, 1 failed, 2 unsupported, 0 unreadable info file(s)\n"),
+        "{text}"
+    );
+    assert_eq!(report.json()["summary"]["unsupported"], 2);
+    assert!(report.junit().contains("<skipped"));
+
+    // A rule set without the rule fails its tests and says why.
+    let report = regression::run(&fixtures().join("data/windows/whoami"), &[]).unwrap();
+    assert_eq!(report.results[0].status, Status::Fail);
+    assert!(
+        report.results[0]
+            .explanation
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no loaded rule")
+    );
+}

@@ -1,0 +1,213 @@
+//! `ruleproof backtest`: replay corpora through a rule set and check how often each rule matches
+//! against an expectations file; plus the corpus runner `ruleproof match` shares.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use ruleproof_backtest::events::{EventSource, event_files};
+use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
+use ruleproof_backtest::logsource::{LogSourceMap, parse_logsource};
+use ruleproof_backtest::run::{Counts, Item, run_source};
+use ruleproof_sigma::CompileOptions;
+use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
+
+use super::Format;
+use super::matching::{load_placeholders, load_rules};
+use crate::{EXIT_FAILURES, EXIT_OK};
+
+/// Where the events come from and which log source they belong to.
+#[derive(Debug, clap::Args)]
+pub struct CorpusArgs {
+    /// Event files (JSON Lines, JSON, EVTX-converter JSON, optionally gzip-compressed),
+    /// directories of them, or `-` for standard input.
+    #[arg(long, required = true, num_args = 1..)]
+    pub events: Vec<PathBuf>,
+    /// The log source of every event, e.g. `product:windows,category:process_creation`; only
+    /// rules whose log source agrees run.
+    #[arg(long)]
+    pub logsource: Option<String>,
+    /// A YAML list of `{files: GLOB, product, category, service}` giving each corpus file's log
+    /// source (first match wins; `--logsource` applies to files no entry names).
+    #[arg(long)]
+    pub logsource_map: Option<PathBuf>,
+}
+
+/// Totals over every corpus file.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub counts: Counts,
+    pub files: usize,
+}
+
+/// Runs every corpus file through the index, in order, calling `sink` with each file's name and
+/// each event (or unreadable record). Shows a progress bar on a terminal.
+pub fn run_corpus(
+    index: &RuleSetIndex,
+    args: &CorpusArgs,
+    sink: &mut dyn FnMut(&str, Item<'_>),
+) -> anyhow::Result<Totals> {
+    let default_route = args
+        .logsource
+        .as_deref()
+        .map(parse_logsource)
+        .transpose()?
+        .map(|l| index.route(&l));
+    let map = args
+        .logsource_map
+        .as_deref()
+        .map(LogSourceMap::load)
+        .transpose()?;
+    let mut files = Vec::new();
+    for path in &args.events {
+        if path.as_os_str() != "-" && !path.exists() {
+            anyhow::bail!("{}: no such file or directory", path.display());
+        }
+        files.extend(event_files(path));
+    }
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
+        .sum();
+    let progress = progress_bar(total, files.iter().any(|f| is_stream(f)));
+    let mut totals = Totals::default();
+    let mut done = 0;
+    for file in &files {
+        let source = EventSource::open(file)?;
+        let name = source.name.clone();
+        let mapped: Option<Route> = map
+            .as_ref()
+            .and_then(|m| m.for_file(&name))
+            .map(|l| index.route(l));
+        let route = mapped.as_ref().or(default_route.as_ref());
+        let size = source.size.unwrap_or(0);
+        progress.set_message(name.clone());
+        let counts = run_source(
+            index,
+            source,
+            route,
+            &mut |bytes| progress.set_position(done + bytes.min(size)),
+            &mut |item| sink(&name, item),
+        )
+        .with_context(|| format!("{name}: reading events"))?;
+        done += size;
+        totals.files += 1;
+        totals.counts.events += counts.events;
+        totals.counts.bad_records += counts.bad_records;
+        totals.counts.matches += counts.matches;
+    }
+    progress.finish_and_clear();
+    Ok(totals)
+}
+
+fn is_stream(path: &Path) -> bool {
+    path.as_os_str() == "-" || path.extension().is_some_and(|e| e == "gz")
+}
+
+/// A byte-count bar on a terminal (a spinner when sizes mean little), nothing otherwise.
+fn progress_bar(total: u64, streaming: bool) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = if streaming || total == 0 {
+        (
+            ProgressBar::new_spinner(),
+            "{spinner} {msg} {bytes} read ({bytes_per_sec})",
+        )
+    } else {
+        (
+            ProgressBar::new(total),
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Compiles the rules and builds the index, printing load problems.
+pub fn load_index(
+    rules: &[PathBuf],
+    placeholders: Option<&Path>,
+) -> anyhow::Result<(RuleSetIndex, usize)> {
+    let options = CompileOptions {
+        placeholders: placeholders.map(load_placeholders).transpose()?,
+    };
+    let (rules, failed) = load_rules(rules, &options)?;
+    Ok((RuleSetIndex::new(rules), failed))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnexpectedArg {
+    /// List matches no expectation covers without failing.
+    Allow,
+    /// Fail on any match no expectation or allowlist entry covers (for benign corpora).
+    Fail,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// Rule files or directories.
+    #[arg(long, required = true, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    #[command(flatten)]
+    corpus: CorpusArgs,
+    /// The expectations file: per rule `exactly`, `at_least` or `at_most` N matches (optionally
+    /// per corpus `file` glob), and an `allowlist` of known false positives.
+    #[arg(long)]
+    expect: Option<PathBuf>,
+    /// What matches that no expectation or allowlist entry covers do to the verdict.
+    #[arg(long, value_enum, default_value = "allow")]
+    unexpected: UnexpectedArg,
+    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+pub fn run(args: BacktestArgs) -> anyhow::Result<u8> {
+    let (index, failed_rules) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let expectations = match &args.expect {
+        Some(path) => Expectations::load(path)?,
+        None => Expectations::default(),
+    };
+    let mut tally = Tally::new(&expectations, index.rules());
+    let mut current: Option<(String, usize)> = None;
+    run_corpus(&index, &args.corpus, &mut |name, item| {
+        let file = match &current {
+            Some((n, id)) if n == name => *id,
+            _ => {
+                let id = tally.add_file(name);
+                current = Some((name.to_owned(), id));
+                id
+            }
+        };
+        match item {
+            Item::Event(matched) => tally.record(file, &matched),
+            Item::Bad(error) => {
+                eprintln!("error: {name}:{}: {}", error.line, error.message);
+                tally.bad_record();
+            }
+        }
+    })?;
+    let unexpected = match args.unexpected {
+        UnexpectedArg::Allow => Unexpected::Allow,
+        UnexpectedArg::Fail => Unexpected::Fail,
+    };
+    let report = tally.finish(unexpected);
+    match args.format {
+        Format::Json => println!("{:#}", report.json()),
+        Format::Junit => print!("{}", report.junit()),
+        Format::Human | Format::Github => print!("{}", report.human()),
+    }
+    Ok(
+        if report.passed && failed_rules == 0 && report.bad_records == 0 {
+            EXIT_OK
+        } else {
+            EXIT_FAILURES
+        },
+    )
+}

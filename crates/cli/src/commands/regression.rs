@@ -1,0 +1,38 @@
+//! `ruleproof regression`: run a tree in SigmaHQ's `regression_data` layout against the rules.
+
+use std::path::PathBuf;
+
+use ruleproof_backtest::regression;
+
+use super::Format;
+use super::backtest::load_index;
+use crate::{EXIT_FAILURES, EXIT_OK};
+
+#[derive(Debug, clap::Args)]
+pub struct RegressionArgs {
+    /// The `regression_data` directory (or any part of it) holding `info.yml` files.
+    dir: PathBuf,
+    /// Rule files or directories holding the rules the tests name.
+    #[arg(long, required = true, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+pub fn run(args: RegressionArgs) -> anyhow::Result<u8> {
+    let (index, _) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let report = regression::run(&args.dir, index.rules())?;
+    match args.format {
+        Format::Json => println!("{:#}", report.json()),
+        Format::Junit => print!("{}", report.junit()),
+        Format::Human | Format::Github => print!("{}", report.human()),
+    }
+    Ok(if report.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURES
+    })
+}
