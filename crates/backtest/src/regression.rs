@@ -314,8 +314,18 @@ fn run_test(
             result.matches,
             events.len()
         );
-        if let Some(first) = events.first() {
-            let _ = write!(text, "\n{}", rule.explain(&first.value));
+        // The first event the rule misses says most about why the test fails.
+        if let Some((index, missed)) = events
+            .iter()
+            .enumerate()
+            .find(|(_, e)| !rule.matches(&e.value))
+        {
+            let _ = write!(
+                text,
+                "\nevent {} does not match:\n{}",
+                index + 1,
+                rule.explain(&missed.value)
+            );
         }
         result.explanation = Some(text);
     }

@@ -256,3 +256,58 @@ fn match_prints_one_json_line_per_match_and_reports_bad_lines() {
     assert_eq!(lines[0]["level"], "high");
     assert!(String::from_utf8_lossy(&output.stderr).contains("events.jsonl:3:"));
 }
+
+#[test]
+fn backtest_checks_match_counts_and_unexpected_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("events.jsonl"),
+        "{\"DestinationHostname\": \"xmrpool.eu\"}\n{\"DestinationHostname\": \"example.com\"}\n{\"DestinationHostname\": \"moneroocean.stream\"}\n",
+    )
+    .unwrap();
+    let rules = repository().join("rules");
+    let rules = rules.to_str().unwrap();
+    let run = |expect: &str, extra: &[&str]| {
+        std::fs::write(dir.path().join("expect.yml"), expect).unwrap();
+        let mut args = vec![
+            "backtest",
+            "--rules",
+            rules,
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.yml",
+        ];
+        args.extend_from_slice(extra);
+        ruleproof(dir.path(), &args)
+    };
+    let exact = "expectations:\n  - rule: a46c93b7-55ed-4d27-a41b-c259456c4746\n    exactly: 2\n";
+    assert_eq!(code(&run(exact, &[])), 0);
+    let wrong = "expectations:\n  - rule: a46c93b7-55ed-4d27-a41b-c259456c4746\n    at_most: 1\n";
+    let output = run(wrong, &[]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    // A benign corpus: any match that no expectation or allowlist entry covers fails.
+    let allowlisted = "expectations: []\nallowlist:\n  - rule: a46c93b7-55ed-4d27-a41b-c259456c4746\n    where:\n      DestinationHostname: xmrpool.eu\n    reason: lab miner\n";
+    let output = run(allowlisted, &["--unexpected", "fail"]);
+    assert_eq!(
+        code(&output),
+        1,
+        "moneroocean.stream is not allowlisted: {}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn regression_reports_pass_fail_and_unsupported_tests() {
+    let fixtures = repository().join("crates/backtest/tests/regression");
+    let output = ruleproof(&fixtures, &["regression", "data", "--rules", "rules"]);
+    assert_eq!(
+        code(&output),
+        1,
+        "one fixture fails on purpose: {}",
+        stdout(&output)
+    );
+    let out = stdout(&output);
+    assert!(out.contains("1 passed, 1 failed, 2 unsupported"), "{out}");
+    assert!(out.contains("event 2 does not match"), "{out}");
+}
