@@ -2,7 +2,11 @@
 //! `crates/cases/tests/coverage/`. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites
 //! the snapshots in `tests/snapshots/coverage/` from current output; review the diff.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::check_snapshot;
+
+use std::path::Path;
 use std::sync::OnceLock;
 
 use ruleproof_cases::coverage::{CoverageReport, coverage};
@@ -35,47 +39,16 @@ fn computed() -> &'static (CoverageReport, PolicyReport) {
     })
 }
 
-fn snapshot_path(name: &str) -> PathBuf {
-    manifest_dir().join("tests/snapshots/coverage").join(name)
-}
-
-/// Compares rendered output with its snapshot, showing a unified diff; with `RULEPROOF_BLESS=1`
-/// the snapshot is rewritten instead.
-fn assert_snapshot(name: &str, actual: &str) {
-    let path = snapshot_path(name);
-    if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, actual)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); create it with RULEPROOF_BLESS=1 cargo test -p ruleproof-report",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header(&format!("{name} (snapshot)"), &format!("{name} (actual)"))
-            .to_string();
-        panic!(
-            "{name} differs from its snapshot:\n{diff}\nIf the change is intended, run \
-             RULEPROOF_BLESS=1 cargo test -p ruleproof-report and review the diff."
-        );
-    }
-}
-
 #[test]
 fn text() {
     let (report, policy) = computed();
-    assert_snapshot("report.txt", &render::text(report, policy));
+    check_snapshot("coverage", "report.txt", &render::text(report, policy));
 }
 
 #[test]
 fn markdown() {
     let (report, policy) = computed();
-    assert_snapshot("report.md", &render::markdown(report, policy));
+    check_snapshot("coverage", "report.md", &render::markdown(report, policy));
 }
 
 #[test]
@@ -83,14 +56,14 @@ fn json() {
     let (report, policy) = computed();
     let value = render::json(report, policy);
     assert_eq!(value["format"], render::JSON_FORMAT);
-    assert_snapshot("report.json", &format!("{value:#}\n"));
+    check_snapshot("coverage", "report.json", &format!("{value:#}\n"));
 }
 
 #[test]
 fn html() {
     let (report, policy) = computed();
     let page = render::html(report, policy);
-    assert_snapshot("report.html", &page);
+    check_snapshot("coverage", "report.html", &page);
 }
 
 /// The page is self-contained: nothing is fetched and nothing runs.

@@ -3,7 +3,11 @@
 //! things that do not exist. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` (or
 //! `cargo xtask bless`) rewrites the snapshots.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::check_snapshot;
+
+use std::path::PathBuf;
 
 use ruleproof_cases::{Layout, RuleSet, RunReport, run};
 use ruleproof_report::test_output;
@@ -24,42 +28,15 @@ fn report() -> RunReport {
     )
 }
 
-/// Compares rendered output with its snapshot, or rewrites the snapshot when blessing.
-fn check(name: &str, actual: &str) {
-    let path = Path::new("tests/snapshots/test").join(name);
-    if std::env::var_os("RULEPROOF_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let temp = path.with_extension("tmp");
-        std::fs::write(&temp, actual).unwrap();
-        std::fs::rename(&temp, &path).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with RULEPROOF_BLESS=1 to create it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header("snapshot", "actual")
-            .to_string();
-        panic!(
-            "{} differs from the snapshot (RULEPROOF_BLESS=1 to accept):\n{diff}",
-            path.display()
-        );
-    }
-}
-
 #[test]
 fn human() {
-    check("human.txt", &test_output::human(&report()));
+    check_snapshot("test", "human.txt", &test_output::human(&report()));
 }
 
 #[test]
 fn json() {
-    check(
+    check_snapshot(
+        "test",
         "report.json",
         &format!("{:#}\n", test_output::json(&report())),
     );
@@ -67,12 +44,12 @@ fn json() {
 
 #[test]
 fn junit() {
-    check("junit.xml", &test_output::junit(&report()));
+    check_snapshot("test", "junit.xml", &test_output::junit(&report()));
 }
 
 #[test]
 fn github() {
-    check("github.txt", &test_output::github(&report()));
+    check_snapshot("test", "github.txt", &test_output::github(&report()));
 }
 
 #[test]

@@ -6,8 +6,12 @@
 //! test-case references.
 //! `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites the snapshots.
 
+mod support;
+
+use support::check_snapshot;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ruleproof_report::validate_output;
@@ -36,49 +40,26 @@ fn validation() -> &'static Validation {
     })
 }
 
-/// Compares rendered output with its snapshot, showing a unified diff; with `RULEPROOF_BLESS=1`
-/// the snapshot is rewritten instead.
-fn check(name: &str, actual: &str) {
-    let path = Path::new("tests/snapshots/validate").join(name);
-    if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, actual)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with RULEPROOF_BLESS=1 cargo test -p ruleproof-report",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header(&format!("{name} (snapshot)"), &format!("{name} (actual)"))
-            .to_string();
-        panic!(
-            "{} differs from its snapshot:\n{diff}\nIf the change is intended, run \
-             RULEPROOF_BLESS=1 cargo test -p ruleproof-report and review the diff.",
-            path.display()
-        );
-    }
-}
-
 #[test]
 fn human() {
-    check("human.txt", &validate_output::human(validation()));
+    check_snapshot(
+        "validate",
+        "human.txt",
+        &validate_output::human(validation()),
+    );
 }
 
 #[test]
 fn json() {
     let value = validate_output::json(validation());
     assert_eq!(value["format"], validate_output::JSON_FORMAT);
-    check("report.json", &format!("{value:#}\n"));
+    check_snapshot("validate", "report.json", &format!("{value:#}\n"));
 }
 
 #[test]
 fn sarif() {
-    check(
+    check_snapshot(
+        "validate",
         "report.sarif",
         &format!("{:#}\n", validate_output::sarif(validation())),
     );
@@ -86,7 +67,11 @@ fn sarif() {
 
 #[test]
 fn github() {
-    check("github.txt", &validate_output::github(validation()));
+    check_snapshot(
+        "validate",
+        "github.txt",
+        &validate_output::github(validation()),
+    );
 }
 
 /// The fixture exercises what the snapshots are meant to pin: every severity, findings in
