@@ -13,7 +13,11 @@ pub fn check_snapshot(group: &str, name: &str, actual: &str) {
     if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
         let dir = path.parent().expect("snapshots live in a directory");
         std::fs::create_dir_all(dir).unwrap();
-        let temp = path.with_extension("blessing");
+        // The temporary name keeps the whole file name, so `report.md` and `report.html`,
+        // blessed by tests running in parallel, never share one.
+        let mut temp_name = path.file_name().expect("a snapshot has a name").to_os_string();
+        temp_name.push(".blessing");
+        let temp = path.with_file_name(temp_name);
         std::fs::write(&temp, actual)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", temp.display()));
         std::fs::rename(&temp, &path)
