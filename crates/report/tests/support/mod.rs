@@ -15,7 +15,10 @@ pub fn check_snapshot(group: &str, name: &str, actual: &str) {
         std::fs::create_dir_all(dir).unwrap();
         // The temporary name keeps the whole file name, so `report.md` and `report.html`,
         // blessed by tests running in parallel, never share one.
-        let mut temp_name = path.file_name().expect("a snapshot has a name").to_os_string();
+        let mut temp_name = path
+            .file_name()
+            .expect("a snapshot has a name")
+            .to_os_string();
         temp_name.push(".blessing");
         let temp = path.with_file_name(temp_name);
         std::fs::write(&temp, actual)
