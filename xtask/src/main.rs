@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  bench         run the criterion benchmarks (engine and rule-set throughput) in release mode
+  bench         run the criterion benchmarks (rule-set throughput, load, validation) in release mode
   bless         rewrite every snapshot and golden file from current output (review the diff!)
   screenshot    render the coverage HTML report with headless Chromium to target/coverage.png
 ";
@@ -52,7 +52,15 @@ fn run(mut command: Command) -> anyhow::Result<()> {
 
 fn bench() -> anyhow::Result<()> {
     let mut command = cargo();
-    command.args(["bench", "-p", "ruleproof-sigma", "--benches", "--"]);
+    command.args([
+        "bench",
+        "-p",
+        "ruleproof-sigma",
+        "-p",
+        "ruleproof-validate",
+        "--benches",
+        "--",
+    ]);
     command.args(std::env::args().skip(2));
     run(command)
 }
