@@ -131,7 +131,7 @@ fn scalar_matches<E: Event + ?Sized>(matcher: &ValueMatcher, value: &Value, even
             if *cased {
                 matcher.is_match(text)
             } else {
-                with_folded(text, |folded| matcher.is_match(folded))
+                matcher.is_match_folding(text)
             }
         })
         .unwrap_or(false),

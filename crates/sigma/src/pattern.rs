@@ -259,6 +259,31 @@ impl StrMatcher {
         }
     }
 
+    /// Tests text that is not folded yet against a case-insensitive matcher. ASCII text is
+    /// compared in place for the anchored forms, which covers most log values without copying;
+    /// anything else is folded first. Both paths agree: folded ASCII text is ASCII, so it can
+    /// only equal a needle whose bytes are ASCII too, and ASCII case-insensitive comparison of
+    /// bytes is exactly that.
+    pub fn is_match_folding(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            let bytes = text.as_bytes();
+            match self {
+                StrMatcher::Exact(s) => return bytes.eq_ignore_ascii_case(s.as_bytes()),
+                StrMatcher::Prefix(s) => {
+                    return bytes.len() >= s.len()
+                        && bytes[..s.len()].eq_ignore_ascii_case(s.as_bytes());
+                }
+                StrMatcher::Suffix(s) => {
+                    return bytes.len() >= s.len()
+                        && bytes[bytes.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes());
+                }
+                StrMatcher::Any => return true,
+                StrMatcher::Contains(_) | StrMatcher::Regex(_) => {}
+            }
+        }
+        with_folded(text, |folded| self.is_match(folded))
+    }
+
     /// The literal this matcher needs to find, if it is one fixed string (for prefilters).
     pub fn required_literal(&self) -> Option<&[u8]> {
         match self {
