@@ -99,21 +99,7 @@ pub fn human_failures(file: &FileResult) -> String {
                 "FAIL {path}:{}:{}: case `{}`",
                 case.line, case.col, case.name
             );
-            if case.outcome == Outcome::UnexpectedPass {
-                let _ = writeln!(
-                    out,
-                    "  the case is marked xfail ({}) but passes: remove the mark",
-                    case.xfail.as_deref().unwrap_or_default()
-                );
-            }
-            describe_check(&mut out, "", &case.check);
-            if let Some((filters, check)) = &case.with_filters {
-                describe_check(
-                    &mut out,
-                    &format!("with meta-filters {}: ", filters.join(", ")),
-                    check,
-                );
-            }
+            out.push_str(&failure_text(case));
         }
         if let Some(kql) = case.kql.as_ref().filter(|k| k.outcome.is_failure()) {
             let _ = writeln!(
@@ -259,7 +245,7 @@ pub fn junit(report: &RunReport) -> String {
             suite.add_test_case(junit_case(
                 &case.name,
                 case.outcome,
-                &failure_text(file, case),
+                &failure_text(case),
                 case.xfail.as_deref(),
             ));
             if let Some(kql) = &case.kql {
@@ -292,7 +278,7 @@ fn junit_case(name: &str, outcome: Outcome, failure: &str, xfail: Option<&str>) 
         }
         Outcome::Fail | Outcome::UnexpectedPass => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status.set_message(failure.lines().next().unwrap_or("failed").to_owned());
+            status.set_message(failure.lines().next().unwrap_or("failed").trim().to_owned());
             status.set_description(failure.to_owned());
             status
         }
@@ -300,12 +286,14 @@ fn junit_case(name: &str, outcome: Outcome, failure: &str, xfail: Option<&str>) 
     TestCase::new(name.to_owned(), status)
 }
 
-fn failure_text(file: &FileResult, case: &CaseResult) -> String {
+/// Why a case failed: a stale `xfail` mark, then each failing check with its diff and
+/// explanation. Shared by every format so they all say the same thing.
+fn failure_text(case: &CaseResult) -> String {
     let mut out = String::new();
     if case.outcome == Outcome::UnexpectedPass {
         let _ = writeln!(
             out,
-            "marked xfail but passes: {}",
+            "  the case is marked xfail ({}) but passes: remove the mark",
             case.xfail.as_deref().unwrap_or_default()
         );
     }
@@ -317,7 +305,6 @@ fn failure_text(file: &FileResult, case: &CaseResult) -> String {
             check,
         );
     }
-    let _ = file;
     out
 }
 
@@ -360,7 +347,7 @@ pub fn github(report: &RunReport) -> String {
                     case.line,
                     case.col,
                     &format!("case `{}` failed", case.name),
-                    failure_text(file, case).trim_end(),
+                    failure_text(case).trim(),
                 ));
             }
             if let Some(kql) = case.kql.as_ref().filter(|k| k.outcome.is_failure()) {
