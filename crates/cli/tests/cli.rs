@@ -311,3 +311,16 @@ fn regression_reports_pass_fail_and_unsupported_tests() {
     assert!(out.contains("1 passed, 1 failed, 2 unsupported"), "{out}");
     assert!(out.contains("event 2 does not match"), "{out}");
 }
+
+#[test]
+fn a_rule_file_or_directory_selects_its_test_cases() {
+    for path in ["rules/linux", SEED_RULE, SEED_CASES] {
+        let output = ruleproof(&repository(), &["test", path]);
+        assert_eq!(code(&output), 0, "{path}: {}", stdout(&output));
+        assert!(
+            stdout(&output).contains("45 passed"),
+            "{path}: {}",
+            stdout(&output)
+        );
+    }
+}

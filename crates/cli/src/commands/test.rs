@@ -41,7 +41,15 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
                     .ok()
                     .map(|r| layout.cases_dir.join(r))
             });
-        paths.push(mapped.map_or_else(|| path.clone(), |p| p.with_extension("yml")));
+        // A rule file selects its test-case file; a directory of rules, the directory of cases.
+        let mapped = mapped.map(|p| {
+            if path.is_file() {
+                p.with_extension("yml")
+            } else {
+                p
+            }
+        });
+        paths.push(mapped.unwrap_or_else(|| path.clone()));
     }
     if paths.is_empty() {
         paths.push(layout.cases_dir.clone());
