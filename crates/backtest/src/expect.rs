@@ -8,7 +8,8 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use ruleproof_sigma::event::with_scalar_text;
-use ruleproof_sigma::pattern::{StrMatcher, parse_sigma_string, with_folded};
+use ruleproof_sigma::fold::with_folded;
+use ruleproof_sigma::pattern::{StrMatcher, parse_sigma_string};
 use ruleproof_sigma::{CompiledRule, Event, FieldPath};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

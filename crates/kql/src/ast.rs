@@ -11,7 +11,11 @@
 //!   value. Characters outside ASCII never join terms.
 //! - **Case.** `==`, `in`, `matches regex` and every `_cs` operator compare exactly; `=~`,
 //!   `in~`, `has`, `has_any`, `has_all`, `contains`, `startswith`, `endswith`, `hasprefix` and
-//!   `hassuffix` compare after Unicode lowercasing of both sides.
+//!   `hassuffix` compare after folding both sides with the product's one case folding
+//!   (`ruleproof_sigma::fold`: Unicode lowercasing, final `ς` as `σ`). Kusto's
+//!   case-insensitive operators compare like .NET's ordinal case-insensitive comparison, under
+//!   which `ΣΟΣ`, `σοσ` and `σος` are equal; folding the same way keeps a converted rule and
+//!   the Sigma engine in agreement.
 //! - **Sparse records.** A field that is absent or JSON `null` reads as the empty string for
 //!   string operators (Kusto string columns hold `""`, never null), and as no number for
 //!   numeric ones. So `Field == "x"` is false and `Field != "x"` is true when `Field` is
@@ -43,6 +47,7 @@ use std::ops::Range;
 use ipnet::IpNet;
 use memchr::memmem::Finder;
 use regex::Regex;
+use ruleproof_sigma::fold::{fold_case, is_folded};
 use serde_json::{Map, Value};
 
 /// A boolean expression. `And` and `Or` keep all their operands in one list, so that long
@@ -147,7 +152,7 @@ impl Test {
             Test::In(set) => set.contains(value),
             Test::Terms { needles, all } => {
                 let text = text_of(value);
-                let lowered = lowercase(&text);
+                let lowered = folded(&text);
                 if *all {
                     needles.iter().all(|n| n.matches_prepared(&lowered))
                 } else {
@@ -178,7 +183,7 @@ pub(crate) enum TextKind {
     EndsWith,
 }
 
-/// A string comparison whose needle is lowercased at parse time when it ignores case.
+/// A string comparison whose needle is folded at parse time when it ignores case.
 #[derive(Clone, Debug)]
 pub(crate) struct TextTest {
     kind: TextKind,
@@ -192,7 +197,7 @@ impl TextTest {
         let needle = if case_sensitive {
             needle.to_owned()
         } else {
-            needle.to_lowercase()
+            fold_case(needle)
         };
         let finder = Finder::new(needle.as_bytes()).into_owned();
         TextTest {
@@ -207,11 +212,11 @@ impl TextTest {
         if self.case_sensitive {
             self.matches_prepared(value)
         } else {
-            self.matches_prepared(&lowercase(value))
+            self.matches_prepared(&folded(value))
         }
     }
 
-    /// Matches a value that is already lowercased when this test ignores case.
+    /// Matches a value that is already folded when this test ignores case.
     fn matches_prepared(&self, value: &str) -> bool {
         let needle = self.needle.as_bytes();
         let hay = value.as_bytes();
@@ -272,7 +277,7 @@ impl InSet {
             let found = if self.case_sensitive {
                 self.strings.contains(text.as_ref())
             } else {
-                self.strings.contains(lowercase(&text).as_ref())
+                self.strings.contains(folded(&text).as_ref())
             };
             if found {
                 return true;
@@ -354,12 +359,13 @@ fn bool_of(value: Option<&Value>) -> Option<bool> {
     }
 }
 
-/// Lowercases without allocating when there is nothing to lowercase.
-fn lowercase(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_uppercase) {
-        Cow::Owned(text.to_lowercase())
-    } else {
+/// Folds case as every case-insensitive comparison of the product does ([`fold_case`]),
+/// without allocating when there is nothing to fold.
+fn folded(text: &str) -> Cow<'_, str> {
+    if is_folded(text) {
         Cow::Borrowed(text)
+    } else {
+        Cow::Owned(fold_case(text))
     }
 }
 

@@ -479,7 +479,7 @@ impl Parser {
                     set.strings.insert(s);
                 }
                 Lit::Str(s) => {
-                    set.strings.insert(s.to_lowercase());
+                    set.strings.insert(ruleproof_sigma::fold::fold_case(&s));
                 }
                 Lit::Num(n) => set.numbers.push(n),
                 Lit::Bool(b) => set.bools.push(b),

@@ -14,7 +14,7 @@ use crate::event::{Event, as_number, preview, with_scalar_text};
 use crate::explain::{
     CondExplain, Explanation, ItemExplain, MapExplain, SearchExplain, ValueExplain,
 };
-use crate::pattern::{fold_case, with_folded};
+use crate::fold::{fold_case, with_folded};
 
 impl CompiledRule {
     /// Whether the rule matches the event. Short-circuits; allocates nothing for plain matchers.

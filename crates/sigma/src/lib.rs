@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod event;
 pub mod explain;
+pub mod fold;
 pub mod modifier;
 pub mod pattern;
 pub mod ruleset;

@@ -1,9 +1,9 @@
 //! Sigma strings: wildcards and escapes, the transforming modifiers, and fast compiled matchers.
 
-use std::cell::RefCell;
-
 use memchr::memmem;
 use regex::Regex;
+
+use crate::fold::{fold_case, with_folded};
 
 /// One piece of a Sigma string after escapes are resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,49 +156,6 @@ pub fn apply_windash(parts: Vec<Part>) -> Vec<Part> {
 
 fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
-}
-
-/// Lowercases the way every case-insensitive comparison here does, so both sides agree.
-pub fn fold_case_into(text: &str, out: &mut String) {
-    out.clear();
-    if text.is_ascii() {
-        out.push_str(text);
-        out.make_ascii_lowercase();
-    } else {
-        // The final sigma `ς` folds to `σ`, as Unicode case folding (and the regex crate's `(?i)`)
-        // has it; lowercasing alone would keep `ΣΟΣ` and `σος` apart.
-        out.extend(
-            text.chars()
-                .flat_map(char::to_lowercase)
-                .map(|c| if c == 'ς' { 'σ' } else { c }),
-        );
-    }
-}
-
-pub fn fold_case(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    fold_case_into(text, &mut out);
-    out
-}
-
-thread_local! {
-    /// Reused lowercase buffer, so case-insensitive matching does not allocate per event.
-    static FOLD_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Runs `f` on the lowercased text, borrowing the text itself when it has nothing to lowercase.
-pub fn with_folded<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
-    if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) {
-        return f(text);
-    }
-    FOLD_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
-        Ok(mut buffer) => {
-            fold_case_into(text, &mut buffer);
-            f(&buffer)
-        }
-        // Only a re-entrant call (which matching never makes) would find the buffer taken.
-        Err(_) => f(&fold_case(text)),
-    })
 }
 
 /// A compiled string test: the cheapest check that is equivalent to the pattern.

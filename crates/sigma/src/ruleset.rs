@@ -26,7 +26,8 @@ use crate::compile::{CompiledItem, CompiledRule, CompiledSearch, Cond, ValueMatc
 use crate::condition::Quantifier;
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath, with_scalar_text};
-use crate::pattern::{StrMatcher, fold_case};
+use crate::fold::{fold_case, fold_char, push_folded};
+use crate::pattern::StrMatcher;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// An event whose top-level fields can be listed, which the index needs to look fields up by
@@ -436,11 +437,11 @@ const MIN_REGEX_LITERAL: usize = 3;
 /// For a literal or a small class, the folded forms each of its characters can take, position
 /// by position; `None` for anything that is not a fixed sequence of characters.
 fn char_choices(hir: &Hir) -> Option<Vec<Vec<String>>> {
-    let fold_char = |c: char| c.to_lowercase().collect::<String>();
+    let folded = |c: char| fold_char(c).collect::<String>();
     match hir.kind() {
         HirKind::Literal(literal) => {
             let text = std::str::from_utf8(&literal.0).ok()?;
-            Some(text.chars().map(|c| vec![fold_char(c)]).collect())
+            Some(text.chars().map(|c| vec![folded(c)]).collect())
         }
         HirKind::Class(Class::Unicode(class)) => {
             let mut choices: Vec<String> = Vec::new();
@@ -449,7 +450,7 @@ fn char_choices(hir: &Hir) -> Option<Vec<Vec<String>>> {
                     return None;
                 }
                 for c in range.start()..=range.end() {
-                    let folded = fold_char(c);
+                    let folded = folded(c);
                     if !choices.contains(&folded) {
                         choices.push(folded);
                     }
@@ -467,7 +468,7 @@ fn char_choices(hir: &Hir) -> Option<Vec<Vec<String>>> {
                     return None;
                 }
                 for b in range.start()..=range.end() {
-                    let folded = fold_char(char::from(b));
+                    let folded = folded(char::from(b));
                     if !choices.contains(&folded) {
                         choices.push(folded);
                     }
@@ -983,17 +984,9 @@ fn append_scalars(value: &Value, text: &mut String, depth: usize) {
     }
 }
 
-/// Appends a scalar's text folded the way the matchers fold it (character by character).
+/// Appends a scalar's text folded the way the matchers fold it ([`crate::fold`]).
 fn append_folded(value: &Value, out: &mut String) {
-    with_scalar_text(value, |text| {
-        if text.is_ascii() {
-            let start = out.len();
-            out.push_str(text);
-            out[start..].make_ascii_lowercase();
-        } else {
-            out.extend(text.chars().flat_map(char::to_lowercase));
-        }
-    });
+    with_scalar_text(value, |text| push_folded(text, out));
 }
 
 /// FxHash: field names and values are short, and a cryptographic hasher would cost more than

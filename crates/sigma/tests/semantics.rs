@@ -20,11 +20,20 @@
 //! A rule without a `title` gets a title and a log source appended, so that the lines of the rule
 //! as written stay the lines errors are reported at. A rule string may hold several documents:
 //! the first rule is the one tested and every filter that applies to it is applied.
+//!
+//! Every event is checked through every way the product evaluates a rule: the rule alone
+//! (`matches` and `explain`), the rule-set index (`RuleSetIndex`, which `match` and `backtest`
+//! use), and, when the rule converts to KQL (no meta-filter applied, no construct without a
+//! KQL form), the converted query evaluated by the KQL evaluator on the events a Kusto table can
+//! hold ([`in_table_model`]). A split between any two (one case folding in the matchers and
+//! another in the index, say) fails here.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use ruleproof_kql::{Pipeline, Query, convert_rule};
+use ruleproof_sigma::ruleset::RuleSetIndex;
 use ruleproof_sigma::yaml::{Node, Value as YamlValue, parse_documents};
 use ruleproof_sigma::{
     CompileOptions, CompiledFilter, CompiledRule, DocumentBody, Limits, SigmaError, SourceFile,
@@ -139,7 +148,7 @@ fn run_entry(source: &SourceFile, entry: &Node, outcome: &mut Outcome) {
         return;
     }
     let rule = match compiled {
-        Ok(rule) => rule,
+        Ok(compiled) => compiled,
         Err((source, errors)) => {
             let rendered: Vec<String> = errors.iter().map(|e| e.render(&source)).collect();
             outcome.failures.push(format!(
@@ -187,7 +196,25 @@ fn rule_text(node: &Node) -> String {
     text
 }
 
-type CompileResult = Result<CompiledRule, (SourceFile, Vec<SigmaError>)>;
+/// A rule ready for every way of evaluating it.
+struct Compiled {
+    rule: CompiledRule,
+    /// The rule indexed on its own, as `match` and `backtest` evaluate it.
+    index: RuleSetIndex,
+    /// The rule converted to KQL, when it converts (see [`kql_pipeline`]).
+    kql: Option<Query>,
+}
+
+type CompileResult = Result<Compiled, (SourceFile, Vec<SigmaError>)>;
+
+/// A pipeline that maps every log source to one table and renames no field, so the converted
+/// query reads the suite's events as they are written.
+fn kql_pipeline() -> Pipeline {
+    Pipeline::from_yaml(
+        "name: semantics\ndescription: every log source, fields as named\nlogsources:\n  - table: Events\n",
+    )
+    .expect("the semantics pipeline loads")
+}
 
 /// Loads the rule text, compiles its first rule and applies the filters of the text that apply to it.
 fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult {
@@ -199,6 +226,7 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
     let mut rule = None;
     let mut filters = Vec::new();
     let mut errors = Vec::new();
+    let mut kql = None;
     for document in &loaded.documents {
         match &document.body {
             DocumentBody::Rule(r) if rule.is_none() => {
@@ -206,6 +234,21 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
                     Ok(c) => rule = Some(c),
                     Err(e) => errors.extend(e),
                 }
+                // A rule with a construct that has no KQL form is checked without KQL, and so
+                // is a query the local evaluator cannot run (field-to-field comparisons, time
+                // parts); any other query the converter writes must parse.
+                kql = convert_rule(r, &loaded.source, &kql_pipeline(), options)
+                    .ok()
+                    .and_then(|text| match Query::parse(&text) {
+                        Ok(query) => Some(query),
+                        Err(e) if e.message.starts_with("not supported for local evaluation") => {
+                            None
+                        }
+                        Err(e) => panic!(
+                            "{}: the converted query does not parse: {e:?}\n{text}",
+                            place.label()
+                        ),
+                    });
             }
             DocumentBody::Filter(f) => match CompiledFilter::compile(f, &loaded.source, options) {
                 Ok(c) => filters.push(c),
@@ -221,19 +264,25 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
         return Err((loaded.source, Vec::new()));
     };
     let applicable: Vec<&CompiledFilter> = filters.iter().filter(|f| f.applies_to(&rule)).collect();
-    Ok(if applicable.is_empty() {
-        rule
+    let (rule, kql) = if applicable.is_empty() {
+        (rule, kql)
     } else {
-        rule.with_filters(&applicable)
+        // The converter knows no meta-filters: the query would test the rule alone.
+        (rule.with_filters(&applicable), None)
+    };
+    Ok(Compiled {
+        index: RuleSetIndex::new(vec![rule.clone()]),
+        rule,
+        kql,
     })
 }
 
-/// The one check of a verdict: `matches`, `explain` and the decisive identifiers must all agree
-/// with what the entry expects.
+/// The one check of a verdict: `matches`, `explain`, the decisive identifiers, the rule-set
+/// index and the converted KQL query must all agree with what the entry expects.
 fn check(
     place: &Place,
     file: &SourceFile,
-    rule: &CompiledRule,
+    compiled: &Compiled,
     rule_text: &str,
     case: &Node,
     outcome: &mut Outcome,
@@ -250,6 +299,7 @@ fn check(
         ));
         return;
     };
+    let rule = &compiled.rule;
     let actual = rule.matches(&event);
     let explanation = rule.explain(&event);
     let mut problems = Vec::new();
@@ -261,6 +311,23 @@ fn check(
             "`explain` says {} but `matches` says {actual}",
             explanation.matched
         ));
+    }
+    let indexed = !compiled.index.matching_rules(&event).is_empty();
+    if indexed != expected {
+        problems.push(format!(
+            "expected match: {expected}, but the rule-set index says {indexed}"
+        ));
+    }
+    if let (Some(query), Some(record)) = (
+        &compiled.kql,
+        event.as_object().filter(|r| in_table_model(r)),
+    ) {
+        let converted = query.evaluate(record);
+        if converted != expected {
+            problems.push(format!(
+                "expected match: {expected}, but the converted KQL query says {converted}"
+            ));
+        }
     }
     for (key, got) in [
         ("because", explanation.matched_because()),
@@ -290,6 +357,25 @@ fn check(
         let _ = write!(message, "explanation:\n{explanation}");
         outcome.failures.push(message);
     }
+}
+
+/// Whether an event is a row a Kusto table can hold, on which a converted query must agree with
+/// the engine. Sigma events are JSON documents; a table row has one typed scalar per column and
+/// no absent column (a missing string reads as `""`, `docs/kql.md`). So rows hold non-empty
+/// strings, numbers and booleans; arrays, objects, `null` and `""` are the document model's own
+/// (the engine's semantics for them are pinned above), and a numeric string must be written as
+/// its number prints, since a numeric column holds the number, not its spelling (`'04688'`).
+fn in_table_model(record: &serde_json::Map<String, Value>) -> bool {
+    record.values().all(|value| match value {
+        Value::Bool(_) | Value::Number(_) => true,
+        Value::String(s) => {
+            !s.is_empty()
+                && s.trim()
+                    .parse::<f64>()
+                    .map_or(true, |n| n.is_finite() && n.to_string() == *s)
+        }
+        Value::Null | Value::Array(_) | Value::Object(_) => false,
+    })
 }
 
 /// The one check of a rejection: some error has the kind, holds the message and sits at `at`.

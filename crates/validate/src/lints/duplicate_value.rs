@@ -1,8 +1,8 @@
 //! RP111 duplicate-value: the same value twice in one list.
 
 use ruleproof_sigma::detection::Item;
+use ruleproof_sigma::fold::fold_case;
 use ruleproof_sigma::modifier::Modifier;
-use ruleproof_sigma::pattern::fold_case;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
