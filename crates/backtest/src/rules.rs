@@ -98,7 +98,7 @@ fn load_one(file: &Path, options: &CompileOptions) -> FileOutcome {
     outcome.failed += usize::from(!loaded.errors.is_empty());
     for document in &loaded.documents {
         match &document.body {
-            DocumentBody::Rule(rule) => match CompiledRule::compile(rule, &loaded.source, options)
+            DocumentBody::Rule(rule) => match CompiledRule::compile(rule, options)
             {
                 Ok(compiled) => outcome.rules.push(compiled),
                 Err(errors) => {

@@ -382,6 +382,10 @@ fn read_case(reader: &mut Reader<'_>, node: &Node, out: &mut Vec<Case>) {
 
 type Bindings = Vec<(String, Node)>;
 
+/// The most cases one matrix may expand to. A product of a few lists grows fast; past this a
+/// file is refused with an error at the matrix rather than exhausting memory.
+pub const MAX_MATRIX_CASES: usize = 1000;
+
 /// The cartesian product of a matrix's variables, in the order they are written.
 fn read_matrix(reader: &mut Reader<'_>, node: &Node) -> Option<Vec<Bindings>> {
     let Some(entries) = node.as_map() else {
@@ -421,6 +425,13 @@ fn read_matrix(reader: &mut Reader<'_>, node: &Node) -> Option<Vec<Bindings>> {
             .find(|i| i.as_map().is_some() || i.as_seq().is_some())
         {
             reader.error(bad.span, "matrix values must be plain values");
+            return None;
+        }
+        if combinations.len().saturating_mul(items.len()) > MAX_MATRIX_CASES {
+            reader.error(
+                node.span,
+                format!("the matrix expands to more than {MAX_MATRIX_CASES} cases; split the case"),
+            );
             return None;
         }
         combinations = combinations

@@ -80,7 +80,7 @@ impl RuleSet {
         }
         for document in loaded.documents {
             match document.body {
-                DocumentBody::Rule(rule) => match CompiledRule::compile(&rule, &source, options) {
+                DocumentBody::Rule(rule) => match CompiledRule::compile(&rule, options) {
                     Ok(compiled) => self.rules.push(LoadedRule {
                         path: path.to_owned(),
                         source: source.clone(),
@@ -93,21 +93,19 @@ impl RuleSet {
                             .map(|e| Diagnostic::new(&source, e.span, e.message)),
                     ),
                 },
-                DocumentBody::Filter(filter) => {
-                    match CompiledFilter::compile(&filter, &source, options) {
-                        Ok(compiled) => self.filters.push(LoadedFilter {
-                            path: path.to_owned(),
-                            source: source.clone(),
-                            filter,
-                            compiled,
-                        }),
-                        Err(errors) => self.diagnostics.extend(
-                            errors
-                                .into_iter()
-                                .map(|e| Diagnostic::new(&source, e.span, e.message)),
-                        ),
-                    }
-                }
+                DocumentBody::Filter(filter) => match CompiledFilter::compile(&filter, options) {
+                    Ok(compiled) => self.filters.push(LoadedFilter {
+                        path: path.to_owned(),
+                        source: source.clone(),
+                        filter,
+                        compiled,
+                    }),
+                    Err(errors) => self.diagnostics.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| Diagnostic::new(&source, e.span, e.message)),
+                    ),
+                },
                 // Correlations are checked by the validator; the runner tests detection rules.
                 DocumentBody::Correlation(_) => {}
             }

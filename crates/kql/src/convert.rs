@@ -20,7 +20,7 @@
 use std::fmt::{self, Write as _};
 
 use ipnet::IpNet;
-use ruleproof_sigma::condition::{CondExpr, Quantifier, parse_condition, pattern_matches};
+use ruleproof_sigma::condition::{CondExpr, Quantifier};
 use ruleproof_sigma::detection::{Item, ItemMap, RuleValue, Scalar, SearchBody};
 use ruleproof_sigma::modifier::Modifier;
 use ruleproof_sigma::pattern::Part;
@@ -90,7 +90,6 @@ impl ConvertError {
 /// The document's YAML tree lets a log source error point at the `logsource` mapping.
 pub fn convert_document(
     document: &Document,
-    source: &SourceFile,
     pipeline: &Pipeline,
     options: &CompileOptions,
 ) -> Result<String, ConvertError> {
@@ -100,7 +99,7 @@ pub fn convert_document(
                 .node
                 .get("logsource")
                 .map_or(rule.detection.span, |n| n.span);
-            convert(rule, source, pipeline, options, logsource_span)
+            convert(rule, pipeline, options, logsource_span)
         }
         DocumentBody::Filter(filter) => Err(ConvertError {
             rule: filter.meta.title.clone(),
@@ -120,16 +119,14 @@ pub fn convert_document(
 /// Converts one rule to a KQL query over the table the pipeline maps its log source to.
 pub fn convert_rule(
     rule: &Rule,
-    source: &SourceFile,
     pipeline: &Pipeline,
     options: &CompileOptions,
 ) -> Result<String, ConvertError> {
-    convert(rule, source, pipeline, options, rule.detection.span)
+    convert(rule, pipeline, options, rule.detection.span)
 }
 
 fn convert(
     rule: &Rule,
-    source: &SourceFile,
     pipeline: &Pipeline,
     options: &CompileOptions,
     logsource_span: Span,
@@ -141,7 +138,7 @@ fn convert(
         message,
     };
     // A rule the engine refuses has no meaning to preserve; its first error says why.
-    if let Err(errors) = CompiledRule::compile(rule, source, options)
+    if let Err(errors) = CompiledRule::compile(rule, options)
         && let Some(first) = errors.first()
     {
         return Err(error(
@@ -179,26 +176,19 @@ fn convert(
     };
     let mut conditions = Vec::new();
     for condition in &rule.detection.conditions {
-        let span = content_span(source, condition.span);
-        let expr = parse_condition(&condition.text, span)
-            .map_err(|e| error(e.span, Reason::Unsupported, e.message))?;
+        let expr = condition
+            .parsed
+            .as_ref()
+            .map_err(|e| error(e.span, Reason::Unsupported, e.message.clone()))?;
         conditions.push(
             converter
-                .condition(&expr)
+                .condition(expr)
                 .map_err(|f| error(f.span, f.reason, f.message))?,
         );
     }
     // Several conditions are alternatives: the rule matches when any of them does.
     let predicate = group(&conditions, " or ");
     Ok(format!("{table}\n| where {predicate}\n"))
-}
-
-/// Where a condition's text starts: one byte in for a quoted scalar.
-fn content_span(source: &SourceFile, span: Span) -> Span {
-    match source.text().as_bytes().get(span.start as usize) {
-        Some(b'\'' | b'"') => Span::new(span.start as usize + 1, span.end as usize),
-        _ => span,
-    }
 }
 
 /// A conversion failure before the rule's title is attached.
@@ -263,13 +253,7 @@ impl Converter<'_> {
                     .detection
                     .searches
                     .iter()
-                    .filter(|s| {
-                        if target == "them" {
-                            !s.name.starts_with('_')
-                        } else {
-                            pattern_matches(target, &s.name)
-                        }
-                    })
+                    .filter(|s| target.matches(&s.name))
                     .map(|s| self.search(&s.body))
                     .collect::<Result<Vec<_>, _>>()?;
                 if parts.is_empty() {

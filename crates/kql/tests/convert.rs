@@ -88,7 +88,7 @@ fn check(row: &Spanned<Row>) -> Result<(), String> {
         return Err(format!("{label}: expected one document"));
     };
     let options = CompileOptions::default();
-    let result = convert_document(document, &source, &pipeline, &options);
+    let result = convert_document(document, &pipeline, &options);
     match (&row.kql, &row.error, &result) {
         (Some(expected), None, Ok(actual)) => {
             if expected != actual {
@@ -132,7 +132,7 @@ fn check(row: &Spanned<Row>) -> Result<(), String> {
     let DocumentBody::Rule(rule) = &document.body else {
         return Err(format!("{label}: not a rule"));
     };
-    let compiled = CompiledRule::compile(rule, &source, &options)
+    let compiled = CompiledRule::compile(rule, &options)
         .map_err(|e| format!("{label}: the rule does not compile: {e:?}"))?;
     let parsed = Query::parse(&query)
         .map_err(|e| format!("{label}: the converted query does not parse: {e}\n{query}"))?;

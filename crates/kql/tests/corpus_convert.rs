@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 use ruleproof_cases::ruleset::yaml_files;
 use ruleproof_kql::{Pipeline, Query, convert_document};
@@ -15,14 +14,11 @@ use ruleproof_sigma::{CompileOptions, DocumentBody, Limits, load_file};
 
 #[test]
 fn corpus_converts_without_panics() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigmahq/rules");
-    if !corpus.is_dir() {
-        println!(
-            "note: {} is absent; the corpus conversion check is skipped",
-            corpus.display()
-        );
+    // A missing corpus fails here, unless RULEPROOF_NO_CORPUS=1 says it is absent on purpose.
+    let Some(corpus) = ruleproof_testkit::sigmahq_corpus() else {
         return;
-    }
+    };
+    let corpus = corpus.join("rules");
     let pipeline = Pipeline::builtin("asim").unwrap_or_else(|| panic!("the asim pipeline"));
     let options = CompileOptions::default();
     let mut converted = 0usize;
@@ -45,7 +41,7 @@ fn corpus_converts_without_panics() {
                     continue;
                 }
                 let result = catch_unwind(AssertUnwindSafe(|| {
-                    convert_document(document, &loaded.source, &pipeline, &options)
+                    convert_document(document, &pipeline, &options)
                 }));
                 let query = match result {
                     Err(_) => {

@@ -41,12 +41,7 @@ fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<Str
             if !matches!(document.body, DocumentBody::Rule(_)) {
                 continue;
             }
-            match convert_document(
-                document,
-                &loaded.source,
-                pipeline,
-                &CompileOptions::default(),
-            ) {
+            match convert_document(document, pipeline, &CompileOptions::default()) {
                 Ok(query) => {
                     if !text.is_empty() {
                         text.push('\n');
@@ -213,7 +208,7 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
             .map_or("asim", |n| n.text.as_str());
         let pipeline = Pipeline::builtin(name).unwrap_or_else(|| panic!("pipeline {name}"));
         let options = CompileOptions::default();
-        let text = convert_document(document, rule_source, &pipeline, &options)
+        let text = convert_document(document, &pipeline, &options)
             .unwrap_or_else(|e| panic!("{}", e.render(rule_source)));
         let query = Query::parse(&text).unwrap_or_else(|e| {
             panic!(
@@ -221,7 +216,7 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
                 file.display()
             )
         });
-        let compiled = CompiledRule::compile(rule, rule_source, &options)
+        let compiled = CompiledRule::compile(rule, &options)
             .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
         for case in &cases.cases {
             let sigma = compiled.matches(&case.event);

@@ -31,7 +31,7 @@ fn load_parallel(files: &[PathBuf]) -> Vec<CompiledRule> {
                 for document in &loaded.documents {
                     if let DocumentBody::Rule(rule) = &document.body
                         && let Ok(compiled) =
-                            CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
+                            CompiledRule::compile(rule, &CompileOptions::default())
                     {
                         rules.push(compiled);
                     }
@@ -55,7 +55,6 @@ fn sample(rules: &[CompiledRule], count: usize) -> Vec<CompiledRule> {
 
 fn benches(c: &mut Criterion) {
     let Some(root) = synthetic::corpus_root() else {
-        eprintln!("../shared/corpus/sigmahq is absent; no rule-set benchmarks");
         return;
     };
     let files = synthetic::active_files(&root);

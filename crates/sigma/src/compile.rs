@@ -6,14 +6,14 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use regex::Regex;
 
-use crate::condition::{CondExpr, Quantifier, parse_condition, pattern_matches};
+use crate::condition::{CondExpr, Quantifier};
 use crate::detection::{Detection, Item, RuleValue, Scalar, SearchBody};
 use crate::document::{Filter, LogSource, Metadata, Rule};
 use crate::error::{ErrorKind, SigmaError};
 use crate::event::FieldPath;
 use crate::modifier::Modifier;
 use crate::pattern::{self, Part, StrMatcher};
-use crate::source::{SourceFile, Span};
+use crate::source::Span;
 
 /// Inputs to compilation that do not come from the rule itself.
 #[derive(Clone, Debug, Default)]
@@ -142,12 +142,8 @@ pub(crate) enum Cond {
 
 impl CompiledRule {
     /// Compiles a loaded rule, collecting every error rather than stopping at the first.
-    pub fn compile(
-        rule: &Rule,
-        source: &SourceFile,
-        options: &CompileOptions,
-    ) -> Result<CompiledRule, Vec<SigmaError>> {
-        let (searches, condition) = compile_detection(&rule.detection, source, options, None)?;
+    pub fn compile(rule: &Rule, options: &CompileOptions) -> Result<CompiledRule, Vec<SigmaError>> {
+        let (searches, condition) = compile_detection(&rule.detection, options, None)?;
         Ok(CompiledRule {
             meta: Arc::new(rule.meta.clone()),
             logsource: rule.logsource.clone(),
@@ -193,12 +189,10 @@ impl CompiledRule {
 impl CompiledFilter {
     pub fn compile(
         filter: &Filter,
-        source: &SourceFile,
         options: &CompileOptions,
     ) -> Result<CompiledFilter, Vec<SigmaError>> {
         let (searches, condition) = compile_detection(
             &filter.detection,
-            source,
             options,
             filter.meta.id.clone().or(Some(filter.meta.title.clone())),
         )?;
@@ -249,7 +243,6 @@ impl Cond {
 
 fn compile_detection(
     detection: &Detection,
-    source: &SourceFile,
     options: &CompileOptions,
     origin: Option<String>,
 ) -> Result<(Vec<CompiledSearch>, Cond), Vec<SigmaError>> {
@@ -286,13 +279,12 @@ fn compile_detection(
     let names: Vec<&str> = searches.iter().map(|s| s.name.as_str()).collect();
     let mut conditions = Vec::new();
     for condition in &detection.conditions {
-        let span = scalar_content_span(source, condition.span);
-        match parse_condition(&condition.text, span) {
-            Ok(expr) => match resolve(&expr, &names) {
+        match &condition.parsed {
+            Ok(expr) => match resolve(expr, &names) {
                 Ok(cond) => conditions.push(cond),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.clone()),
         }
     }
     if !errors.is_empty() {
@@ -304,14 +296,6 @@ fn compile_detection(
         Cond::Or(conditions)
     };
     Ok((searches, condition))
-}
-
-/// Where a scalar's text starts: one byte in for a quoted scalar, so positions inside it line up.
-pub(crate) fn scalar_content_span(source: &SourceFile, span: Span) -> Span {
-    match source.text().as_bytes().get(span.start as usize) {
-        Some(b'\'' | b'"') => Span::new(span.start as usize + 1, span.end as usize),
-        _ => span,
-    }
 }
 
 fn resolve(expr: &CondExpr, names: &[&str]) -> Result<Cond, SigmaError> {
@@ -347,13 +331,7 @@ fn resolve(expr: &CondExpr, names: &[&str]) -> Result<Cond, SigmaError> {
             let searches: Vec<usize> = names
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| {
-                    if target == "them" {
-                        !n.starts_with('_')
-                    } else {
-                        pattern_matches(target, n)
-                    }
-                })
+                .filter(|(_, n)| target.matches(n))
                 .map(|(i, _)| i)
                 .collect();
             if searches.is_empty() {
@@ -863,25 +841,51 @@ fn apply_transform(
     Ok(out)
 }
 
-/// Expands `%name%` placeholders as pySigma does: a name is made of word characters, a `%` that
-/// opens no placeholder is a plain percent sign, and `\%` is a plain percent sign (the
-/// backslash is dropped).
+/// The most alternatives the placeholders of one value may expand to (the product of their
+/// value counts); past it the rule is refused rather than compiled into a huge matcher.
+pub const MAX_PLACEHOLDER_ALTERNATIVES: usize = 4096;
+
+/// Expands `%name%` placeholders. A name is one or more characters other than `%` and
+/// whitespace: the specification puts no limit on names, and pySigma accepts names such as
+/// `%admin-accounts%` and `%jump.servers%`; a `%` whose next `%` is not preceded by such a name
+/// (`100% %unit%`) is a plain percent sign. Escapes follow the value's own escape table: `\\`
+/// is an escaped backslash that is kept for the wildcard parser (so `\\%name%` is a backslash
+/// and then a placeholder), and `\%` is a plain percent sign (the backslash is dropped).
+///
+/// Every `%name%` must have values: a placeholder under `|expand` is never kept as literal
+/// text.
 fn expand_placeholders(text: &str, options: &CompileOptions) -> Result<Vec<String>, String> {
     let mut results = vec![String::new()];
     let mut pending = String::new();
     let mut rest = text;
-    while let Some(start) = rest.find('%') {
-        let after = &rest[start + 1..];
+    while let Some(at) = rest.find(['\\', '%']) {
+        pending.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if rest[at..].starts_with('\\') {
+            match after.chars().next() {
+                Some('\\') => {
+                    pending.push_str("\\\\");
+                    rest = &after[1..];
+                }
+                Some('%') => {
+                    pending.push('%');
+                    rest = &after[1..];
+                }
+                _ => {
+                    pending.push('\\');
+                    rest = after;
+                }
+            }
+            continue;
+        }
         let name_len = after
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        let escaped = rest[..start].ends_with('\\');
-        if escaped || name_len == 0 || !after[name_len..].starts_with('%') {
-            pending.push_str(&rest[..start - usize::from(escaped)]);
+            .find(|c: char| c == '%' || c.is_whitespace())
+            .filter(|&len| len > 0 && after[len..].starts_with('%'));
+        let Some(name_len) = name_len else {
             pending.push('%');
             rest = after;
             continue;
-        }
+        };
         let name = &after[..name_len];
         let Some(values) = options
             .placeholders
@@ -893,7 +897,11 @@ fn expand_placeholders(text: &str, options: &CompileOptions) -> Result<Vec<Strin
                 "the placeholder `%{name}%` has no values; supply them with a placeholder values file"
             ));
         };
-        pending.push_str(&rest[..start]);
+        if results.len().saturating_mul(values.len()) > MAX_PLACEHOLDER_ALTERNATIVES {
+            return Err(format!(
+                "the placeholders expand to more than {MAX_PLACEHOLDER_ALTERNATIVES} values"
+            ));
+        }
         let prefix = pending.as_str();
         results = results
             .iter()

@@ -1,5 +1,7 @@
 //! The condition language: `and`, `or`, `not`, parentheses and `1 of` / `all of` quantifiers.
 
+use regex::Regex;
+
 use crate::error::{ErrorKind, SigmaError};
 use crate::source::Span;
 
@@ -16,9 +18,93 @@ pub enum CondExpr {
     Quantified {
         quantifier: Quantifier,
         /// A name pattern with `*` wildcards, or `them`.
-        target: String,
+        target: IdentifierPattern,
         span: Span,
     },
+}
+
+/// The target of `1 of` / `all of`: `them`, or a pattern of search identifiers where `*`
+/// stands for any run of characters and `?` for one character (`selection_*`).
+///
+/// The pattern is compiled once, when the condition is parsed, into a regular expression that
+/// the regex crate matches in time linear in the name, so a hostile pattern such as
+/// `*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b` cannot make matching backtrack.
+#[derive(Clone, Debug)]
+pub struct IdentifierPattern {
+    text: String,
+    /// `None` for `them`.
+    regex: Option<Regex>,
+}
+
+/// The longest identifier pattern accepted, in bytes; longer ones are refused with an error.
+pub const MAX_IDENTIFIER_PATTERN: usize = 1024;
+
+impl IdentifierPattern {
+    /// `them`: every search identifier whose name does not start with `_` (pySigma's rule).
+    pub fn them() -> IdentifierPattern {
+        IdentifierPattern {
+            text: "them".to_owned(),
+            regex: None,
+        }
+    }
+
+    /// Compiles a pattern of identifiers.
+    ///
+    /// # Errors
+    ///
+    /// The message to report when the pattern is longer than [`MAX_IDENTIFIER_PATTERN`].
+    pub fn new(pattern: &str) -> Result<IdentifierPattern, String> {
+        if pattern.len() > MAX_IDENTIFIER_PATTERN {
+            return Err(format!(
+                "the identifier pattern is longer than {MAX_IDENTIFIER_PATTERN} bytes"
+            ));
+        }
+        let mut regex = String::from("\\A(?s:");
+        for c in pattern.chars() {
+            match c {
+                '*' => regex.push_str(".*"),
+                '?' => regex.push('.'),
+                c => regex.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+            }
+        }
+        regex.push_str(")\\z");
+        let regex = Regex::new(&regex)
+            .map_err(|e| format!("the identifier pattern does not compile: {e}"))?;
+        Ok(IdentifierPattern {
+            text: pattern.to_owned(),
+            regex: Some(regex),
+        })
+    }
+
+    /// Whether this is `them`.
+    pub fn is_them(&self) -> bool {
+        self.regex.is_none()
+    }
+
+    /// The pattern as written (`them` for `them`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether a search identifier is one the quantifier ranges over.
+    pub fn matches(&self, name: &str) -> bool {
+        match &self.regex {
+            None => !name.starts_with('_'),
+            Some(regex) => regex.is_match(name),
+        }
+    }
+}
+
+impl PartialEq for IdentifierPattern {
+    fn eq(&self, other: &IdentifierPattern) -> bool {
+        self.text == other.text
+    }
+}
+
+impl std::fmt::Display for IdentifierPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,8 +371,10 @@ impl Parser {
                     return Err(self.error("expected an identifier pattern or `them` after `of`"));
                 };
                 let target = match target_token {
-                    Token::Them => "them".to_owned(),
-                    Token::Word(w) => w,
+                    Token::Them => IdentifierPattern::them(),
+                    Token::Word(w) => IdentifierPattern::new(&w).map_err(|message| {
+                        SigmaError::new(ErrorKind::ConditionSyntax, target_span, message)
+                    })?,
                     other => {
                         return Err(self.error(format!(
                             "expected an identifier pattern or `them` after `of`, found {}",
@@ -317,17 +405,18 @@ impl Parser {
     }
 }
 
-/// Whether an identifier name matches a quantifier pattern (`selection_*`).
-pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    fn matches(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| matches(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && matches(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && matches(rest, &n[1..]),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_patterns_match_whole_names() {
+        let p = IdentifierPattern::new("sel*_?").unwrap();
+        assert!(p.matches("selection_a") && p.matches("sel_b"));
+        assert!(!p.matches("selection_ab") && !p.matches("xsel_a"));
+        let dots = IdentifierPattern::new("a.b").unwrap();
+        assert!(dots.matches("a.b") && !dots.matches("axb"));
+        let them = IdentifierPattern::them();
+        assert!(them.matches("selection") && !them.matches("_hidden"));
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    matches(&p, &n)
 }

@@ -1,5 +1,6 @@
 //! The detection section as written: search identifiers, their items and modifiers, and conditions.
 
+use crate::condition::{CondExpr, parse_condition};
 use crate::error::{ErrorKind, SigmaError};
 use crate::modifier::Modifier;
 use crate::source::{SourceFile, Span};
@@ -13,11 +14,17 @@ pub struct Detection {
     pub span: Span,
 }
 
-/// One condition string and where it was written.
+/// One condition string, where it was written, and its parse: the condition is read once, here,
+/// and every consumer (compilation, conversion, lints) uses [`ConditionText::parsed`].
 #[derive(Clone, Debug)]
 pub struct ConditionText {
+    /// The condition as written, without quotes.
     pub text: String,
+    /// The scalar, quotes included.
     pub span: Span,
+    /// The parsed condition, its positions inside the text; or why it does not parse (reported
+    /// when the rule compiles).
+    pub parsed: Result<CondExpr, SigmaError>,
 }
 
 /// A search identifier such as `selection` and what it searches for.
@@ -114,7 +121,7 @@ impl Detection {
                 continue;
             };
             if name == "condition" {
-                parse_conditions(value, &mut conditions, errors);
+                parse_conditions(value, source, &mut conditions, errors);
                 continue;
             }
             if RESERVED_KEYS.contains(&name) {
@@ -147,15 +154,21 @@ impl Detection {
     }
 }
 
-fn parse_conditions(value: &Node, out: &mut Vec<ConditionText>, errors: &mut Vec<SigmaError>) {
+fn parse_conditions(
+    value: &Node,
+    source: &SourceFile,
+    out: &mut Vec<ConditionText>,
+    errors: &mut Vec<SigmaError>,
+) {
     match &value.value {
         Value::String(text) => out.push(ConditionText {
             text: text.clone(),
             span: value.span,
+            parsed: parse_condition(text, scalar_content_span(source, value.span)),
         }),
         Value::Seq(items) if !items.is_empty() => {
             for item in items {
-                parse_conditions(item, out, errors);
+                parse_conditions(item, source, out, errors);
             }
         }
         _ => errors.push(SigmaError::new(
@@ -166,6 +179,14 @@ fn parse_conditions(value: &Node, out: &mut Vec<ConditionText>, errors: &mut Vec
                 value.kind_name()
             ),
         )),
+    }
+}
+
+/// Where a scalar's text starts: one byte in for a quoted scalar, so positions inside it line up.
+pub fn scalar_content_span(source: &SourceFile, span: Span) -> Span {
+    match source.text().as_bytes().get(span.start as usize) {
+        Some(b'\'' | b'"') => Span::new(span.start as usize + 1, span.end as usize),
+        _ => span,
     }
 }
 

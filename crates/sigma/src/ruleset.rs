@@ -1049,8 +1049,7 @@ mod tests {
         let Some(DocumentBody::Rule(rule)) = loaded.documents.first().map(|d| &d.body) else {
             panic!("not a rule");
         };
-        CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
-            .unwrap_or_else(|e| panic!("{e:?}"))
+        CompiledRule::compile(rule, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     fn rule(detection: &str) -> CompiledRule {

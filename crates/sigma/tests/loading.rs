@@ -1,9 +1,9 @@
 //! Loading robustness: hostile, malformed and unusual files must load or fail with a positioned
-//! error of the right kind, quickly and without panicking.
+//! error of the right kind without panicking; the budgets that keep hostile input fast are
+//! proved by the errors they raise (speed itself is measured by benchmarks, never here).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use ruleproof_sigma::source::{read_source, source_from_bytes};
 use ruleproof_sigma::{
@@ -49,15 +49,6 @@ fn assert_error(loaded: &LoadedFile, kind: ErrorKind, message: &str, at: &str) {
     assert!(loaded.documents.is_empty());
 }
 
-/// Runs `f` and fails when it takes longer than `limit`, so hostile input cannot hang the loader.
-fn within<R>(limit: Duration, what: &str, f: impl FnOnce() -> R) -> R {
-    let start = Instant::now();
-    let result = f();
-    let took = start.elapsed();
-    assert!(took < limit, "{what} took {took:?}, more than {limit:?}");
-    result
-}
-
 #[test]
 fn an_alias_bomb_breaks_the_node_budget() {
     // Each level refers nine times to the one before: ten levels would be 9^10 nodes.
@@ -68,9 +59,7 @@ fn an_alias_bomb_breaks_the_node_budget() {
             "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
         ));
     }
-    let loaded = within(Duration::from_secs(5), "the alias bomb", || {
-        load_text(&text)
-    });
+    let loaded = load_text(&text);
     let (kind, message, at) = only_error(&loaded);
     assert_eq!(kind, ErrorKind::Yaml);
     assert!(message.contains("budget breached"), "{message}");
@@ -82,9 +71,7 @@ fn an_alias_bomb_breaks_the_node_budget() {
 fn deep_block_nesting_breaks_the_depth_limit() {
     // `- - - …` on one line is a block sequence nested once per dash.
     let text = format!("{}x\n", "- ".repeat(10_000));
-    let loaded = within(Duration::from_secs(5), "deep block nesting", || {
-        load_text(&text)
-    });
+    let loaded = load_text(&text);
     let (kind, message, at) = only_error(&loaded);
     assert_eq!(kind, ErrorKind::Yaml);
     assert!(message.contains("budget breached"), "{message}");
@@ -98,9 +85,7 @@ fn deep_block_mapping_nesting_breaks_the_depth_limit() {
         text.push_str(&" ".repeat(depth));
         text.push_str("a:\n");
     }
-    let loaded = within(Duration::from_secs(5), "deep mapping nesting", || {
-        load_text(&text)
-    });
+    let loaded = load_text(&text);
     let (kind, message, at) = only_error(&loaded);
     assert_eq!(kind, ErrorKind::Yaml);
     assert!(message.contains("budget breached"), "{message}");
@@ -110,9 +95,7 @@ fn deep_block_mapping_nesting_breaks_the_depth_limit() {
 #[test]
 fn deep_flow_nesting_breaks_the_depth_limit() {
     let text = format!("{}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-    let loaded = within(Duration::from_secs(5), "deep flow nesting", || {
-        load_text(&text)
-    });
+    let loaded = load_text(&text);
     let (kind, message, at) = only_error(&loaded);
     assert_eq!(kind, ErrorKind::Yaml);
     assert!(message.contains("recursion limit exceeded"), "{message}");
@@ -122,9 +105,7 @@ fn deep_flow_nesting_breaks_the_depth_limit() {
 #[test]
 fn deep_flow_mapping_nesting_breaks_the_depth_limit() {
     let text = format!("{}{}\n", "{a: ".repeat(10_000), "}".repeat(10_000));
-    let loaded = within(Duration::from_secs(5), "deep flow mapping nesting", || {
-        load_text(&text)
-    });
+    let loaded = load_text(&text);
     let (kind, message, at) = only_error(&loaded);
     assert_eq!(kind, ErrorKind::Yaml);
     assert!(message.contains("recursion limit exceeded"), "{message}");
@@ -142,7 +123,7 @@ fn a_deeply_nested_condition_is_an_error_not_a_stack_overflow() {
     let DocumentBody::Rule(rule) = &loaded.documents[0].body else {
         panic!("not a rule");
     };
-    let errors = CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
+    let errors = CompiledRule::compile(rule, &CompileOptions::default())
         .expect_err("the condition nests too deep");
     assert_eq!(errors[0].kind, ErrorKind::ConditionSyntax);
     assert!(errors[0].message.contains("nests deeper than"));
@@ -155,7 +136,7 @@ fn a_deeply_nested_condition_is_an_error_not_a_stack_overflow() {
     let DocumentBody::Rule(rule) = &loaded.documents[0].body else {
         panic!("not a rule");
     };
-    let errors = CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
+    let errors = CompiledRule::compile(rule, &CompileOptions::default())
         .expect_err("the negations nest too deep");
     assert!(errors[0].message.contains("nests deeper than"));
 }
@@ -167,10 +148,8 @@ fn a_100_mib_file_is_refused_without_being_read() {
     file.as_file().set_len(100 * 1024 * 1024).unwrap();
     file.flush().unwrap();
     let limits = Limits::default();
-    let error = within(Duration::from_secs(2), "refusing a large file", || {
-        read_source(file.path(), limits.max_file_bytes)
-    })
-    .expect_err("the file is over the limit");
+    let error =
+        read_source(file.path(), limits.max_file_bytes).expect_err("the file is over the limit");
     assert!(matches!(error, ReadError::TooLarge { limit, .. } if limit == 16 * 1024 * 1024));
     assert!(
         error.to_string().contains("larger than the limit"),
@@ -263,8 +242,8 @@ fn crlf_line_endings_load_with_the_right_positions() {
         rule.detection.conditions[0].text,
         "selection and not filter"
     );
-    let errors = CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
-        .expect_err("`filter` is undefined");
+    let errors =
+        CompiledRule::compile(rule, &CompileOptions::default()).expect_err("`filter` is undefined");
     assert_eq!(errors[0].kind, ErrorKind::UndefinedIdentifier);
     assert_eq!(
         loaded.source.line_col(errors[0].span.start).to_string(),
@@ -281,7 +260,7 @@ fn crlf_line_endings_load_with_the_right_positions() {
     let DocumentBody::Rule(rule) = &loaded.documents[0].body else {
         panic!("not a rule");
     };
-    let compiled = CompiledRule::compile(rule, &loaded.source, &CompileOptions::default()).unwrap();
+    let compiled = CompiledRule::compile(rule, &CompileOptions::default()).unwrap();
     assert!(compiled.matches(&serde_json::json!({"Image": "C:\\cmd.exe"})));
 
     // An unknown modifier on a CRLF line is positioned on that line.
@@ -455,9 +434,7 @@ fn many_documents_in_one_file_load_up_to_the_document_budget() {
     };
     let text: String = (0..1_024).map(document).collect();
     let text = text.strip_suffix("---\n").unwrap();
-    let loaded = within(Duration::from_secs(20), "1024 documents", || {
-        load_text(text)
-    });
+    let loaded = load_text(text);
     assert!(loaded.errors.is_empty(), "{:#?}", loaded.errors);
     assert_eq!(loaded.documents.len(), 1_024);
     // The YAML parser's budget allows 1024 documents a file; one more is refused.
@@ -495,8 +472,7 @@ fn hostile_scalars_do_not_panic() {
         let loaded = load_text(text);
         for document in &loaded.documents {
             if let DocumentBody::Rule(rule) = &document.body
-                && let Ok(compiled) =
-                    CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
+                && let Ok(compiled) = CompiledRule::compile(rule, &CompileOptions::default())
             {
                 let event = serde_json::json!({"A": "x", "Ö": "ß"});
                 let _ = compiled.matches(&event);

@@ -50,7 +50,6 @@ fn compare(
 #[test]
 fn index_agrees_with_each_rule_alone_on_the_sigmahq_corpus() {
     let Some(root) = synthetic::corpus_root() else {
-        println!("../shared/corpus/sigmahq is absent; nothing to check");
         return;
     };
     let corpus = synthetic::load(&synthetic::active_files(&root));

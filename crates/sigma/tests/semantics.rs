@@ -230,14 +230,14 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
     for document in &loaded.documents {
         match &document.body {
             DocumentBody::Rule(r) if rule.is_none() => {
-                match CompiledRule::compile(r, &loaded.source, options) {
+                match CompiledRule::compile(r, options) {
                     Ok(c) => rule = Some(c),
                     Err(e) => errors.extend(e),
                 }
                 // A rule with a construct that has no KQL form is checked without KQL, and so
                 // is a query the local evaluator cannot run (field-to-field comparisons, time
                 // parts); any other query the converter writes must parse.
-                kql = convert_rule(r, &loaded.source, &kql_pipeline(), options)
+                kql = convert_rule(r, &kql_pipeline(), options)
                     .ok()
                     .and_then(|text| match Query::parse(&text) {
                         Ok(query) => Some(query),
@@ -250,7 +250,7 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
                         ),
                     });
             }
-            DocumentBody::Filter(f) => match CompiledFilter::compile(f, &loaded.source, options) {
+            DocumentBody::Filter(f) => match CompiledFilter::compile(f, options) {
                 Ok(c) => filters.push(c),
                 Err(e) => errors.extend(e),
             },

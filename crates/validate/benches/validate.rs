@@ -7,7 +7,7 @@
 //! without it the benchmarks are skipped.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -24,13 +24,6 @@ const ACTIVE: [&str; 4] = [
     "rules-compliance",
 ];
 
-fn corpus_root() -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("shared/corpus/sigmahq"))
-        .find(|root| root.is_dir())
-}
-
 /// The schema a document is checked against, chosen the way `validate()` chooses it.
 fn kind_of(node: &Node) -> DocumentKind {
     if node.get("correlation").is_some() {
@@ -43,8 +36,7 @@ fn kind_of(node: &Node) -> DocumentKind {
 }
 
 fn benches(c: &mut Criterion) {
-    let Some(root) = corpus_root() else {
-        eprintln!("../shared/corpus/sigmahq is absent; no validation benchmarks");
+    let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
         return;
     };
     let paths: Vec<PathBuf> = ACTIVE.iter().map(|d| root.join(d)).collect();

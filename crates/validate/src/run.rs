@@ -254,14 +254,14 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
         ) = match &document.body {
             DocumentBody::Rule(rule) => (
                 Some(&rule.detection),
-                CompiledRule::compile(rule, &source, &options)
+                CompiledRule::compile(rule, &options)
                     .err()
                     .unwrap_or_default(),
                 Vec::new(),
             ),
             DocumentBody::Filter(filter) => (
                 Some(&filter.detection),
-                CompiledFilter::compile(filter, &source, &options)
+                CompiledFilter::compile(filter, &options)
                     .err()
                     .unwrap_or_default(),
                 filter.rules.clone(),

@@ -90,7 +90,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<u8> {
                 if matches!(document.body, DocumentBody::Filter(_)) {
                     continue;
                 }
-                match convert_document(document, &loaded.source, &pipeline, &options) {
+                match convert_document(document, &pipeline, &options) {
                     Ok(query) => {
                         let header = format!("// {} ({})\n", document.meta().title, file.display());
                         text.push_str(&header);

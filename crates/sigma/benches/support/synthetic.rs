@@ -22,10 +22,7 @@ pub const ACTIVE_DIRS: [&str; 4] = [
 
 /// `shared/corpus/sigmahq` next to the repository, found from whichever crate includes this file.
 pub fn corpus_root() -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("shared/corpus/sigmahq"))
-        .find(|root| root.is_dir())
+    ruleproof_testkit::sigmahq_corpus()
 }
 
 /// A value a rule tests, as the generator can reproduce it.
@@ -93,9 +90,7 @@ pub fn load(files: &[PathBuf]) -> Corpus {
             let DocumentBody::Rule(rule) = &document.body else {
                 continue;
             };
-            let Ok(compiled) =
-                CompiledRule::compile(rule, &loaded.source, &CompileOptions::default())
-            else {
+            let Ok(compiled) = CompiledRule::compile(rule, &CompileOptions::default()) else {
                 continue;
             };
             rules.push(compiled);

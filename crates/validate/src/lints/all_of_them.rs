@@ -1,6 +1,6 @@
 //! RP107 all-of-them: a condition of `all of them`.
 
-use ruleproof_sigma::condition::{CondExpr, Quantifier, parse_condition};
+use ruleproof_sigma::condition::{CondExpr, Quantifier};
 use ruleproof_sigma::detection::Detection;
 
 use crate::diagnostic::{Finding, Lint, Severity};
@@ -16,8 +16,8 @@ pub static LINT: Lint = Lint {
 
 pub fn check(detection: &Detection, out: &mut Vec<Finding>) {
     for condition in &detection.conditions {
-        if let Ok(expr) = parse_condition(&condition.text, condition.span) {
-            find(&expr, out);
+        if let Ok(expr) = &condition.parsed {
+            find(expr, out);
         }
     }
 }
@@ -28,7 +28,7 @@ fn find(expr: &CondExpr, out: &mut Vec<Finding>) {
             quantifier: Quantifier::All,
             target,
             span,
-        } if target == "them" => out.push(Finding::new(
+        } if target.is_them() => out.push(Finding::new(
             &LINT,
             *span,
             "`all of them` requires every identifier, including any filter added later",

@@ -1,6 +1,6 @@
 //! RP106 unused-identifier: a search identifier that no condition uses.
 
-use ruleproof_sigma::condition::{CondExpr, parse_condition, pattern_matches};
+use ruleproof_sigma::condition::CondExpr;
 use ruleproof_sigma::detection::Detection;
 
 use crate::diagnostic::{Finding, Lint, Severity};
@@ -17,7 +17,7 @@ pub static LINT: Lint = Lint {
 pub fn check(detection: &Detection, out: &mut Vec<Finding>) {
     let mut exprs = Vec::new();
     for condition in &detection.conditions {
-        match parse_condition(&condition.text, condition.span) {
+        match &condition.parsed {
             Ok(expr) => exprs.push(expr),
             // A condition that does not parse is reported by RP105; nothing is known to be unused.
             Err(_) => return,
@@ -39,12 +39,6 @@ fn uses(expr: &CondExpr, name: &str) -> bool {
         CondExpr::Ident { name: n, .. } => n == name,
         CondExpr::Not(inner) => uses(inner, name),
         CondExpr::And(items) | CondExpr::Or(items) => items.iter().any(|e| uses(e, name)),
-        CondExpr::Quantified { target, .. } => {
-            if target == "them" {
-                !name.starts_with('_')
-            } else {
-                pattern_matches(target, name)
-            }
-        }
+        CondExpr::Quantified { target, .. } => target.matches(name),
     }
 }

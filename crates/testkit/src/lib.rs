@@ -1,0 +1,40 @@
+//! Test support shared by the test suites of every crate (a dev-dependency only).
+//!
+//! The corpus tests need the SigmaHQ corpus at `../shared/corpus/sigmahq` beside the
+//! repository. A test that cannot run must not pass: when the corpus is missing,
+//! [`sigmahq_corpus`] panics with what to do, unless the environment variable
+//! `RULEPROOF_NO_CORPUS=1` says that the corpus is absent on purpose. CI always has it.
+
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+/// The environment variable that tells the corpus tests the corpus is absent on purpose.
+pub const NO_CORPUS_VAR: &str = "RULEPROOF_NO_CORPUS";
+
+/// The SigmaHQ corpus root (`shared/corpus/sigmahq` in the first ancestor of the workspace that
+/// has it), or `None` when `RULEPROOF_NO_CORPUS=1` says to run without it.
+///
+/// # Panics
+///
+/// When the corpus is missing and `RULEPROOF_NO_CORPUS` is not `1`: a corpus test that returned
+/// early would pass without checking anything.
+pub fn sigmahq_corpus() -> Option<PathBuf> {
+    if std::env::var(NO_CORPUS_VAR).is_ok_and(|v| v == "1") {
+        println!("{NO_CORPUS_VAR}=1: the corpus check is skipped on purpose");
+        return None;
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match workspace
+        .ancestors()
+        .map(|dir| dir.join("shared/corpus/sigmahq"))
+        .find(|root| root.is_dir())
+    {
+        Some(root) => Some(root),
+        None => panic!(
+            "the SigmaHQ corpus is missing: no shared/corpus/sigmahq above {}. Put the corpus \
+             there, or set {NO_CORPUS_VAR}=1 to run the suite without the corpus checks",
+            workspace.display()
+        ),
+    }
+}
