@@ -9,6 +9,7 @@ use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::yaml::{Limits, Node, parse_documents};
 use ruleproof_sigma::{Rule, SourceFile};
 
+use crate::coverage::is_generic_falsepositive;
 use crate::format::{Verdict, parse_test_case_file};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,18 +24,6 @@ pub enum ScaffoldError {
     },
     #[error("{0}")]
     Invalid(String),
-}
-
-/// Entries of `falsepositives:` that say nothing specific and so need no scenario.
-pub fn is_generic_falsepositive(entry: &str) -> bool {
-    let normalized: String = entry
-        .trim()
-        .trim_end_matches(['.', '!'])
-        .to_ascii_lowercase();
-    matches!(
-        normalized.as_str(),
-        "unknown" | "unlikely" | "none" | "none known" | "other" | "n/a" | "na" | "very unlikely"
-    )
 }
 
 /// A scenario id from free text: lowercase words joined by `-`.

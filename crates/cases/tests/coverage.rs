@@ -212,6 +212,9 @@ fn generic_falsepositives_need_no_scenario() {
         "Other",
         "N/A",
         "n/a.",
+        // `cases new` and coverage once disagreed on these two (issue 15, defect 4).
+        "Very unlikely",
+        "NA",
     ] {
         assert!(is_generic_falsepositive(generic), "`{generic}` is generic");
     }
