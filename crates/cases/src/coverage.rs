@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ruleproof_sigma::explain::CondExplain;
-use ruleproof_sigma::{CompiledRule, Explanation};
+use ruleproof_sigma::{CompiledRule, Explanation, SearchRole};
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
@@ -207,25 +207,6 @@ impl ScenarioCoverage {
                     failing.join(", ")
                 ))
             }
-        }
-    }
-}
-
-/// What a search identifier does in the condition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SearchRole {
-    /// Its truth makes the rule match: covered by passing positive cases.
-    Selection,
-    /// It sits under a `not`: covered by passing negative cases it rejected.
-    Filter,
-}
-
-impl SearchRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SearchRole::Selection => "selection",
-            SearchRole::Filter => "filter",
         }
     }
 }
@@ -660,57 +641,34 @@ fn scenarios(
     out
 }
 
-/// The search roles from the condition: a search under an odd number of `not`s is a filter.
-fn roles(condition: &CondExplain, negated: bool, out: &mut Vec<(usize, bool)>) {
-    match condition {
-        CondExplain::Search { index, .. } => out.push((*index, negated)),
-        CondExplain::Not { inner, .. } => roles(inner, !negated, out),
-        CondExplain::And { children, .. }
-        | CondExplain::Or { children, .. }
-        | CondExplain::Quantified { children, .. } => {
-            for child in children {
-                roles(child, negated, out);
-            }
-        }
-    }
-}
-
 /// The rule's own searches with every item and value, marked by the passing cases that decided
 /// their verdict because of them.
 fn searches(compiled: &CompiledRule, cases: &[CaseResult]) -> Vec<SearchCoverage> {
-    // The structure (searches, items, values, in order) is the same in every explanation of the
-    // rule, so an explanation of an empty event gives it even when no case ran.
-    let shape = compiled.explain(&serde_json::json!({}));
-    let mut used = Vec::new();
-    roles(&shape.condition, false, &mut used);
-    let mut out: Vec<SearchCoverage> = shape
-        .searches
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.origin.is_none())
-        .map(|(index, search)| SearchCoverage {
-            name: search.name.clone(),
-            role: if used.iter().any(|&(i, negated)| i == index && negated) {
-                SearchRole::Filter
-            } else {
-                SearchRole::Selection
-            },
+    // The outline has the structure (searches, items, values, in order) of every explanation of
+    // the rule, and each search's role as the compiler decided it.
+    let mut out: Vec<SearchCoverage> = compiled
+        .outline()
+        .into_iter()
+        .filter(|search| search.origin.is_none())
+        .map(|search| SearchCoverage {
+            name: search.name,
+            role: search.role,
             alternatives: search.maps.len(),
             covered_by: Vec::new(),
             items: search
                 .maps
-                .iter()
+                .into_iter()
                 .enumerate()
                 .flat_map(|(m, map)| {
-                    map.items.iter().map(move |item| ItemCoverage {
+                    map.into_iter().map(move |item| ItemCoverage {
                         alternative: m + 1,
-                        key: item.key.clone(),
+                        key: item.key,
                         covered_by: Vec::new(),
                         values: item
                             .values
-                            .iter()
-                            .map(|v| ValueCoverage {
-                                display: v.display.clone(),
+                            .into_iter()
+                            .map(|display| ValueCoverage {
+                                display,
                                 covered_by: Vec::new(),
                             })
                             .collect(),

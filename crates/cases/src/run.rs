@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ruleproof_sigma::explain::SearchExplain;
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{CompiledFilter, Explanation, Span};
 use serde_json::Value;
@@ -442,19 +443,10 @@ fn run_case(
                 .iter()
                 .map(|f| f.meta.reference().to_owned())
                 .collect();
-            let filter_searches: Vec<String> = filters
-                .iter()
-                .flat_map(|f| {
-                    let reference = f.meta.reference().to_owned();
-                    f.search_names()
-                        .map(move |s| format!("filter {reference}: {s}"))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
             for reason in &with.reason {
-                if !filter_searches
+                if !filters
                     .iter()
-                    .any(|s| s.ends_with(&format!(": {}", reason.text)))
+                    .any(|f| f.search_names().any(|name| name == reason.text))
                 {
                     errors.push(Diagnostic::new(
                         &file.source,
@@ -472,8 +464,8 @@ fn run_case(
             let reason = with.reason.iter().map(|r| r.text.clone()).collect();
             Some((
                 names,
-                evaluate(with.expect, reason, explanation, |name| {
-                    name.starts_with("filter ")
+                evaluate(with.expect, reason, explanation, |search| {
+                    search.origin.is_some()
                 }),
             ))
         }
@@ -517,16 +509,21 @@ fn evaluate(
     expect: Verdict,
     reason: Vec<String>,
     explanation: Explanation,
-    counts_as_reason: impl Fn(&str) -> bool,
+    counts_as_reason: impl Fn(&SearchExplain) -> bool,
 ) -> Check {
     let actual = Verdict::from_bool(explanation.matched);
-    let actual_reason: Vec<String> = match actual {
-        Verdict::Match => explanation.matched_because(),
-        Verdict::NoMatch => explanation.rejected_because(),
-    }
-    .into_iter()
-    .filter(|name| counts_as_reason(name))
-    .collect();
+    // Reasons are compared by identity (the search identifier, and whether it came from a
+    // meta-filter), never by the text of a label.
+    let decisive: Vec<&SearchExplain> = explanation
+        .reasons(actual == Verdict::NoMatch)
+        .into_iter()
+        .filter(|search| counts_as_reason(search))
+        .collect();
+    let actual_reason: Vec<String> = decisive.iter().map(|s| s.qualified_name()).collect();
+    let missing: Vec<&String> = reason
+        .iter()
+        .filter(|wanted| !decisive.iter().any(|s| s.name == **wanted))
+        .collect();
     let mut problems = Vec::new();
     if actual != expect {
         problems.push(format!(
@@ -535,17 +532,12 @@ fn evaluate(
             actual.as_str()
         ));
     } else {
-        for wanted in &reason {
-            let found = actual_reason
-                .iter()
-                .any(|r| r == wanted || r.ends_with(&format!(": {wanted}")));
-            if !found {
-                let role = match expect {
-                    Verdict::Match => "a reason for the match",
-                    Verdict::NoMatch => "a filter that rejected the event",
-                };
-                problems.push(format!("`{wanted}` was expected to be {role}, but was not"));
-            }
+        let role = match expect {
+            Verdict::Match => "a reason for the match",
+            Verdict::NoMatch => "a filter that rejected the event",
+        };
+        for wanted in missing {
+            problems.push(format!("`{wanted}` was expected to be {role}, but was not"));
         }
     }
     Check {

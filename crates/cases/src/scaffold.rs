@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::yaml::{Limits, Node, parse_documents};
-use ruleproof_sigma::{Rule, SourceFile};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Rule, SearchRole, SourceFile};
 
 use crate::coverage::is_generic_falsepositive;
 use crate::format::{Verdict, parse_test_case_file};
@@ -74,12 +74,16 @@ pub fn skeleton(rule: &Rule, rule_reference: &str, schema_path: &str) -> String 
     if !fields.is_empty() {
         let _ = writeln!(out, "  # The rule looks at: {}", fields.join(", "));
     }
-    let selection = rule
-        .detection
-        .searches
-        .iter()
-        .find(|s| !s.name.starts_with("filter") && !s.name.starts_with('_'))
-        .map(|s| s.name.clone());
+    // The first search the condition uses as a selection (its role, not its name, says so).
+    let selection = CompiledRule::compile(rule, &CompileOptions::default())
+        .ok()
+        .and_then(|compiled| {
+            compiled
+                .outline()
+                .into_iter()
+                .find(|s| s.role == SearchRole::Selection && !s.name.starts_with('_'))
+        })
+        .map(|s| s.name);
     let _ = writeln!(out, "  - name: a realistic event the rule must detect");
     let _ = writeln!(out, "    expect: match");
     if let Some(selection) = selection {

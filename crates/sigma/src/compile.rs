@@ -11,6 +11,7 @@ use crate::detection::{Detection, Item, RuleValue, Scalar, SearchBody};
 use crate::document::{Filter, LogSource, Metadata, Rule};
 use crate::error::{ErrorKind, SigmaError};
 use crate::event::FieldPath;
+use crate::explain::SearchRole;
 use crate::modifier::Modifier;
 use crate::pattern::{self, Part, StrMatcher};
 use crate::source::Span;
@@ -33,6 +34,32 @@ pub struct CompiledRule {
     pub(crate) filters: Vec<String>,
 }
 
+/// A search identifier's structure without a verdict, from [`CompiledRule::outline`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchOutline {
+    /// The search identifier as written.
+    pub name: String,
+    /// The meta-filter the search came from, if it is not the rule's own.
+    pub origin: Option<String>,
+    /// What the search does in its condition.
+    pub role: SearchRole,
+    /// Whether it is a keyword search.
+    pub keywords: bool,
+    /// Its maps (ORed), each a list of items (ANDed).
+    pub maps: Vec<Vec<ItemOutline>>,
+}
+
+/// A detection item's structure without a verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemOutline {
+    /// The key as written, with modifiers (`keywords` for keyword searches).
+    pub key: String,
+    /// Whether the item is `neq`.
+    pub negated: bool,
+    /// Each value as written.
+    pub values: Vec<String>,
+}
+
 /// A meta-filter compiled on its own, to be applied to the rules it names.
 #[derive(Clone, Debug)]
 pub struct CompiledFilter {
@@ -48,6 +75,8 @@ pub(crate) struct CompiledSearch {
     pub name: String,
     /// The filter this search came from, when it was added by a meta-filter.
     pub origin: Option<String>,
+    /// What the search does in the condition it was written for.
+    pub role: SearchRole,
     pub keywords: bool,
     pub maps: Vec<CompiledMap>,
 }
@@ -181,6 +210,36 @@ impl CompiledRule {
             .map(|s| s.name.as_str())
     }
 
+    /// The structure of every search (the rule's own, then those of applied meta-filters): its
+    /// identity, role, items and values, in the order written, without evaluating anything.
+    /// The same structure, in the same order, as every [`Explanation`](crate::Explanation)
+    /// of the rule.
+    pub fn outline(&self) -> Vec<SearchOutline> {
+        self.searches
+            .iter()
+            .map(|search| SearchOutline {
+                name: search.name.clone(),
+                origin: search.origin.clone(),
+                role: search.role,
+                keywords: search.keywords,
+                maps: search
+                    .maps
+                    .iter()
+                    .map(|map| {
+                        map.items
+                            .iter()
+                            .map(|item| ItemOutline {
+                                key: item.key.clone(),
+                                negated: item.negate,
+                                values: item.values.iter().map(|v| v.display.clone()).collect(),
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     pub fn applied_filters(&self) -> &[String] {
         &self.filters
     }
@@ -272,6 +331,8 @@ fn compile_detection(
         searches.push(CompiledSearch {
             name: search.name.clone(),
             origin: origin.clone(),
+            // Decided below, once the condition is resolved.
+            role: SearchRole::Selection,
             keywords,
             maps,
         });
@@ -295,7 +356,27 @@ fn compile_detection(
     } else {
         Cond::Or(conditions)
     };
+    mark_filters(&condition, false, &mut searches);
     Ok((searches, condition))
+}
+
+/// Marks every search that sits under a `not` somewhere in the condition as a filter.
+fn mark_filters(cond: &Cond, negated: bool, searches: &mut [CompiledSearch]) {
+    let mut mark = |i: usize| {
+        if negated && let Some(search) = searches.get_mut(i) {
+            search.role = SearchRole::Filter;
+        }
+    };
+    match cond {
+        Cond::Search(i) => mark(*i),
+        Cond::Quantified { searches: ids, .. } => ids.iter().for_each(|i| mark(*i)),
+        Cond::Not(inner) => mark_filters(inner, !negated, searches),
+        Cond::And(items) | Cond::Or(items) => {
+            for item in items {
+                mark_filters(item, negated, searches);
+            }
+        }
+    }
 }
 
 fn resolve(expr: &CondExpr, names: &[&str]) -> Result<Cond, SigmaError> {

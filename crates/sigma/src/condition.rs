@@ -107,7 +107,8 @@ impl std::fmt::Display for IdentifierPattern {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Quantifier {
     /// `1 of` and `any of`.
     Any,

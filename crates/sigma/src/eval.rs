@@ -260,6 +260,7 @@ fn explain_cond(cond: &Cond, searches: &[SearchExplain]) -> CondExplain {
                 Quantifier::All => children.iter().all(CondExplain::result),
             };
             CondExplain::Quantified {
+                quantifier: *quantifier,
                 label: label.clone(),
                 result,
                 children,
@@ -284,6 +285,7 @@ fn explain_search<E: Event + ?Sized>(search: &CompiledSearch, event: &E) -> Sear
     SearchExplain {
         name: search.name.clone(),
         origin: search.origin.clone(),
+        role: search.role,
         result: maps.iter().any(|m| m.result),
         keywords: search.keywords,
         maps,

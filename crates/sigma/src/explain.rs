@@ -4,6 +4,8 @@ use std::fmt::{self, Write};
 
 use serde::Serialize;
 
+use crate::condition::Quantifier;
+
 /// The full evaluation of one rule against one event.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
@@ -36,10 +38,33 @@ pub enum CondExplain {
         children: Vec<CondExplain>,
     },
     Quantified {
+        /// `1 of …` or `all of …`, for reading the verdict without parsing `label`.
+        quantifier: Quantifier,
+        /// The quantifier as written (`1 of selection_*`), for display only.
         label: String,
         result: bool,
         children: Vec<CondExplain>,
     },
+}
+
+/// What a search identifier does in its condition, decided when the rule compiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchRole {
+    /// Its truth makes the rule match (it is under an even number of `not`s).
+    Selection,
+    /// It sits under a `not` somewhere in the condition: when true, it rejects the event.
+    Filter,
+}
+
+impl SearchRole {
+    /// `selection` or `filter`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchRole::Selection => "selection",
+            SearchRole::Filter => "filter",
+        }
+    }
 }
 
 impl CondExplain {
@@ -56,16 +81,21 @@ impl CondExplain {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchExplain {
+    /// The search identifier as written in its detection.
     pub name: String,
     /// The meta-filter this search belongs to, if it is not the rule's own.
     pub origin: Option<String>,
+    /// What the search does in the condition of the rule or meta-filter it came from.
+    pub role: SearchRole,
     pub result: bool,
+    /// Whether it is a keyword search (a list of values searched for anywhere in the event).
     pub keywords: bool,
     pub maps: Vec<MapExplain>,
 }
 
 impl SearchExplain {
-    /// The name with its filter, when it came from one: `filter <id>: <name>`.
+    /// The name with its filter, when it came from one: `filter <id>: <name>`. For display
+    /// only: consumers compare [`SearchExplain::name`] and [`SearchExplain::origin`].
     pub fn qualified_name(&self) -> String {
         match &self.origin {
             Some(origin) => format!("filter {origin}: {}", self.name),
@@ -122,21 +152,30 @@ impl Explanation {
         out
     }
 
-    /// Names of the searches that were true and made the rule match.
-    pub fn matched_because(&self) -> Vec<String> {
+    /// The searches that decided the verdict: with `negated == false`, those that were true and
+    /// made the rule match; with `negated == true`, those whose negation kept it from matching
+    /// (filters that fired). In search order.
+    pub fn reasons(&self, negated: bool) -> Vec<&SearchExplain> {
         self.decisive()
             .into_iter()
-            .filter(|d| !d.negated)
-            .map(|d| self.searches[d.search].qualified_name())
+            .filter(|d| d.negated == negated)
+            .filter_map(|d| self.searches.get(d.search))
             .collect()
     }
 
-    /// Names of the searches whose negation kept the rule from matching (filters that fired).
-    pub fn rejected_because(&self) -> Vec<String> {
-        self.decisive()
+    /// Display names of the searches that were true and made the rule match.
+    pub fn matched_because(&self) -> Vec<String> {
+        self.reasons(false)
             .into_iter()
-            .filter(|d| d.negated)
-            .map(|d| self.searches[d.search].qualified_name())
+            .map(SearchExplain::qualified_name)
+            .collect()
+    }
+
+    /// Display names of the searches whose negation kept the rule from matching.
+    pub fn rejected_because(&self) -> Vec<String> {
+        self.reasons(true)
+            .into_iter()
+            .map(SearchExplain::qualified_name)
             .collect()
     }
 }
@@ -163,8 +202,13 @@ fn collect_decisive(node: &CondExplain, negated: bool, out: &mut Vec<Decisive>) 
         | CondExplain::Quantified {
             result, children, ..
         } => {
-            let is_all =
-                matches!(node, CondExplain::Quantified { label, .. } if label.starts_with("all"));
+            let is_all = matches!(
+                node,
+                CondExplain::Quantified {
+                    quantifier: Quantifier::All,
+                    ..
+                }
+            );
             for child in children {
                 let decides = if is_all {
                     *result || !child.result()
@@ -241,6 +285,7 @@ fn write_cond(f: &mut fmt::Formatter<'_>, node: &CondExplain, depth: usize) -> f
             label,
             result,
             children,
+            ..
         } => {
             writeln!(f, "{pad}{} {label}", mark(*result))?;
             children

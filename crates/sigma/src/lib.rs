@@ -21,13 +21,15 @@ pub mod yaml;
 mod compile;
 mod eval;
 
-pub use compile::{CompileOptions, CompiledFilter, CompiledRule, value_patterns};
+pub use compile::{
+    CompileOptions, CompiledFilter, CompiledRule, ItemOutline, SearchOutline, value_patterns,
+};
 pub use document::{
     Correlation, Document, DocumentBody, DocumentKind, Filter, LoadedFile, LogSource, Metadata,
     Rule, load_file, load_source,
 };
 pub use error::{ErrorKind, ReadError, SigmaError};
 pub use event::{Event, FieldPath};
-pub use explain::{Decisive, Explanation};
+pub use explain::{Decisive, Explanation, SearchRole};
 pub use source::{LineCol, SourceFile, Span};
 pub use yaml::Limits;

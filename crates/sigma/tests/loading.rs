@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ruleproof_sigma::source::{read_source, source_from_bytes};
 use ruleproof_sigma::{
     CompileOptions, CompiledRule, DocumentBody, DocumentKind, ErrorKind, Limits, LoadedFile,
-    ReadError, SourceFile, load_file, load_source,
+    ReadError, SearchRole, SourceFile, load_file, load_source,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -483,4 +483,57 @@ fn hostile_scalars_do_not_panic() {
             let _ = error.render(&loaded.source);
         }
     }
+}
+
+#[test]
+fn the_outline_gives_identity_and_role_without_evaluating() {
+    let loaded = load_text(
+        "title: t\nlogsource:\n  product: p\ndetection:\n  selection:\n    A: 1\n  filter_a:\n    B|neq: [x, z]\n  filter_b:\n    - C: 3\n    - D: 4\n  keywords:\n    - evil\n  condition: (selection or keywords) and not 1 of filter_*\n",
+    );
+    let Some(DocumentBody::Rule(rule)) = loaded.documents.first().map(|d| &d.body) else {
+        panic!("not a rule: {:#?}", loaded.errors);
+    };
+    let compiled = CompiledRule::compile(rule, &CompileOptions::default()).unwrap();
+    let outline: Vec<(String, SearchRole, bool, usize)> = compiled
+        .outline()
+        .into_iter()
+        .map(|s| (s.name, s.role, s.keywords, s.maps.len()))
+        .collect();
+    assert_eq!(
+        outline,
+        [
+            ("selection".to_owned(), SearchRole::Selection, false, 1),
+            ("filter_a".to_owned(), SearchRole::Filter, false, 1),
+            ("filter_b".to_owned(), SearchRole::Filter, false, 2),
+            ("keywords".to_owned(), SearchRole::Selection, true, 1),
+        ]
+    );
+    let filter_a = &compiled.outline()[1].maps[0][0];
+    assert_eq!(
+        (
+            filter_a.key.as_str(),
+            filter_a.negated,
+            filter_a.values.clone()
+        ),
+        ("B|neq", true, vec!["x".to_owned(), "z".to_owned()])
+    );
+    // An explanation has the same searches, and the same roles.
+    let explanation = compiled.explain(&serde_json::json!({"A": 1, "C": 3}));
+    let roles: Vec<SearchRole> = explanation.searches.iter().map(|s| s.role).collect();
+    assert_eq!(
+        roles,
+        [
+            SearchRole::Selection,
+            SearchRole::Filter,
+            SearchRole::Filter,
+            SearchRole::Selection
+        ]
+    );
+    let rejected: Vec<&str> = explanation
+        .reasons(true)
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    // `B` is absent, so `B|neq` holds and `filter_a` rejects the event as well as `filter_b`.
+    assert_eq!(rejected, ["filter_a", "filter_b"]);
 }
