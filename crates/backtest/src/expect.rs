@@ -17,6 +17,9 @@ use serde_json::Value;
 use crate::logsource::first_line;
 use crate::run::Matched;
 
+/// The version of the backtest JSON shape; it changes when a field changes meaning.
+pub const BACKTEST_FORMAT: &str = "ruleproof.backtest/1";
+
 /// How many unexpected matches a report lists; all are counted.
 const MAX_LISTED: usize = 200;
 
@@ -504,8 +507,13 @@ impl BacktestReport {
         out
     }
 
+    /// The report as JSON, with its versioned `format` ([`BACKTEST_FORMAT`]).
     pub fn json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(map) = value.as_object_mut() {
+            map.insert("format".to_owned(), Value::from(BACKTEST_FORMAT));
+        }
+        value
     }
 
     pub fn junit(&self) -> String {

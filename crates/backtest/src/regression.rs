@@ -58,6 +58,9 @@ pub enum Status {
     Unsupported,
 }
 
+/// The version of the regression JSON shape; it changes when a field changes meaning.
+pub const REGRESSION_FORMAT: &str = "ruleproof.regression/1";
+
 /// One test of one rule.
 #[derive(Clone, Debug, Serialize)]
 pub struct RegressionResult {
@@ -130,9 +133,11 @@ impl RegressionReport {
         out
     }
 
+    /// The report as JSON, with its versioned `format` ([`REGRESSION_FORMAT`]) and a summary.
     pub fn json(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Some(map) = value.as_object_mut() {
+            map.insert("format".to_owned(), Value::from(REGRESSION_FORMAT));
             map.insert(
                 "summary".to_owned(),
                 serde_json::json!({

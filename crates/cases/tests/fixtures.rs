@@ -27,7 +27,7 @@ fn check_test_case_file(path: &Path) -> datatest_stable::Result<()> {
         )
         .into());
     }
-    let kql = ruleproof_kql::parity::SiblingKql::new();
+    let kql = ruleproof_kql_parity::SiblingKql::new();
     let result = run_file(&layout, rules, &PathBuf::from(path), Some(&kql));
     let failures = ruleproof_report::test_output::human_failures(&result);
     if failures.is_empty() {

@@ -68,7 +68,9 @@ impl fmt::Display for Reason {
 pub struct ConvertError {
     /// The rule's title.
     pub rule: String,
+    /// Where the construct is written in the rule file.
     pub span: Span,
+    /// The kind of failure, for counting.
     pub reason: Reason,
     /// The message, which names the construct (a modifier chain, a value, a log source).
     pub message: String,

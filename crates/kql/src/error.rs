@@ -9,7 +9,9 @@ use std::ops::Range;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct KqlError {
+    /// The offending bytes of the query text.
     pub span: Range<usize>,
+    /// What is wrong, naming the construct.
     pub message: String,
 }
 

@@ -15,16 +15,20 @@ use crate::ast::{Expr, lookup};
 pub struct Explanation {
     /// The query text this node stands for (the table name at the root).
     pub source: String,
+    /// The predicate's verdict on the record.
     pub result: bool,
     /// The fields a predicate read, with their values (`None` when absent or null).
     pub fields: Vec<FieldValue>,
+    /// The verdicts of its operands (for `and`, `or`, `not` and the stages).
     pub children: Vec<Explanation>,
 }
 
 /// A field a predicate read, and the value it found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldValue {
+    /// The column name.
     pub name: String,
+    /// The record's value of the column; `None` when it is absent or null.
     pub value: Option<Value>,
 }
 

@@ -6,12 +6,13 @@
 //! refused with a [`KqlError`] that points at the offending bytes. Operator semantics, and the
 //! choices made where records differ from Kusto tables, are described in the `ast` module.
 
+#![warn(missing_docs)]
+
 mod ast;
 pub mod convert;
 mod error;
 mod explain;
 mod lexer;
-pub mod parity;
 mod parser;
 mod pipeline;
 

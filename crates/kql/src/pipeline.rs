@@ -20,17 +20,29 @@ const BUILTIN_NAMES: &[&str] = &["asim", "defender_xdr"];
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("invalid pipeline file: {0}")]
+    /// The file is not valid YAML of the pipeline format.
     Yaml(#[from] serde_saphyr::Error),
     #[error("logsource entry {index}: {message}")]
-    Entry { index: usize, message: String },
+    /// A log source entry is unusable: its 0-based `index` and what is wrong.
+    Entry {
+        /// The entry's position in `logsources`, from 0.
+        index: usize,
+        /// What is wrong with it.
+        message: String,
+    },
     #[error(
         "table '{table}' maps the Sigma field '{field}' to both '{first}' and '{second}'; \
          entries sharing a table must agree"
     )]
+    /// Two entries map one field of a table to different columns.
     Conflict {
+        /// The table both entries select.
         table: String,
+        /// The Sigma field.
         field: String,
+        /// The column the first entry maps it to.
         first: String,
+        /// The column the second entry maps it to.
         second: String,
     },
 }
@@ -121,10 +133,17 @@ impl Pipeline {
         Pipeline::from_yaml(text).ok()
     }
 
+    /// The names of the pipelines shipped with the crate.
     pub fn builtin_names() -> &'static [&'static str] {
         BUILTIN_NAMES
     }
 
+    /// Loads a pipeline from its YAML text (the format of `pipelines/*.yml`).
+    ///
+    /// # Errors
+    ///
+    /// The YAML does not parse, an entry has an empty table name, or two entries map one field of
+    /// a table to different columns.
     pub fn from_yaml(text: &str) -> Result<Pipeline, PipelineError> {
         let file: PipelineFile = serde_saphyr::from_str(text)?;
         let mut tables: HashMap<String, HashMap<String, String>> = HashMap::new();
@@ -177,10 +196,12 @@ impl Pipeline {
         })
     }
 
+    /// The pipeline's name (`asim`).
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// What the pipeline maps, in one sentence.
     pub fn description(&self) -> &str {
         &self.description
     }

@@ -1,7 +1,10 @@
 //! Renders what ruleproof found, in the formats people and CI systems read. Every renderer
 //! returns text; only the binary decides where it goes.
 
+#![warn(missing_docs)]
+
 pub mod coverage;
+pub mod explain_output;
 pub mod github;
 pub mod test_output;
 pub mod validate_output;

@@ -60,6 +60,7 @@ fn caret_width(d: &Diagnostic, line: &str, col: u32) -> usize {
     span_chars.clamp(1, remaining.max(1))
 }
 
+/// The one-line summary: `validate: N files, N documents: N errors, N warnings, N notes`.
 pub fn summary(validation: &Validation) -> String {
     format!(
         "validate: {} files, {} documents: {} errors, {} warnings, {} notes\n",

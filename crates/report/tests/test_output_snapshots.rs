@@ -19,7 +19,7 @@ fn report() -> RunReport {
     let root = PathBuf::from("tests/runner/repo");
     let layout = Layout::at(&root);
     let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
-    let kql = ruleproof_kql::parity::SiblingKql::new();
+    let kql = ruleproof_kql_parity::SiblingKql::new();
     run(
         &layout,
         &rules,

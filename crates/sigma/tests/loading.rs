@@ -537,3 +537,11 @@ fn the_outline_gives_identity_and_role_without_evaluating() {
     // `B` is absent, so `B|neq` holds and `filter_a` rejects the event as well as `filter_b`.
     assert_eq!(rejected, ["filter_a", "filter_b"]);
 }
+
+#[test]
+fn compiled_rules_and_the_index_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<CompiledRule>();
+    shareable::<ruleproof_sigma::CompiledFilter>();
+    shareable::<ruleproof_sigma::ruleset::RuleSetIndex>();
+}

@@ -39,7 +39,9 @@ enum Exclusion {
 #[derive(Debug, thiserror::Error)]
 #[error("{location}: {message}")]
 pub struct ConfigError {
+    /// `path:line:col` of the offending key or value in `ruleproof.yml`.
     pub location: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -151,6 +153,7 @@ impl LintConfig {
         LintConfig::from_source(&source)
     }
 
+    /// The severity the configuration gives the lint: its override, or the lint's default.
     pub fn severity(&self, lint: &Lint) -> Severity {
         self.severity
             .get(lint.code)

@@ -10,13 +10,18 @@ use ruleproof_sigma::{LineCol, SourceFile, Span};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Fails validation (exit code 1).
     Error,
+    /// Reported; fails validation only with `--deny-warnings`.
     Warning,
+    /// Reported for information; never fails validation.
     Info,
+    /// Not reported.
     Off,
 }
 
 impl Severity {
+    /// `error`, `warning`, `info` or `off`, as written in `ruleproof.yml` and in output.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -37,8 +42,11 @@ impl fmt::Display for Severity {
 /// SARIF rules and CI logs, so a code is never reused for another check.
 #[derive(Debug)]
 pub struct Lint {
+    /// The stable code (`RP107`).
     pub code: &'static str,
+    /// The stable name (`all-of-them`).
     pub name: &'static str,
+    /// The severity unless `ruleproof.yml` says otherwise.
     pub default_severity: Severity,
     /// What the lint finds.
     pub what: &'static str,
@@ -51,16 +59,22 @@ pub struct Lint {
 /// One finding, positioned by a byte span in its file.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
+    /// The lint that reported it.
     pub lint: &'static Lint,
+    /// Its severity after configuration.
     pub severity: Severity,
+    /// What was found, naming the construct.
     pub message: String,
+    /// The file it was found in.
     pub file: SourceFile,
+    /// Where in the file.
     pub span: Span,
     /// The id of the rule the finding is about, for per-rule exclusions.
     pub rule_id: Option<String>,
 }
 
 impl Diagnostic {
+    /// The 1-based line and column where the diagnostic starts.
     pub fn line_col(&self) -> LineCol {
         self.file.line_col(self.span.start)
     }
@@ -82,12 +96,16 @@ impl fmt::Display for Diagnostic {
 /// A finding before configuration decides its severity.
 #[derive(Clone, Debug)]
 pub struct Finding {
+    /// The lint that reported it.
     pub lint: &'static Lint,
+    /// Where in the file being checked.
     pub span: Span,
+    /// What was found, naming the construct.
     pub message: String,
 }
 
 impl Finding {
+    /// A finding of `lint` at `span`.
     pub fn new(lint: &'static Lint, span: Span, message: impl Into<String>) -> Finding {
         Finding {
             lint,

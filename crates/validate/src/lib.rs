@@ -7,6 +7,8 @@
 //! A [`SchemaViolation`] carries the JSON pointer of the offending value, which [`validate`]
 //! maps back to a position in the YAML source.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod diagnostic;
 pub mod lints;

@@ -22,8 +22,11 @@ use crate::schema::{self, Schemas};
 /// Where the repository's rules and test cases are, for test-case checks.
 #[derive(Clone, Debug)]
 pub struct Layout {
+    /// The repository root (where `ruleproof.yml` is).
     pub root: PathBuf,
+    /// Where the rules are.
     pub rules_dir: PathBuf,
+    /// Where the test-case files are.
     pub cases_dir: PathBuf,
 }
 
@@ -32,11 +35,14 @@ pub struct Layout {
 pub struct Validation {
     /// Sorted by file, then position.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many files were validated.
     pub files: usize,
+    /// How many YAML documents they held.
     pub documents: usize,
 }
 
 impl Validation {
+    /// How many diagnostics have this severity.
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
             .iter()

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use ruleproof_report::explain_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::yaml::Limits;
 
@@ -60,9 +61,9 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
         let explanation = rule.explain(&event);
         any_match |= explanation.matched;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&explanation)?);
+            println!("{:#}", explain_output::json(&explanation));
         } else {
-            print!("{explanation}");
+            print!("{}", explain_output::human(&explanation));
         }
     }
     // Like grep, explain exits 0 when the rule matched and 1 when it did not.

@@ -55,7 +55,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
         paths.push(layout.cases_dir.clone());
     }
     let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
-    let kql = ruleproof_kql::parity::SiblingKql::new();
+    let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
     // Which rules lack a test-case file is only known when every test-case file ran.
     if !args.paths.is_empty() {

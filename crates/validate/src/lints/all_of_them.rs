@@ -5,6 +5,7 @@ use ruleproof_sigma::detection::Detection;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP107",
     name: "all-of-them",
@@ -14,6 +15,7 @@ pub static LINT: Lint = Lint {
     example: "condition: all of them",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection.
 pub fn check(detection: &Detection, out: &mut Vec<Finding>) {
     for condition in &detection.conditions {
         if let Ok(expr) = &condition.parsed {

@@ -5,6 +5,7 @@ use ruleproof_sigma::modifier::Modifier;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP109",
     name: "all-single-value",
@@ -14,6 +15,7 @@ pub static LINT: Lint = Lint {
     example: "selection:\n    CommandLine|contains|all: 'vssadmin'",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection item.
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
     if item.values.len() == 1
         && let Some((_, span)) = item.modifiers.iter().find(|(m, _)| *m == Modifier::All)

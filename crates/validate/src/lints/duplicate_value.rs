@@ -6,6 +6,7 @@ use ruleproof_sigma::modifier::Modifier;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP111",
     name: "duplicate-value",
@@ -15,6 +16,7 @@ pub static LINT: Lint = Lint {
     example: "DestinationHostname:\n    - 'xmr.f2pool.com'\n    - 'XMR.f2pool.com'",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection item.
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
     // Values are compared as the engine tells them apart. Strings match without case unless
     // `cased`; but a regular expression is case-sensitive (and folding it would change `\w` into

@@ -5,6 +5,7 @@ use ruleproof_sigma::yaml::Node;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP201",
     name: "invalid-date",
@@ -28,6 +29,7 @@ pub fn parse(node: &Node) -> Option<Result<NaiveDate, ()>> {
     shaped.then(|| NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| ()))
 }
 
+/// Adds a finding to `out` for each occurrence in the document.
 pub fn check(root: &Node, out: &mut Vec<Finding>) {
     for key in ["date", "modified"] {
         if let Some(node) = root.get(key)

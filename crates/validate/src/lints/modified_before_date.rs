@@ -5,6 +5,7 @@ use ruleproof_sigma::yaml::Node;
 use super::invalid_date;
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP202",
     name: "modified-before-date",
@@ -14,6 +15,7 @@ pub static LINT: Lint = Lint {
     example: "date: 2024-05-01\nmodified: 2024-04-01",
 };
 
+/// Adds a finding to `out` for each occurrence in the document.
 pub fn check(root: &Node, out: &mut Vec<Finding>) {
     let (Some(date), Some(modified)) = (root.get("date"), root.get("modified")) else {
         return;

@@ -4,6 +4,7 @@ use ruleproof_sigma::detection::{Item, Scalar};
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP108",
     name: "null-in-list",
@@ -13,6 +14,7 @@ pub static LINT: Lint = Lint {
     example: "selection:\n    OriginalFileName:\n        - 'psexec.c'\n        - null",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection item.
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
     if item.values.len() < 2 {
         return;

@@ -5,6 +5,7 @@ use ruleproof_sigma::modifier::Modifier;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP110",
     name: "suspicious-escape",
@@ -14,6 +15,7 @@ pub static LINT: Lint = Lint {
     example: "TargetFilename|startswith: 'C:\\Users\\*\\AppData\\'   # write C:\\Users\\\\*\\AppData\\",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection item.
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
     if item.modifiers.iter().any(|(m, _)| *m == Modifier::Re) {
         return;

@@ -4,6 +4,7 @@ use ruleproof_sigma::yaml::Node;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP203",
     name: "tag-format",
@@ -15,6 +16,7 @@ pub static LINT: Lint = Lint {
 
 const NAMESPACES: [&str; 7] = ["attack", "car", "cve", "d3fend", "detection", "stp", "tlp"];
 
+/// Adds a finding to `out` for each occurrence in the document.
 pub fn check(root: &Node, out: &mut Vec<Finding>) {
     let Some(tags) = root.get("tags").and_then(Node::as_seq) else {
         return;

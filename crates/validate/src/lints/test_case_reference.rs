@@ -2,6 +2,7 @@
 
 use crate::diagnostic::{Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP402",
     name: "test-case-reference",

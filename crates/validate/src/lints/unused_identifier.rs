@@ -5,6 +5,7 @@ use ruleproof_sigma::detection::Detection;
 
 use crate::diagnostic::{Finding, Lint, Severity};
 
+/// The lint: its stable code, name, default severity and documentation.
 pub static LINT: Lint = Lint {
     code: "RP106",
     name: "unused-identifier",
@@ -14,6 +15,7 @@ pub static LINT: Lint = Lint {
     example: "detection:\n    selection:\n        Image|endswith: '\\\\certutil.exe'\n    filter_legit:\n        ParentImage|endswith: '\\\\msiexec.exe'\n    condition: selection   # filter_legit is never applied",
 };
 
+/// Adds a finding to `out` for each occurrence in the detection.
 pub fn check(detection: &Detection, out: &mut Vec<Finding>) {
     let mut exprs = Vec::new();
     for condition in &detection.conditions {

@@ -1,5 +1,11 @@
 //! KQL parity for the test runner: a rule's hand-written query (the `.kql` file next to it) is
 //! evaluated on the rule's fixtures, mapped into the query's schema by a pipeline.
+//!
+//! The adapter between two crates that do not know each other: the runner
+//! (`ruleproof-cases`) defines the `KqlParity` trait, the KQL language crate (`ruleproof-kql`)
+//! knows only the engine, and this crate implements the one with the other.
+
+#![warn(missing_docs)]
 
 use std::path::PathBuf;
 
@@ -8,7 +14,7 @@ use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{SourceFile, Span};
 use serde_json::{Map, Value};
 
-use crate::{Pipeline, Query};
+use ruleproof_kql::{Pipeline, Query};
 
 /// The pipeline used when a test-case file names none.
 pub const DEFAULT_PIPELINE: &str = "asim";
@@ -18,6 +24,7 @@ pub const DEFAULT_PIPELINE: &str = "asim";
 pub struct SiblingKql;
 
 impl SiblingKql {
+    /// The adapter; it holds nothing, each rule's query is read when the rule is prepared.
     pub fn new() -> SiblingKql {
         SiblingKql
     }
