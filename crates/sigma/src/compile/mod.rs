@@ -1,0 +1,379 @@
+//! Compiling a rule once into matchers that evaluate events without parsing or per-event allocation.
+//!
+//! This module holds the compiled form and its entry points; its submodules each do one job:
+//! resolving the condition (`condition`), checking modifier chains (`modifiers`), compiling items
+//! (`item`) and values (`value`), reading a value's string patterns (`patterns`, shared with the
+//! KQL converter) and expanding placeholders (`placeholders`).
+
+mod condition;
+mod item;
+mod modifiers;
+mod patterns;
+mod placeholders;
+mod value;
+
+pub use patterns::value_patterns;
+
+use condition::{mark_filters, resolve};
+use item::compile_item;
+use modifiers::check_combinations;
+use placeholders::expand_placeholders;
+use value::compile_value;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use regex::Regex;
+
+use crate::condition::Quantifier;
+use crate::detection::{Detection, SearchBody};
+use crate::document::{Filter, LogSource, Metadata, Rule};
+use crate::error::SigmaError;
+use crate::event::FieldPath;
+use crate::explain::SearchRole;
+use crate::pattern::StrMatcher;
+
+/// Inputs to compilation that do not come from the rule itself.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Values for `|expand` placeholders (`%name%` → values). Without them such rules are rejected.
+    pub placeholders: Option<HashMap<String, Vec<String>>>,
+}
+
+/// A rule (with any meta-filters applied) ready to evaluate events. `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    pub meta: Arc<Metadata>,
+    pub logsource: LogSource,
+    pub(crate) searches: Vec<CompiledSearch>,
+    pub(crate) condition: Cond,
+    /// The references of the meta-filters applied, in order.
+    pub(crate) filters: Vec<String>,
+}
+
+/// A search identifier's structure without a verdict, from [`CompiledRule::outline`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchOutline {
+    /// The search identifier as written.
+    pub name: String,
+    /// The meta-filter the search came from, if it is not the rule's own.
+    pub origin: Option<String>,
+    /// What the search does in its condition.
+    pub role: SearchRole,
+    /// Whether it is a keyword search.
+    pub keywords: bool,
+    /// Its maps (ORed), each a list of items (ANDed).
+    pub maps: Vec<Vec<ItemOutline>>,
+}
+
+/// A detection item's structure without a verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemOutline {
+    /// The key as written, with modifiers (`keywords` for keyword searches).
+    pub key: String,
+    /// Whether the item is `neq`.
+    pub negated: bool,
+    /// Each value as written.
+    pub values: Vec<String>,
+}
+
+/// A meta-filter compiled on its own, to be applied to the rules it names.
+#[derive(Clone, Debug)]
+pub struct CompiledFilter {
+    pub meta: Arc<Metadata>,
+    pub logsource: LogSource,
+    pub rules: Vec<String>,
+    pub(crate) searches: Vec<CompiledSearch>,
+    pub(crate) condition: Cond,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledSearch {
+    pub name: String,
+    /// The filter this search came from, when it was added by a meta-filter.
+    pub origin: Option<String>,
+    /// What the search does in the condition it was written for.
+    pub role: SearchRole,
+    pub keywords: bool,
+    pub maps: Vec<CompiledMap>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledMap {
+    pub items: Vec<CompiledItem>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledItem {
+    pub field: Option<FieldPath>,
+    /// The key as written, modifiers included, for explanations.
+    pub key: String,
+    pub all: bool,
+    pub negate: bool,
+    pub values: Vec<CompiledValue>,
+}
+
+/// One value of an item; alternatives come from expansions (`base64offset`, placeholders) and are ORed.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledValue {
+    pub display: String,
+    pub alternatives: Vec<ValueMatcher>,
+}
+
+#[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "matchers sit inline in compiled rules and are read per event; boxing the larger ones would add a pointer chase on the hot path"
+)]
+pub(crate) enum ValueMatcher {
+    Str {
+        matcher: StrMatcher,
+        cased: bool,
+        /// For cased values, the case-insensitive twin that tells a case mismatch from a miss.
+        folded_twin: Option<StrMatcher>,
+    },
+    Regex(Regex),
+    Number(NumOp, f64),
+    Cidr(IpNet),
+    Null,
+    Exists(bool),
+    FieldRef {
+        other: FieldPath,
+        position: Position,
+        cased: bool,
+    },
+    TimePart(TimePart, NumOp, f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NumOp {
+    Eq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Position {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+/// The condition with identifiers resolved to indices into the rule's searches.
+#[derive(Clone, Debug)]
+pub(crate) enum Cond {
+    Search(usize),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Quantified {
+        quantifier: Quantifier,
+        label: String,
+        searches: Vec<usize>,
+    },
+}
+
+impl CompiledRule {
+    /// Compiles a loaded rule, collecting every error rather than stopping at the first.
+    pub fn compile(rule: &Rule, options: &CompileOptions) -> Result<CompiledRule, Vec<SigmaError>> {
+        let (searches, condition) = compile_detection(&rule.detection, options, None)?;
+        Ok(CompiledRule {
+            meta: Arc::new(rule.meta.clone()),
+            logsource: rule.logsource.clone(),
+            searches,
+            condition,
+            filters: Vec::new(),
+        })
+    }
+
+    /// The rule with meta-filters applied: `(rule condition) and (filter condition)` for each, as pySigma does.
+    pub fn with_filters(&self, filters: &[&CompiledFilter]) -> CompiledRule {
+        let mut rule = self.clone();
+        let mut parts = vec![rule.condition.clone()];
+        for filter in filters {
+            let offset = rule.searches.len();
+            rule.searches
+                .extend(filter.searches.iter().cloned().map(|mut s| {
+                    s.origin = Some(filter.meta.reference().to_owned());
+                    s
+                }));
+            parts.push(filter.condition.shifted(offset));
+            rule.filters.push(filter.meta.reference().to_owned());
+        }
+        if parts.len() > 1 {
+            rule.condition = Cond::And(parts);
+        }
+        rule
+    }
+
+    /// The names of the rule's own search identifiers, in the order written.
+    pub fn search_names(&self) -> impl Iterator<Item = &str> {
+        self.searches
+            .iter()
+            .filter(|s| s.origin.is_none())
+            .map(|s| s.name.as_str())
+    }
+
+    /// The structure of every search (the rule's own, then those of applied meta-filters): its
+    /// identity, role, items and values, in the order written, without evaluating anything.
+    /// The same structure, in the same order, as every [`Explanation`](crate::Explanation)
+    /// of the rule.
+    pub fn outline(&self) -> Vec<SearchOutline> {
+        self.searches
+            .iter()
+            .map(|search| SearchOutline {
+                name: search.name.clone(),
+                origin: search.origin.clone(),
+                role: search.role,
+                keywords: search.keywords,
+                maps: search
+                    .maps
+                    .iter()
+                    .map(|map| {
+                        map.items
+                            .iter()
+                            .map(|item| ItemOutline {
+                                key: item.key.clone(),
+                                negated: item.negate,
+                                values: item.values.iter().map(|v| v.display.clone()).collect(),
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub fn applied_filters(&self) -> &[String] {
+        &self.filters
+    }
+}
+
+impl CompiledFilter {
+    pub fn compile(
+        filter: &Filter,
+        options: &CompileOptions,
+    ) -> Result<CompiledFilter, Vec<SigmaError>> {
+        let (searches, condition) = compile_detection(
+            &filter.detection,
+            options,
+            filter.meta.id.clone().or(Some(filter.meta.title.clone())),
+        )?;
+        Ok(CompiledFilter {
+            meta: Arc::new(filter.meta.clone()),
+            logsource: filter.logsource.clone(),
+            rules: filter.rules.iter().map(|(r, _)| r.clone()).collect(),
+            searches,
+            condition,
+        })
+    }
+
+    /// The names of the filter's search identifiers, in the order written.
+    pub fn search_names(&self) -> impl Iterator<Item = &str> {
+        self.searches.iter().map(|s| s.name.as_str())
+    }
+
+    /// Whether the filter applies to a rule: it names the rule by id or name, or it names no
+    /// rules and its log source covers the rule's.
+    pub fn applies_to(&self, rule: &CompiledRule) -> bool {
+        if self.rules.is_empty() {
+            self.logsource.covers(&rule.logsource)
+        } else {
+            self.rules.iter().any(|r| rule.meta.is_named(r))
+        }
+    }
+}
+
+impl Cond {
+    fn shifted(&self, offset: usize) -> Cond {
+        match self {
+            Cond::Search(i) => Cond::Search(i + offset),
+            Cond::Not(inner) => Cond::Not(Box::new(inner.shifted(offset))),
+            Cond::And(items) => Cond::And(items.iter().map(|c| c.shifted(offset)).collect()),
+            Cond::Or(items) => Cond::Or(items.iter().map(|c| c.shifted(offset)).collect()),
+            Cond::Quantified {
+                quantifier,
+                label,
+                searches,
+            } => Cond::Quantified {
+                quantifier: *quantifier,
+                label: label.clone(),
+                searches: searches.iter().map(|i| i + offset).collect(),
+            },
+        }
+    }
+}
+
+fn compile_detection(
+    detection: &Detection,
+    options: &CompileOptions,
+    origin: Option<String>,
+) -> Result<(Vec<CompiledSearch>, Cond), Vec<SigmaError>> {
+    let mut errors = Vec::new();
+    let mut searches = Vec::new();
+    for search in &detection.searches {
+        let (keywords, maps) = match &search.body {
+            SearchBody::Maps(maps) => (
+                false,
+                maps.iter()
+                    .map(|m| CompiledMap {
+                        items: m
+                            .items
+                            .iter()
+                            .filter_map(|item| compile_item(item, options, &mut errors))
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            SearchBody::Keywords(item) => (
+                true,
+                compile_item(item, options, &mut errors)
+                    .map(|item| vec![CompiledMap { items: vec![item] }])
+                    .unwrap_or_default(),
+            ),
+        };
+        searches.push(CompiledSearch {
+            name: search.name.clone(),
+            origin: origin.clone(),
+            // Decided below, once the condition is resolved.
+            role: SearchRole::Selection,
+            keywords,
+            maps,
+        });
+    }
+    let names: Vec<&str> = searches.iter().map(|s| s.name.as_str()).collect();
+    let mut conditions = Vec::new();
+    for condition in &detection.conditions {
+        match &condition.parsed {
+            Ok(expr) => match resolve(expr, &names) {
+                Ok(cond) => conditions.push(cond),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.push(e.clone()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let condition = if conditions.len() == 1 {
+        conditions.remove(0)
+    } else {
+        Cond::Or(conditions)
+    };
+    mark_filters(&condition, false, &mut searches);
+    Ok((searches, condition))
+}

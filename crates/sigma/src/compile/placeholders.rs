@@ -1,0 +1,82 @@
+//! `%name%` placeholders of `|expand` values, expanded into alternatives.
+
+use super::CompileOptions;
+
+/// The most alternatives the placeholders of one value may expand to (the product of their
+/// value counts); past it the rule is refused rather than compiled into a huge matcher.
+pub const MAX_PLACEHOLDER_ALTERNATIVES: usize = 4096;
+
+/// Expands `%name%` placeholders. A name is one or more characters other than `%` and
+/// whitespace: the specification puts no limit on names, and pySigma accepts names such as
+/// `%admin-accounts%` and `%jump.servers%`; a `%` whose next `%` is not preceded by such a name
+/// (`100% %unit%`) is a plain percent sign. Escapes follow the value's own escape table: `\\`
+/// is an escaped backslash that is kept for the wildcard parser (so `\\%name%` is a backslash
+/// and then a placeholder), and `\%` is a plain percent sign (the backslash is dropped).
+///
+/// Every `%name%` must have values: a placeholder under `|expand` is never kept as literal
+/// text.
+pub(super) fn expand_placeholders(
+    text: &str,
+    options: &CompileOptions,
+) -> Result<Vec<String>, String> {
+    let mut results = vec![String::new()];
+    let mut pending = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['\\', '%']) {
+        pending.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if rest[at..].starts_with('\\') {
+            match after.chars().next() {
+                Some('\\') => {
+                    pending.push_str("\\\\");
+                    rest = &after[1..];
+                }
+                Some('%') => {
+                    pending.push('%');
+                    rest = &after[1..];
+                }
+                _ => {
+                    pending.push('\\');
+                    rest = after;
+                }
+            }
+            continue;
+        }
+        let name_len = after
+            .find(|c: char| c == '%' || c.is_whitespace())
+            .filter(|&len| len > 0 && after[len..].starts_with('%'));
+        let Some(name_len) = name_len else {
+            pending.push('%');
+            rest = after;
+            continue;
+        };
+        let name = &after[..name_len];
+        let Some(values) = options
+            .placeholders
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .filter(|v| !v.is_empty())
+        else {
+            return Err(format!(
+                "the placeholder `%{name}%` has no values; supply them with a placeholder values file"
+            ));
+        };
+        if results.len().saturating_mul(values.len()) > MAX_PLACEHOLDER_ALTERNATIVES {
+            return Err(format!(
+                "the placeholders expand to more than {MAX_PLACEHOLDER_ALTERNATIVES} values"
+            ));
+        }
+        let prefix = pending.as_str();
+        results = results
+            .iter()
+            .flat_map(|r| values.iter().map(move |v| format!("{r}{prefix}{v}")))
+            .collect();
+        pending.clear();
+        rest = &after[name_len + 1..];
+    }
+    pending.push_str(rest);
+    for r in &mut results {
+        r.push_str(&pending);
+    }
+    Ok(results)
+}

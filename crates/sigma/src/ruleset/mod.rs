@@ -1,0 +1,540 @@
+//! Whole rule sets compiled into one index, so each event evaluates only the rules that can match it.
+//!
+//! Every rule is reduced to a *necessary condition* over cheap facts about the event, called atoms:
+//! "the folded text of field F contains (starts with, ends with, equals) literal L", or "some value
+//! of the event contains L" for keyword searches. An atom is only ever derived from a positive
+//! string test (never under `not`, `neq`, `null` or `exists: false`), so a rule that matches an
+//! event always has its necessary condition true on that event. Per event, one Aho-Corasick scan
+//! per used field (plus one over all values when the set has keyword searches) and one hash lookup
+//! per field value find every atom that holds; each rule is indexed under one atom per branch of its
+//! condition (its *triggers*), so only rules with a triggered atom become candidates. Candidates
+//! then have their whole necessary condition checked against the atoms found, and the survivors are
+//! evaluated in full with [`CompiledRule::matches`]. Rules whose condition yields no atom (only
+//! regexes without literals, numbers, negations…) are evaluated for every event.
+//!
+//! Case-insensitive comparisons fold case by mapping each character on its own, so a string test
+//! that matches a text also finds its folded literal in the folded text; that is what makes
+//! searching folded text for folded literals sound for cased values and regex literals too.
+
+mod analysis;
+mod atoms;
+mod event_text;
+mod fxhash;
+mod scanner;
+
+use serde_json::{Map, Value};
+
+use crate::compile::CompiledRule;
+use crate::document::LogSource;
+use crate::event::{Event, FieldPath};
+use analysis::Builder;
+use atoms::{Anchor, AtomKey, Need};
+use event_text::{append_field, append_scalars};
+use fxhash::FastMap;
+use scanner::{FieldIndex, LiteralScanner};
+
+/// An event whose top-level fields can be listed, which the index needs to look fields up by
+/// name once per event rather than once per field the rule set uses.
+pub trait FieldEntries: Event {
+    /// Calls `visit` with the name and value of every top-level field: the values that
+    /// [`Event::field`] finds by exact name and [`Event::any_scalar`] starts from.
+    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value));
+}
+
+impl FieldEntries for Map<String, Value> {
+    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value)) {
+        for (name, value) in self {
+            visit(name, value);
+        }
+    }
+}
+
+impl FieldEntries for Value {
+    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value)) {
+        if let Some(map) = self.as_object() {
+            map.for_each_entry(visit);
+        }
+    }
+}
+
+/// A compiled rule set with its prefilter index. `Send + Sync`; share it between threads and give
+/// each thread its own [`Scratch`].
+#[derive(Debug)]
+pub struct RuleSetIndex {
+    rules: Vec<CompiledRule>,
+    /// The fields the atoms test, by slot.
+    fields: Vec<FieldIndex>,
+    /// Field names without dots, found by listing the event's fields.
+    top_level: FastMap<Box<str>, u32>,
+    /// Field names with dots, which may name nested values and are looked up one by one.
+    dotted: Vec<(FieldPath, u32)>,
+    /// Literals of keyword searches, searched in every value of the event.
+    keywords: Option<LiteralScanner>,
+    atom_count: usize,
+    /// The rules each atom triggers, as offsets into `trigger_rules` (CSR layout).
+    trigger_offsets: Vec<u32>,
+    trigger_rules: Vec<u32>,
+    /// Rules with no atom on some branch: candidates for every event.
+    always: Vec<u32>,
+    needs: Vec<Need>,
+}
+
+/// Figures about an index, for reports and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexStats {
+    pub rules: usize,
+    pub atoms: usize,
+    pub fields: usize,
+    pub keyword_literals: usize,
+    /// Rules evaluated for every event because some branch of their condition has no atom.
+    pub always_evaluated: usize,
+}
+
+/// Which rules a corpus can meet, from the log source it is known to come from.
+#[derive(Clone, Debug)]
+pub struct Route {
+    allowed: Vec<bool>,
+}
+
+impl Route {
+    /// Whether the rule at this index may run on the corpus.
+    pub fn allows(&self, rule: usize) -> bool {
+        self.allowed.get(rule).copied().unwrap_or(false)
+    }
+
+    /// How many rules the route lets through.
+    pub fn count(&self) -> usize {
+        self.allowed.iter().filter(|a| **a).count()
+    }
+}
+
+/// Per-thread buffers reused from event to event, so matching allocates nothing after warm-up.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    epoch: u32,
+    /// `atom_seen[a] == epoch` when atom `a` holds for the current event.
+    atom_seen: Vec<u32>,
+    rule_seen: Vec<u32>,
+    candidates: Vec<u32>,
+    text: String,
+    /// Start and end of each scalar value of an indexed field in `text`.
+    bounds: Vec<(usize, usize)>,
+    /// Each indexed field found: its slot and its range of `bounds`.
+    spans: Vec<(u32, usize, usize)>,
+}
+
+impl RuleSetIndex {
+    /// Analyses and indexes the rules; their order is the order verdicts are reported in.
+    pub fn new(rules: Vec<CompiledRule>) -> RuleSetIndex {
+        let mut builder = Builder::default();
+        let needs: Vec<Need> = rules
+            .iter()
+            .map(|r| builder.cond(&r.condition, &r.searches))
+            .collect();
+
+        let mut per_rule_triggers: Vec<Option<Vec<u32>>> = Vec::with_capacity(rules.len());
+        for need in &needs {
+            per_rule_triggers.push(need.triggers(&builder.atom_keys).map(|(mut atoms, _)| {
+                atoms.sort_unstable();
+                atoms.dedup();
+                atoms
+            }));
+        }
+        let atom_count = builder.atom_keys.len();
+        let mut by_atom: Vec<Vec<u32>> = vec![Vec::new(); atom_count];
+        let mut always = Vec::new();
+        for (rule, triggers) in per_rule_triggers.iter().enumerate() {
+            match triggers {
+                Some(atoms) => {
+                    for atom in atoms {
+                        by_atom[*atom as usize].push(rule as u32);
+                    }
+                }
+                None => always.push(rule as u32),
+            }
+        }
+        let mut trigger_offsets = Vec::with_capacity(atom_count + 1);
+        let mut trigger_rules = Vec::new();
+        trigger_offsets.push(0);
+        for rules in &by_atom {
+            trigger_rules.extend_from_slice(rules);
+            trigger_offsets.push(trigger_rules.len() as u32);
+        }
+
+        // Only atoms that trigger some rule or appear in a candidate's need are worth finding;
+        // all are kept, since a need is checked against every atom it names.
+        let field_count = builder.field_names.len();
+        let mut exact: Vec<FastMap<Box<str>, u32>> =
+            (0..field_count).map(|_| FastMap::default()).collect();
+        let mut literals: Vec<Vec<(Box<str>, Anchor, u32)>> = vec![Vec::new(); field_count];
+        let mut present: Vec<Option<u32>> = vec![None; field_count];
+        let mut keyword_literals = Vec::new();
+        for (id, key) in builder.atom_keys.iter().enumerate() {
+            let id = id as u32;
+            match key {
+                AtomKey::Present(slot) => present[*slot as usize] = Some(id),
+                AtomKey::Equals(slot, value) => {
+                    exact[*slot as usize].insert(value.clone(), id);
+                }
+                AtomKey::Literal(slot, anchor, literal) => {
+                    literals[*slot as usize].push((literal.clone(), *anchor, id));
+                }
+                AtomKey::Keyword(literal) => {
+                    keyword_literals.push((literal.clone(), Anchor::Anywhere, id))
+                }
+            }
+        }
+        let fields: Vec<FieldIndex> = exact
+            .into_iter()
+            .zip(literals)
+            .zip(present)
+            .map(|((exact, literals), present)| FieldIndex {
+                present,
+                exact,
+                scanner: LiteralScanner::build(literals),
+            })
+            .collect();
+        let mut top_level = FastMap::default();
+        let mut dotted = Vec::new();
+        for (slot, name) in builder.field_names.iter().enumerate() {
+            if name.contains('.') {
+                dotted.push((FieldPath::new(name), slot as u32));
+            } else {
+                top_level.insert(name.clone(), slot as u32);
+            }
+        }
+        RuleSetIndex {
+            rules,
+            fields,
+            top_level,
+            dotted,
+            keywords: LiteralScanner::build(keyword_literals),
+            atom_count,
+            trigger_offsets,
+            trigger_rules,
+            always,
+            needs,
+        }
+    }
+
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            rules: self.rules.len(),
+            atoms: self.atom_count,
+            fields: self.fields.len(),
+            keyword_literals: self.keywords.as_ref().map_or(0, |k| k.atoms.len()),
+            always_evaluated: self.always.len(),
+        }
+    }
+
+    /// Fresh buffers sized for this index.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            epoch: 0,
+            atom_seen: vec![0; self.atom_count],
+            rule_seen: vec![0; self.rules.len()],
+            candidates: Vec::with_capacity(64),
+            text: String::with_capacity(1024),
+            bounds: Vec::with_capacity(32),
+            spans: Vec::with_capacity(32),
+        }
+    }
+
+    /// The rules that may run on events known to come from `logsource`: those whose log source
+    /// agrees on every attribute both set (case-insensitively). An attribute the corpus leaves
+    /// open rules nothing out.
+    pub fn route(&self, logsource: &LogSource) -> Route {
+        let agree = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => true,
+        };
+        Route {
+            allowed: self
+                .rules
+                .iter()
+                .map(|r| {
+                    agree(&r.logsource.category, &logsource.category)
+                        && agree(&r.logsource.product, &logsource.product)
+                        && agree(&r.logsource.service, &logsource.service)
+                })
+                .collect(),
+        }
+    }
+
+    /// The indices of the rules that match the event, in rule order. Allocates its buffers; use
+    /// [`RuleSetIndex::matching_rules_into`] in loops.
+    pub fn matching_rules<E: FieldEntries + ?Sized>(&self, event: &E) -> Vec<usize> {
+        let mut scratch = self.scratch();
+        let mut out = Vec::new();
+        self.matching_rules_into(event, None, &mut scratch, &mut out);
+        out
+    }
+
+    /// Replaces `out` with the indices of the rules that match the event, in rule order, looking
+    /// only at the rules `route` allows when one is given.
+    pub fn matching_rules_into<E: FieldEntries + ?Sized>(
+        &self,
+        event: &E,
+        route: Option<&Route>,
+        scratch: &mut Scratch,
+        out: &mut Vec<usize>,
+    ) {
+        out.clear();
+        scratch.begin(self.atom_count, self.rules.len());
+        let epoch = scratch.epoch;
+        let mut found = Found {
+            index: self,
+            seen: &mut scratch.atom_seen,
+            rule_seen: &mut scratch.rule_seen,
+            candidates: &mut scratch.candidates,
+            epoch,
+        };
+        let text = &mut scratch.text;
+        let bounds = &mut scratch.bounds;
+        let spans = &mut scratch.spans;
+        text.clear();
+        bounds.clear();
+        spans.clear();
+        // One pass folds every value once: the values of indexed fields are kept as spans for
+        // their scanners, and with keyword searches all values form the text keywords scan.
+        let keywords = self.keywords.is_some();
+        event.for_each_entry(&mut |name, value| {
+            if let Some(&slot) = self.top_level.get(name) {
+                let field = &self.fields[slot as usize];
+                if let Some(atom) = field.present {
+                    found.hit(atom);
+                }
+                if field.scans() {
+                    let first = bounds.len();
+                    append_field(value, text, bounds, keywords);
+                    spans.push((slot, first, bounds.len()));
+                    return;
+                }
+            }
+            if keywords {
+                append_scalars(value, text, 0);
+            }
+        });
+        let keyword_end = text.len();
+        for (path, slot) in &self.dotted {
+            if let Some(value) = event.field(path) {
+                let field = &self.fields[*slot as usize];
+                if let Some(atom) = field.present {
+                    found.hit(atom);
+                }
+                if field.scans() {
+                    let first = bounds.len();
+                    append_field(value, text, bounds, false);
+                    spans.push((*slot, first, bounds.len()));
+                }
+            }
+        }
+        for &(slot, first, last) in spans.iter() {
+            self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
+        }
+        if let Some(keywords) = &self.keywords {
+            for m in keywords
+                .automaton
+                .find_overlapping_iter(&text.as_bytes()[..keyword_end])
+            {
+                for (_, atom) in &keywords.atoms[m.pattern().as_usize()] {
+                    found.hit(*atom);
+                }
+            }
+        }
+        for rule in &self.always {
+            found.candidate(*rule);
+        }
+        scratch.candidates.sort_unstable();
+        for &rule in &scratch.candidates {
+            let rule = rule as usize;
+            if route.is_some_and(|r| !r.allows(rule)) {
+                continue;
+            }
+            if self.needs[rule].holds(&scratch.atom_seen, epoch) && self.rules[rule].matches(event)
+            {
+                out.push(rule);
+            }
+        }
+    }
+
+    fn triggered(&self, atom: u32) -> &[u32] {
+        let start = self.trigger_offsets[atom as usize] as usize;
+        let end = self.trigger_offsets[atom as usize + 1] as usize;
+        &self.trigger_rules[start..end]
+    }
+
+    /// Matches many events over all cores, keeping input order: entry `i` holds the indices of
+    /// the rules that match `events[i]`.
+    pub fn par_matching_rules<E: FieldEntries + Sync>(
+        &self,
+        events: &[E],
+        route: Option<&Route>,
+    ) -> Vec<Vec<usize>> {
+        use rayon::prelude::*;
+        events
+            .par_iter()
+            .with_min_len(64)
+            .map_init(
+                || self.scratch(),
+                |scratch, event| {
+                    let mut out = Vec::new();
+                    self.matching_rules_into(event, route, scratch, &mut out);
+                    out
+                },
+            )
+            .collect()
+    }
+}
+
+/// The atoms and candidates found so far for one event.
+struct Found<'a> {
+    index: &'a RuleSetIndex,
+    seen: &'a mut Vec<u32>,
+    rule_seen: &'a mut Vec<u32>,
+    candidates: &'a mut Vec<u32>,
+    epoch: u32,
+}
+
+impl Found<'_> {
+    fn hit(&mut self, atom: u32) {
+        let slot = &mut self.seen[atom as usize];
+        if *slot == self.epoch {
+            return;
+        }
+        *slot = self.epoch;
+        for &rule in self.index.triggered(atom) {
+            self.candidate(rule);
+        }
+    }
+
+    fn candidate(&mut self, rule: u32) {
+        let slot = &mut self.rule_seen[rule as usize];
+        if *slot != self.epoch {
+            *slot = self.epoch;
+            self.candidates.push(rule);
+        }
+    }
+}
+
+impl Scratch {
+    /// Starts a new event: a new epoch marks every atom and rule as unseen without clearing.
+    fn begin(&mut self, atoms: usize, rules: usize) {
+        if self.atom_seen.len() != atoms || self.rule_seen.len() != rules {
+            self.atom_seen = vec![0; atoms];
+            self.rule_seen = vec![0; rules];
+            self.epoch = 0;
+        }
+        if self.epoch == u32::MAX {
+            self.atom_seen.fill(0);
+            self.rule_seen.fill(0);
+            self.epoch = 0;
+        }
+        self.epoch += 1;
+        self.candidates.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompileOptions, DocumentBody, Limits, SourceFile, load_source};
+
+    fn compile(yaml: &str) -> CompiledRule {
+        let loaded = load_source(
+            SourceFile::new("t.yml", yaml.to_owned()),
+            &Limits::default(),
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let Some(DocumentBody::Rule(rule)) = loaded.documents.first().map(|d| &d.body) else {
+            panic!("not a rule");
+        };
+        CompiledRule::compile(rule, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn rule(detection: &str) -> CompiledRule {
+        compile(&format!(
+            "title: t\nlogsource:\n  product: windows\ndetection:\n{detection}"
+        ))
+    }
+
+    fn check(rules: &[CompiledRule], events: &[Value]) {
+        let index = RuleSetIndex::new(rules.to_vec());
+        let mut scratch = index.scratch();
+        let mut out = Vec::new();
+        for event in events {
+            let naive: Vec<usize> = (0..rules.len())
+                .filter(|i| rules[*i].matches(event))
+                .collect();
+            index.matching_rules_into(event, None, &mut scratch, &mut out);
+            assert_eq!(out, naive, "event {event}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_rules_alone_on_tricky_conditions() {
+        let rules = vec![
+            rule("  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n"),
+            rule("  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: not sel\n"),
+            rule(
+                "  sel:\n    CommandLine|contains|all: ['-enc', 'IEX']\n  f:\n    User: SYSTEM\n  condition: sel and not f\n",
+            ),
+            rule("  sel:\n    EventID: 4688\n  condition: sel\n"),
+            rule("  sel:\n    - 'mimikatz'\n    - 'sekurlsa'\n  condition: sel\n"),
+            rule("  sel:\n    Image|re: '(?i)\\\\power[s]hell\\.exe$'\n  condition: sel\n"),
+            rule("  sel:\n    Image|cased: 'C:\\Windows\\X.exe'\n  condition: sel\n"),
+            rule("  sel:\n    a.b|startswith: 'xy'\n  condition: sel\n"),
+            rule("  sel:\n    User: null\n  condition: sel\n"),
+            rule("  sel:\n    Image|startswith: 'c:'\n  condition: 1 of sel*\n"),
+        ];
+        let events: Vec<Value> = [
+            r#"{"Image": "C:\\Windows\\System32\\CMD.EXE", "EventID": 4688}"#,
+            r#"{"Image": ["x", "c:\\tools\\cmd.exe"], "User": "system"}"#,
+            r#"{"CommandLine": "powershell -enc AAA iex", "User": "bob"}"#,
+            r#"{"CommandLine": "powershell -enc AAA iex", "User": "SYSTEM"}"#,
+            r#"{"nested": {"deep": ["Mimikatz here"]}, "EventID": "4688"}"#,
+            r#"{"Image": "D:\\PowerShell.exe"}"#,
+            r#"{"Image": "C:\\Windows\\X.exe"}"#,
+            r#"{"Image": "c:\\windows\\x.exe"}"#,
+            r#"{"a": {"b": "XYZ"}}"#,
+            r#"{"a.b": "zxy"}"#,
+            r#"{}"#,
+        ]
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+        check(&rules, &events);
+    }
+
+    #[test]
+    fn routing_keeps_only_agreeing_log_sources() {
+        let windows = rule("  sel:\n    EventID: 1\n  condition: sel\n");
+        let linux = compile(
+            "title: l\nlogsource:\n  product: linux\ndetection:\n  sel:\n    EventID: 1\n  condition: sel\n",
+        );
+        let index = RuleSetIndex::new(vec![windows, linux]);
+        let route = index.route(&LogSource {
+            product: Some("Windows".into()),
+            category: Some("process_creation".into()),
+            service: None,
+        });
+        assert!(route.allows(0) && !route.allows(1));
+        let event: Value = serde_json::json!({"EventID": 1});
+        let mut out = Vec::new();
+        index.matching_rules_into(&event, Some(&route), &mut index.scratch(), &mut out);
+        assert_eq!(out, vec![0]);
+        assert_eq!(index.matching_rules(&event), vec![0, 1]);
+    }
+}
