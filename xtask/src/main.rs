@@ -69,7 +69,7 @@ fn bless() -> anyhow::Result<()> {
     let mut command = cargo();
     command
         .args(["test", "--workspace"])
-        .env("RULEPROOF_BLESS", "1");
+        .env("UPDATE_EXPECT", "1");
     run(command)
 }
 

@@ -1,7 +1,7 @@
 //! Golden files: the converted KQL of every repository rule, for every shipped pipeline that
 //! maps the rule's log source, kept under `tests/golden/<pipeline>/<rule path>.kql`. A fresh
-//! conversion that differs fails with a diff; `RULEPROOF_BLESS=1` rewrites the files instead,
-//! each atomically (a temporary file renamed over the old one). Also checks that every
+//! conversion that differs fails with a diff; `UPDATE_EXPECT=1` rewrites the files instead
+//! (`ruleproof_testkit::assert_snapshot`, the one snapshot mechanism). Also checks that every
 //! converted query runs locally and agrees with the Sigma engine on each of the rule's fixtures.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,6 @@ use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_cases::ruleset::yaml_files;
 use ruleproof_kql::{Pipeline, Query, Reason, convert_document};
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
-use similar::TextDiff;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -88,22 +87,9 @@ fn existing(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Writes through a temporary file in the same directory, so a reader never sees half a file.
-fn write_atomically(path: &Path, text: &str) {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, text).unwrap_or_else(|e| panic!("{}: {e}", temporary.display()));
-    std::fs::rename(&temporary, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-}
-
 #[test]
 fn golden_files() {
-    let bless = std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1");
+    let bless = ruleproof_testkit::updating_snapshots();
     let mut failures = Vec::new();
     let mut compared = 0;
     for name in Pipeline::builtin_names() {
@@ -122,20 +108,7 @@ fn golden_files() {
         for (relative, fresh) in &converted {
             let path = dir.join(relative);
             compared += 1;
-            let old = std::fs::read_to_string(&path).ok();
-            if old.as_deref() == Some(fresh.as_str()) {
-                continue;
-            }
-            if bless {
-                write_atomically(&path, fresh);
-                continue;
-            }
-            let diff = TextDiff::from_lines(old.as_deref().unwrap_or(""), fresh)
-                .unified_diff()
-                .header(&format!("{} (golden)", path.display()), "fresh conversion")
-                .to_string();
-            let missing = if old.is_none() { " (missing)" } else { "" };
-            failures.push(format!("{}{missing}:\n{diff}", path.display()));
+            ruleproof_testkit::assert_snapshot(&path, fresh);
         }
         // A golden file whose rule is gone, or no longer maps, is stale.
         for relative in existing(&dir) {
@@ -159,7 +132,7 @@ fn golden_files() {
     );
     assert!(
         failures.is_empty(),
-        "{} golden problem(s); rerun with RULEPROOF_BLESS=1 to accept the fresh output:\n\n{}",
+        "{} golden problem(s); rerun with UPDATE_EXPECT=1 to accept the fresh output:\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );

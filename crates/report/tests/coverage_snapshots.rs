@@ -1,5 +1,5 @@
 //! Snapshot tests of the coverage renderers on the purpose-built repository of
-//! `crates/cases/tests/coverage/`. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites
+//! `crates/cases/tests/coverage/`. `UPDATE_EXPECT=1 cargo test -p ruleproof-report` rewrites
 //! the snapshots in `tests/snapshots/coverage/` from current output; review the diff.
 
 mod support;

@@ -1,6 +1,6 @@
 //! Snapshots of `ruleproof explain` output in both formats, for a rule of the runner's
 //! purpose-built repository with its meta-filter applied: one event it matches, one its own
-//! filter rejects and one the meta-filter rejects. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites them.
+//! filter rejects and one the meta-filter rejects. `UPDATE_EXPECT=1 cargo test -p ruleproof-report` rewrites them.
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! Snapshots of `ruleproof test` output in every format, over a purpose-built repository whose
 //! cases pass, fail, fail as expected, pass unexpectedly, disagree with their KQL, and reference
-//! things that do not exist. `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` (or
+//! things that do not exist. `UPDATE_EXPECT=1 cargo test -p ruleproof-report` (or
 //! `cargo xtask bless`) rewrites the snapshots.
 
 mod support;

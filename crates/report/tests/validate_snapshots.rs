@@ -4,7 +4,7 @@
 //! filter, a duplicate non-ASCII value, an `all of them` re-graded to info by the repository's
 //! `ruleproof.yml`, a `modified` date before `date`, a rule without test cases and dangling
 //! test-case references.
-//! `RULEPROOF_BLESS=1 cargo test -p ruleproof-report` rewrites the snapshots.
+//! `UPDATE_EXPECT=1 cargo test -p ruleproof-report` rewrites the snapshots.
 
 mod support;
 

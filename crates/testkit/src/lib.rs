@@ -1,4 +1,8 @@
-//! Test support shared by the test suites of every crate (a dev-dependency only).
+//! Test support shared by the test suites of every crate (a dev-dependency only): the one
+//! snapshot mechanism, and where the corpus is.
+//!
+//! Snapshots are files compared exactly with fresh output through expect-test's
+//! `expect_file!`; `UPDATE_EXPECT=1` (what `cargo xtask bless` sets) rewrites them instead.
 //!
 //! The corpus tests need the SigmaHQ corpus at `../shared/corpus/sigmahq` beside the
 //! repository. A test that cannot run must not pass: when the corpus is missing,
@@ -8,6 +12,27 @@
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
+
+/// Whether this run rewrites snapshots (`UPDATE_EXPECT` is set) instead of comparing them.
+pub fn updating_snapshots() -> bool {
+    std::env::var_os("UPDATE_EXPECT").is_some()
+}
+
+/// Compares `actual` with the snapshot file at `path` exactly, failing with a diff; when
+/// [`updating_snapshots`], writes `actual` there instead (creating its directory).
+///
+/// # Panics
+///
+/// When the snapshot differs, or (when updating) cannot be written.
+pub fn assert_snapshot(path: &Path, actual: &str) {
+    if updating_snapshots()
+        && let Some(dir) = path.parent()
+    {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    expect_test::expect_file![path].assert_eq(actual);
+}
 
 /// The environment variable that tells the corpus tests the corpus is absent on purpose.
 pub const NO_CORPUS_VAR: &str = "RULEPROOF_NO_CORPUS";

@@ -1,7 +1,7 @@
 //! Data-driven lint fixtures: every directory under `tests/lints/` is a small repository
 //! (`rules/`, `test-cases/`, an optional `ruleproof.yml`) and an `expected.txt` listing exactly the
 //! diagnostics validation must report, one `path:line:col CODE` a line, paths relative to the
-//! fixture. `RULEPROOF_BLESS=1 cargo test -p ruleproof-validate --test lints` rewrites the
+//! fixture. `UPDATE_EXPECT=1 cargo test -p ruleproof-validate --test lints` rewrites the
 //! `expected.txt` files from current output; review the diff before committing it. The same
 //! tests check that every lint has a fixture and complete documentation, and keep the generated
 //! reference in docs/lints.md in step with `lints::ALL`.
@@ -101,7 +101,7 @@ fn actual_lines(root: &Path, validation: &Validation) -> Vec<Line> {
 fn expected_lines(path: &Path) -> Vec<Line> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; create it with RULEPROOF_BLESS=1 cargo test -p ruleproof-validate --test lints",
+            "{}: {e}; create it with UPDATE_EXPECT=1 cargo test -p ruleproof-validate --test lints",
             path.display()
         )
     });
@@ -123,7 +123,7 @@ fn check(root: &Path) -> Option<String> {
     let validation = run(root);
     let actual = actual_lines(root, &validation);
     let expected_path = root.join("expected.txt");
-    if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
+    if ruleproof_testkit::updating_snapshots() {
         let existing = std::fs::read_to_string(&expected_path).unwrap_or_default();
         let mut text: String = existing
             .lines()
@@ -134,8 +134,7 @@ fn check(root: &Path) -> Option<String> {
             text.push_str(&line.render());
             text.push('\n');
         }
-        std::fs::write(&expected_path, text)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", expected_path.display()));
+        ruleproof_testkit::assert_snapshot(&expected_path, &text);
         return None;
     }
     let expected = expected_lines(&expected_path);
@@ -162,7 +161,7 @@ fn every_fixture_reports_exactly_its_expected_diagnostics() {
     let failures: Vec<String> = fixtures().iter().filter_map(|dir| check(dir)).collect();
     assert!(
         failures.is_empty(),
-        "{} fixture(s) disagree with their expected.txt (RULEPROOF_BLESS=1 rewrites them; review \
+        "{} fixture(s) disagree with their expected.txt (UPDATE_EXPECT=1 rewrites them; review \
          the diff):\n{}",
         failures.len(),
         failures.join("\n")
@@ -268,7 +267,7 @@ fn lint_reference() -> String {
     out.push_str(
         "<!-- Generated from `ruleproof_validate::lints::ALL` by the `docs_lints_md_is_up_to_date` \
          test in crates/validate/tests/lints.rs; edit the lints' docs, then regenerate with \
-         RULEPROOF_BLESS=1 cargo test -p ruleproof-validate --test lints. -->\n\n",
+         UPDATE_EXPECT=1 cargo test -p ruleproof-validate --test lints. -->\n\n",
     );
     out.push_str("## Every lint\n\n");
     out.push_str("| Code | Name | Default severity |\n|------|------|------------------|\n");
@@ -318,18 +317,7 @@ fn docs_lints_md_is_up_to_date() {
     if current == generated {
         return;
     }
-    if std::env::var_os("RULEPROOF_BLESS").is_some_and(|v| v == "1") {
-        let updated = format!("{}{DOC_BEGIN}{generated}{}", &text[..begin], &text[end..]);
-        std::fs::write(&path, updated)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        return;
-    }
-    let diff = similar::TextDiff::from_lines(current, generated.as_str())
-        .unified_diff()
-        .header("docs/lints.md", "generated from lints::ALL")
-        .to_string();
-    panic!(
-        "docs/lints.md is out of date; regenerate it with RULEPROOF_BLESS=1 cargo test -p \
-         ruleproof-validate --test lints:\n{diff}"
-    );
+    // The whole file is the snapshot: only the generated part differs, so the diff shows it.
+    let updated = format!("{}{DOC_BEGIN}{generated}{}", &text[..begin], &text[end..]);
+    ruleproof_testkit::assert_snapshot(&path, &updated);
 }
