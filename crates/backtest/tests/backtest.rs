@@ -160,3 +160,39 @@ fn regression_layout_runs_and_counts_unsupported_tests() {
             .contains("no loaded rule")
     );
 }
+
+/// The snapshot of one report format, under `tests/snapshots/<group>/<name>`.
+fn check_snapshot(group: &str, name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(group)
+        .join(name);
+    ruleproof_testkit::assert_snapshot(&path, actual);
+}
+
+#[test]
+fn backtest_report_formats_are_snapshotted() {
+    let report = run(
+        "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000001\n    exactly: 2\n  - rule: 0f0c6a5e-0000-4000-8000-000000000002\n    exactly: 3\n",
+        Unexpected::Fail,
+    );
+    check_snapshot("backtest", "human.txt", &report.human());
+    check_snapshot("backtest", "report.json", &format!("{:#}\n", report.json()));
+    check_snapshot("backtest", "junit.xml", &report.junit());
+}
+
+#[test]
+fn regression_report_formats_are_snapshotted() {
+    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
+    let report = regression::run(&fixtures().join("data"), &loaded.rules).unwrap();
+    // Paths are shown relative to the fixtures, so the snapshots hold on any machine.
+    let root = format!("{}/", fixtures().display());
+    let relative = |text: String| text.replace(&root, "");
+    check_snapshot("regression", "human.txt", &relative(report.human()));
+    check_snapshot(
+        "regression",
+        "report.json",
+        &relative(format!("{:#}\n", report.json())),
+    );
+    check_snapshot("regression", "junit.xml", &relative(report.junit()));
+}
