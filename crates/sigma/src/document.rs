@@ -2,6 +2,9 @@
 
 use std::path::Path;
 
+use crate::correlation::definition::{
+    Aliases, CorrelationCondition, CorrelationType, Timespan, read_section,
+};
 use crate::detection::Detection;
 use crate::error::{ErrorKind, ReadError, SigmaError};
 use crate::source::{SourceFile, Span, read_source};
@@ -97,14 +100,20 @@ pub struct Filter {
     pub detection: Detection,
 }
 
-/// A correlation rule, loaded and checked but not evaluated over event sequences.
+/// A correlation rule: its metadata and its `correlation:` section, read and checked
+/// (see [`crate::correlation`] for its evaluation over event sequences).
 #[derive(Clone, Debug)]
 pub struct Correlation {
     pub meta: Metadata,
-    pub correlation_type: String,
+    pub correlation_type: CorrelationType,
+    /// Ids or names of the rules and correlations it correlates.
     pub rules: Vec<(String, Span)>,
     pub group_by: Vec<String>,
-    pub timespan: String,
+    pub timespan: Timespan,
+    pub condition: CorrelationCondition,
+    pub aliases: Aliases,
+    /// Whether the referenced rules also raise alerts of their own (default `false`).
+    pub generate: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -267,58 +276,16 @@ fn load_document(
             }))
         }
         DocumentKind::Correlation => {
-            let correlation = node.get("correlation")?;
-            let correlation_type = required_string(correlation, "type", errors).unwrap_or_default();
-            const TYPES: [&str; 8] = [
-                "event_count",
-                "value_count",
-                "temporal",
-                "temporal_ordered",
-                "value_sum",
-                "value_avg",
-                "value_percentile",
-                "value_median",
-            ];
-            if !correlation_type.is_empty() && !TYPES.contains(&correlation_type.as_str()) {
-                let span = correlation.get("type").map_or(correlation.span, |n| n.span);
-                errors.push(SigmaError::new(
-                    ErrorKind::Structure,
-                    span,
-                    format!(
-                        "unknown correlation type `{correlation_type}` (expected one of {})",
-                        TYPES.join(", ")
-                    ),
-                ));
-            }
-            let rules = match correlation.get("rules") {
-                Some(rules) => string_list(rules, "correlation.rules", errors),
-                None => {
-                    errors.push(SigmaError::new(
-                        ErrorKind::Structure,
-                        correlation.span,
-                        "a correlation needs `rules`",
-                    ));
-                    Vec::new()
-                }
-            };
-            let group_by = correlation
-                .get("group-by")
-                .map(|g| string_list(g, "group-by", errors))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect();
-            let timespan = correlation
-                .get("timespan")
-                .or_else(|| correlation.get("timeframe"))
-                .and_then(Node::scalar_text)
-                .unwrap_or_default();
+            let section = read_section(node.get("correlation")?, errors)?;
             Some(DocumentBody::Correlation(Correlation {
                 meta,
-                correlation_type,
-                rules,
-                group_by,
-                timespan,
+                correlation_type: section.correlation_type,
+                rules: section.rules,
+                group_by: section.group_by,
+                timespan: section.timespan,
+                condition: section.condition,
+                aliases: section.aliases,
+                generate: section.generate,
             }))
         }
     }
@@ -419,7 +386,11 @@ fn required_string(node: &Node, key: &str, errors: &mut Vec<SigmaError>) -> Opti
 }
 
 /// A string or a list of strings, as several Sigma attributes accept.
-fn string_list(node: &Node, what: &str, errors: &mut Vec<SigmaError>) -> Vec<(String, Span)> {
+pub(crate) fn string_list(
+    node: &Node,
+    what: &str,
+    errors: &mut Vec<SigmaError>,
+) -> Vec<(String, Span)> {
     let items: &[Node] = match &node.value {
         Value::Seq(items) => items,
         Value::Null => &[],

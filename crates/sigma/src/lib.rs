@@ -6,6 +6,7 @@
 //! [`SourceFile`], turned into `line:col` only when printed.
 
 pub mod condition;
+pub mod correlation;
 pub mod detection;
 pub mod document;
 pub mod error;

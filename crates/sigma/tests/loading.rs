@@ -293,9 +293,10 @@ fn a_file_with_a_rule_a_filter_and_a_correlation() {
     let DocumentBody::Correlation(correlation) = &loaded.documents[2].body else {
         panic!("not a correlation");
     };
-    assert_eq!(correlation.correlation_type, "event_count");
+    assert_eq!(correlation.correlation_type.as_str(), "event_count");
     assert_eq!(correlation.group_by, ["User", "Computer"]);
-    assert_eq!(correlation.timespan, "10m");
+    assert_eq!(correlation.timespan.text, "10m");
+    assert_eq!(correlation.timespan.seconds, 600);
     assert_eq!(correlation.rules.len(), 1);
 }
 
