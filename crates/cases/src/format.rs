@@ -50,6 +50,45 @@ pub struct TestCaseFile {
     pub kql_pipeline: Option<Named>,
     pub scenarios: Vec<Scenario>,
     pub cases: Vec<Case>,
+    /// Sequence cases, for a correlation rule.
+    pub sequences: Vec<SequenceCase>,
+}
+
+/// A sequence case: ordered events for a correlation rule, and the alerts they must raise.
+#[derive(Clone, Debug)]
+pub struct SequenceCase {
+    pub name: String,
+    pub span: Span,
+    pub expect: SequenceExpect,
+    pub events: Vec<SequenceEvent>,
+    /// Which base rules must match which events.
+    pub reason: Vec<EventReason>,
+    pub xfail: Option<String>,
+}
+
+/// What a sequence case expects: alerts (`expect: fires`, optionally how many and for which
+/// groups, in order) or none (`expect: no-fire`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SequenceExpect {
+    pub fires: bool,
+    pub count: Option<usize>,
+    pub groups: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// One event of a sequence, with where it was written (for messages).
+#[derive(Clone, Debug)]
+pub struct SequenceEvent {
+    pub event: serde_json::Value,
+    /// `events[2]` for inline events, `file.jsonl:3` for events from a file.
+    pub origin: String,
+}
+
+/// `reason: [{event: 2, rules: [pool_connection]}]`: the base rules event 2 must match.
+#[derive(Clone, Debug)]
+pub struct EventReason {
+    pub event: usize,
+    pub rules: Vec<Named>,
+    pub span: Span,
 }
 
 /// A documented false-positive scenario.
@@ -237,13 +276,14 @@ pub fn parse_test_case_file(
         .map(|s| read_scenarios(&mut reader, s))
         .unwrap_or_default();
     let mut cases = Vec::new();
+    let mut sequences = Vec::new();
     match root.get("cases") {
         Some(Node {
             value: Value::Seq(items),
             ..
         }) => {
             for item in items {
-                read_case(&mut reader, item, &mut cases);
+                read_case(&mut reader, item, &mut cases, &mut sequences);
             }
         }
         Some(other) => reader.error(other.span, "`cases` must be a list"),
@@ -251,11 +291,15 @@ pub fn parse_test_case_file(
     }
     let mut seen: Vec<&str> = Vec::new();
     let mut duplicates = Vec::new();
-    for case in &cases {
-        if seen.contains(&case.name.as_str()) {
-            duplicates.push((case.span, case.name.clone()));
+    let names = cases
+        .iter()
+        .map(|c| (c.span, &c.name))
+        .chain(sequences.iter().map(|c| (c.span, &c.name)));
+    for (span, name) in names {
+        if seen.contains(&name.as_str()) {
+            duplicates.push((span, name.clone()));
         }
-        seen.push(&case.name);
+        seen.push(name);
     }
     for (span, name) in duplicates {
         reader.error(
@@ -270,6 +314,7 @@ pub fn parse_test_case_file(
             kql_pipeline,
             scenarios,
             cases,
+            sequences,
         }),
         reader.diagnostics,
     )
@@ -355,8 +400,38 @@ const CASE_KEYS: [&str; 11] = [
     "description",
 ];
 
-fn read_case(reader: &mut Reader<'_>, node: &Node, out: &mut Vec<Case>) {
-    if !reader.check_keys(node, "a case", &CASE_KEYS, &["name", "expect"]) {
+const SEQUENCE_KEYS: [&str; 10] = [
+    "name",
+    "expect",
+    "events",
+    "events_file",
+    "fires",
+    "groups",
+    "reason",
+    "xfail",
+    "matrix",
+    "description",
+];
+
+/// Whether a case is a sequence case: it has `events`/`events_file` or expects `fires`/`no-fire`.
+fn is_sequence(node: &Node) -> bool {
+    node.get("events").is_some()
+        || node.get("events_file").is_some()
+        || matches!(
+            node.get("expect").and_then(Node::as_str),
+            Some("fires" | "no-fire")
+        )
+}
+
+fn read_case(
+    reader: &mut Reader<'_>,
+    node: &Node,
+    out: &mut Vec<Case>,
+    sequences: &mut Vec<SequenceCase>,
+) {
+    let sequence = is_sequence(node);
+    let keys: &[&str] = if sequence { &SEQUENCE_KEYS } else { &CASE_KEYS };
+    if !reader.check_keys(node, "a case", keys, &["name", "expect"]) {
         return;
     }
     let combinations = match node.get("matrix") {
@@ -374,7 +449,11 @@ fn read_case(reader: &mut Reader<'_>, node: &Node, out: &mut Vec<Case>) {
                 return;
             }
         };
-        if let Some(case) = read_one_case(reader, &node) {
+        if sequence {
+            if let Some(case) = read_sequence_case(reader, &node) {
+                sequences.push(case);
+            }
+        } else if let Some(case) = read_one_case(reader, &node) {
             out.push(case);
         }
     }
@@ -449,14 +528,18 @@ fn read_matrix(reader: &mut Reader<'_>, node: &Node) -> Option<Vec<Bindings>> {
     Some(combinations)
 }
 
-/// Replaces `{{var}}` in the strings of `name`, `event` and `kql.event`.
+/// Replaces `{{var}}` in the strings of `name`, `expect`, `event`, `events`, `events_file` and
+/// `kql.event`.
 fn substitute(case: &Node, bindings: &Bindings) -> Result<Node, (Span, String)> {
     let Value::Map(entries) = &case.value else {
         return Ok(case.clone());
     };
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
-        let templated = matches!(key.as_str(), Some("name" | "event" | "kql"));
+        let templated = matches!(
+            key.as_str(),
+            Some("name" | "event" | "events" | "events_file" | "expect" | "kql")
+        );
         let value = if templated && !bindings.is_empty() {
             substitute_node(value, bindings)?
         } else {
@@ -692,4 +775,204 @@ fn load_event_file(reader: &mut Reader<'_>, path: &Named) -> Option<serde_json::
         return None;
     }
     Some(value)
+}
+
+fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCase> {
+    let name = node
+        .get("name")
+        .and_then(|n| reader.string(n, "a case's `name`"))?;
+    let expect_node = node.get("expect")?;
+    let fires = match expect_node.as_str() {
+        Some("fires") => true,
+        Some("no-fire") => false,
+        _ => {
+            reader.error(
+                expect_node.span,
+                "a sequence case's `expect` must be `fires` or `no-fire`",
+            );
+            return None;
+        }
+    };
+    let count = match node.get("fires") {
+        Some(n) => match &n.value {
+            Value::Int(i) if *i > 0 && fires => Some(*i as usize),
+            _ => {
+                reader.error(
+                    n.span,
+                    "`fires` is the number of alerts (at least 1) of an `expect: fires` case",
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let groups = match node.get("groups") {
+        Some(n) => {
+            let items = n
+                .as_seq()
+                .filter(|items| fires && items.iter().all(|i| i.as_map().is_some()));
+            let Some(items) = items else {
+                reader.error(
+                    n.span,
+                    "`groups` lists the group values of each alert of an `expect: fires` case, as mappings",
+                );
+                return None;
+            };
+            Some(
+                items
+                    .iter()
+                    .filter_map(|i| i.to_json().as_object().cloned())
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let events = match (node.get("events"), node.get("events_file")) {
+        (Some(events), None) => {
+            let Some(items) = events.as_seq() else {
+                reader.error(events.span, "`events` must be a list of events");
+                return None;
+            };
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                out.push(SequenceEvent {
+                    event: inline_event(reader, item)?,
+                    origin: format!("events[{i}]"),
+                });
+            }
+            out
+        }
+        (None, Some(file)) => {
+            let path = reader.string(file, "`events_file`")?;
+            load_events_file(reader, &path)?
+        }
+        (Some(_), Some(file)) => {
+            reader.error(
+                file.span,
+                "a case has either `events` or `events_file`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            reader.error(
+                node.span,
+                format!(
+                    "sequence case `{}` needs `events` or `events_file`",
+                    name.text
+                ),
+            );
+            return None;
+        }
+    };
+    if events.is_empty() {
+        reader.error(node.span, "a sequence case needs at least one event");
+        return None;
+    }
+    let mut reason = Vec::new();
+    if let Some(n) = node.get("reason") {
+        let Some(items) = n.as_seq() else {
+            reader.error(
+                n.span,
+                "a sequence case's `reason` is a list of `{event: N, rules: [rule]}`",
+            );
+            return None;
+        };
+        for item in items {
+            if !reader.check_keys(
+                item,
+                "a sequence reason",
+                &["event", "rules"],
+                &["event", "rules"],
+            ) {
+                return None;
+            }
+            let index = item.get("event")?;
+            let event = match index.value {
+                Value::Int(i) if i >= 0 && (i as usize) < events.len() => i as usize,
+                _ => {
+                    reader.error(
+                        index.span,
+                        format!(
+                            "`event` is the 0-based index of one of the {} events",
+                            events.len()
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let rules = reader.string_list(item.get("rules")?, "a rule reference");
+            reason.push(EventReason {
+                event,
+                rules,
+                span: item.span,
+            });
+        }
+    }
+    let xfail = node
+        .get("xfail")
+        .and_then(|n| reader.string(n, "`xfail`"))
+        .map(|n| n.text);
+    Some(SequenceCase {
+        name: name.text,
+        span: node.span,
+        expect: SequenceExpect {
+            fires,
+            count,
+            groups,
+        },
+        events,
+        reason,
+        xfail,
+    })
+}
+
+/// Loads a sequence's events from a JSON Lines file next to the test-case file: one JSON object
+/// a line, blank lines skipped.
+fn load_events_file(reader: &mut Reader<'_>, path: &Named) -> Option<Vec<SequenceEvent>> {
+    let base = reader.source.path().parent().unwrap_or(Path::new("."));
+    let full: PathBuf = base.join(&path.text);
+    let limits = Limits::default();
+    let source = match ruleproof_sigma::source::read_source(&full, limits.max_file_bytes) {
+        Ok(source) => source,
+        Err(e) => {
+            reader.error(path.span, format!("cannot load the events file: {e}"));
+            return None;
+        }
+    };
+    let mut events = Vec::new();
+    for (i, line) in source.text().lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(value) if value.is_object() => events.push(SequenceEvent {
+                event: value,
+                origin: format!("{}:{}", path.text, i + 1),
+            }),
+            Ok(_) => {
+                reader.error(
+                    path.span,
+                    format!(
+                        "{}:{}: each line must hold one JSON object",
+                        full.display(),
+                        i + 1
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                reader.error(
+                    path.span,
+                    format!(
+                        "{}:{}:{}: not valid JSON: {e}",
+                        full.display(),
+                        i + 1,
+                        e.column()
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(events)
 }

@@ -8,11 +8,13 @@ pub mod policy;
 pub mod ruleset;
 pub mod run;
 pub mod scaffold;
+pub mod sequence;
 
 pub use diagnostic::Diagnostic;
 pub use format::{Case, Scenario, TestCaseFile, Verdict};
-pub use ruleset::{LoadedFilter, LoadedRule, RuleSet};
+pub use ruleset::{LoadedCorrelation, LoadedFilter, LoadedRule, RuleSet};
 pub use run::{
     CaseResult, Check, FileResult, KqlCheck, KqlParity, KqlVerdict, Layout, Outcome, PreparedKql,
     RuleSummary, RunReport, Totals, run, run_file,
 };
+pub use sequence::{SequenceAlert, SequenceResult};

@@ -2,9 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use ruleproof_sigma::correlation::{CorrelationSet, CorrelationSetError};
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{
-    CompileOptions, CompiledFilter, CompiledRule, DocumentBody, Filter, Rule, SourceFile, load_file,
+    CompileOptions, CompiledFilter, CompiledRule, Correlation, DocumentBody, Filter, Rule,
+    SourceFile, load_file,
 };
 
 use crate::diagnostic::Diagnostic;
@@ -27,11 +29,20 @@ pub struct LoadedFilter {
     pub compiled: CompiledFilter,
 }
 
-/// Every rule and filter under a directory, and the problems of those that did not load.
+/// A correlation rule of the repository.
+#[derive(Clone, Debug)]
+pub struct LoadedCorrelation {
+    pub path: PathBuf,
+    pub source: SourceFile,
+    pub correlation: Correlation,
+}
+
+/// Every rule, filter and correlation under a directory, and the problems of those that did not load.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<LoadedRule>,
     pub filters: Vec<LoadedFilter>,
+    pub correlations: Vec<LoadedCorrelation>,
     pub diagnostics: Vec<Diagnostic>,
     /// Files that could not be read at all (I/O errors), as messages.
     pub unreadable: Vec<String>,
@@ -106,8 +117,13 @@ impl RuleSet {
                             .map(|e| Diagnostic::new(&source, e.span, e.message)),
                     ),
                 },
-                // Correlations are checked by the validator; the runner tests detection rules.
-                DocumentBody::Correlation(_) => {}
+                DocumentBody::Correlation(correlation) => {
+                    self.correlations.push(LoadedCorrelation {
+                        path: path.to_owned(),
+                        source: source.clone(),
+                        correlation,
+                    });
+                }
             }
         }
     }
@@ -121,6 +137,32 @@ impl RuleSet {
                 let wanted = normalize(&root.join(reference));
                 self.rules.iter().find(|r| normalize(&r.path) == wanted)
             })
+    }
+
+    /// The correlation a test-case file names: by id or name, or by path.
+    pub fn find_correlation(&self, reference: &str, root: &Path) -> Option<&LoadedCorrelation> {
+        self.correlations
+            .iter()
+            .find(|c| c.correlation.meta.is_named(reference))
+            .or_else(|| {
+                let wanted = normalize(&root.join(reference));
+                self.correlations
+                    .iter()
+                    .find(|c| normalize(&c.path) == wanted)
+            })
+    }
+
+    /// Every correlation of the repository compiled against every rule (rule `i` is
+    /// `self.rules[i]`, correlation `j` is `self.correlations[j]`).
+    ///
+    /// # Errors
+    /// References that resolve to nothing, and cycles.
+    pub fn correlation_set(&self) -> Result<CorrelationSet, Vec<CorrelationSetError>> {
+        let correlations: Vec<&Correlation> =
+            self.correlations.iter().map(|c| &c.correlation).collect();
+        let metas: Vec<&ruleproof_sigma::Metadata> =
+            self.rules.iter().map(|r| &*r.compiled.meta).collect();
+        CorrelationSet::compile(&correlations, &metas)
     }
 
     pub fn find_filter(&self, reference: &str) -> Option<&LoadedFilter> {

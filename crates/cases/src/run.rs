@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::format::{Case, Scenario, TestCaseFile, Verdict, parse_test_case_file};
-use crate::ruleset::{LoadedRule, RuleSet, yaml_files};
+use crate::ruleset::{LoadedCorrelation, LoadedRule, RuleSet, yaml_files};
+use crate::sequence::{SequenceResult, run_sequences};
 
 /// Where the runner finds things.
 #[derive(Clone, Debug)]
@@ -155,11 +156,18 @@ pub struct RuleSummary {
 
 impl RuleSummary {
     fn of(rule: &LoadedRule) -> RuleSummary {
-        let meta = &rule.rule.meta;
+        RuleSummary::from_meta(&rule.rule.meta, &rule.path)
+    }
+
+    fn of_correlation(correlation: &LoadedCorrelation) -> RuleSummary {
+        RuleSummary::from_meta(&correlation.correlation.meta, &correlation.path)
+    }
+
+    fn from_meta(meta: &ruleproof_sigma::Metadata, path: &Path) -> RuleSummary {
         RuleSummary {
             title: meta.title.clone(),
             id: meta.id.clone(),
-            path: rule.path.clone(),
+            path: path.to_owned(),
             status: meta.status.clone(),
             level: meta.level.clone(),
             falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
@@ -174,6 +182,8 @@ pub struct FileResult {
     /// The rule's search identifiers and their items, for coverage.
     pub scenarios: Vec<Scenario>,
     pub cases: Vec<CaseResult>,
+    /// Sequence cases, when the file tests a correlation rule.
+    pub sequences: Vec<SequenceResult>,
     pub errors: Vec<Diagnostic>,
 }
 
@@ -225,6 +235,14 @@ impl RunReport {
                     }
                 }
             }
+            for sequence in &file.sequences {
+                totals.cases += 1;
+                match sequence.outcome {
+                    Outcome::Pass => totals.passed += 1,
+                    Outcome::ExpectedFailure => totals.expected_failures += 1,
+                    Outcome::Fail | Outcome::UnexpectedPass => totals.failed += 1,
+                }
+            }
         }
         totals
     }
@@ -264,6 +282,13 @@ pub fn run(
         .iter()
         .filter(|r| !tested.contains(&r.path))
         .map(RuleSummary::of)
+        .chain(
+            rules
+                .correlations
+                .iter()
+                .filter(|c| !tested.contains(&c.path))
+                .map(RuleSummary::of_correlation),
+        )
         .collect();
     report
 }
@@ -280,6 +305,7 @@ pub fn run_file(
         rule: None,
         scenarios: Vec::new(),
         cases: Vec::new(),
+        sequences: Vec::new(),
         errors: Vec::new(),
     };
     let limits = Limits::default();
@@ -298,6 +324,13 @@ pub fn run_file(
     let Some(file) = parsed else {
         return result;
     };
+    if let Some(index) = rules
+        .find_correlation(&file.rule.text, &layout.root)
+        .and_then(|c| rules.correlations.iter().position(|x| std::ptr::eq(x, c)))
+    {
+        run_correlation_file(&file, rules, index, &mut result);
+        return result;
+    }
     let Some(rule) = rules.find_rule(&file.rule.text, &layout.root) else {
         result.errors.push(Diagnostic::new(
             &source,
@@ -311,6 +344,16 @@ pub fn run_file(
         return result;
     };
     result.rule = Some(RuleSummary::of(rule));
+    for sequence in &file.sequences {
+        result.errors.push(Diagnostic::new(
+            &file.source,
+            sequence.span,
+            format!(
+                "case `{}` is a sequence case, but `{}` is a detection rule, not a correlation",
+                sequence.name, file.rule.text
+            ),
+        ));
+    }
     check_scenarios(&file, rule, &mut result.errors);
     result.scenarios = file.scenarios.clone();
 
@@ -338,6 +381,45 @@ pub fn run_file(
         }
     }
     result
+}
+
+/// Runs the sequence cases of a file that tests correlation `index` of the rule set.
+fn run_correlation_file(
+    file: &TestCaseFile,
+    rules: &RuleSet,
+    index: usize,
+    result: &mut FileResult,
+) {
+    let correlation = &rules.correlations[index];
+    result.rule = Some(RuleSummary::of_correlation(correlation));
+    for case in &file.cases {
+        result.errors.push(Diagnostic::new(
+            &file.source,
+            case.span,
+            format!(
+                "case `{}` has one `event`, but `{}` is a correlation: give it `events` and `expect: fires` or `no-fire`",
+                case.name, file.rule.text
+            ),
+        ));
+    }
+    let set = match rules.correlation_set() {
+        Ok(set) => set,
+        Err(errors) => {
+            for error in errors {
+                result.errors.push(Diagnostic::new(
+                    &correlation.source,
+                    correlation
+                        .correlation
+                        .rules
+                        .first()
+                        .map_or_else(Span::default, |r| r.1),
+                    error.to_string(),
+                ));
+            }
+            return;
+        }
+    };
+    result.sequences = run_sequences(file, rules, &set, index, &mut result.errors);
 }
 
 fn check_scenarios(file: &TestCaseFile, rule: &LoadedRule, errors: &mut Vec<Diagnostic>) {

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use ruleproof_cases::{CaseResult, Check, FileResult, Outcome, RunReport, Verdict};
+use ruleproof_cases::{CaseResult, Check, FileResult, Outcome, RunReport, SequenceResult, Verdict};
 use serde_json::json;
 
 use crate::display_path;
@@ -45,6 +45,16 @@ pub fn human(report: &RunReport) -> String {
                 let _ = write!(line, " · kql {}", outcome_word(kql.outcome));
             }
             let _ = writeln!(out, "{line}");
+        }
+        for sequence in &file.sequences {
+            let _ = writeln!(
+                out,
+                "  {:<5} {} [sequence: {} events, {} alerts]",
+                outcome_word(sequence.outcome),
+                sequence.name,
+                sequence.matched.len(),
+                sequence.alerts.len()
+            );
         }
         let failures = human_failures(file);
         if !failures.is_empty() {
@@ -131,7 +141,78 @@ pub fn human_failures(file: &FileResult) -> String {
             }
         }
     }
+    for sequence in file.sequences.iter().filter(|s| s.outcome.is_failure()) {
+        let _ = writeln!(
+            out,
+            "FAIL {path}:{}:{}: case `{}`",
+            sequence.line, sequence.col, sequence.name
+        );
+        out.push_str(&sequence_failure_text(sequence));
+    }
     out
+}
+
+/// Why a sequence case failed, then what happened: the rules each event matched, the events the
+/// correlations skipped, and every alert.
+fn sequence_failure_text(sequence: &SequenceResult) -> String {
+    let mut out = String::new();
+    if sequence.outcome == Outcome::UnexpectedPass {
+        let _ = writeln!(
+            out,
+            "  the case is marked xfail ({}) but passes: remove the mark",
+            sequence.xfail.as_deref().unwrap_or_default()
+        );
+    }
+    for problem in &sequence.problems {
+        let _ = writeln!(out, "  {problem}");
+    }
+    let _ = writeln!(out, "  events (the base rules each matched):");
+    for (i, rules) in sequence.matched.iter().enumerate() {
+        let rules = if rules.is_empty() {
+            "no rule".to_owned()
+        } else {
+            rules.join(", ")
+        };
+        let _ = writeln!(out, "    {i}: {rules}");
+    }
+    for skipped in &sequence.skipped {
+        let _ = writeln!(out, "  {skipped}");
+    }
+    for alert in &sequence.alerts {
+        let _ = writeln!(
+            out,
+            "  alert at event {}: group {}, value {}, window {} – {}, events {:?}",
+            alert.event,
+            serde_json::Value::Object(alert.group.clone()),
+            ruleproof_sigma::correlation::number_text(alert.value),
+            alert.window_start,
+            alert.window_end,
+            alert.events
+        );
+    }
+    if sequence.alerts.is_empty() {
+        let _ = writeln!(
+            out,
+            "  no alert; the largest value the condition saw was {}",
+            ruleproof_sigma::correlation::number_text(sequence.peak)
+        );
+    }
+    out
+}
+
+fn sequence_json(sequence: &SequenceResult) -> serde_json::Value {
+    json!({
+        "name": sequence.name,
+        "line": sequence.line,
+        "column": sequence.col,
+        "outcome": sequence.outcome,
+        "xfail": sequence.xfail,
+        "expect": if sequence.expect.fires { "fires" } else { "no-fire" },
+        "alerts": sequence.alerts,
+        "matched": sequence.matched,
+        "skipped": sequence.skipped,
+        "problems": sequence.problems,
+    })
 }
 
 fn describe_check(out: &mut String, prefix: &str, check: &Check) {
@@ -223,6 +304,7 @@ pub fn json(report: &RunReport) -> serde_json::Value {
             "rule": f.rule,
             "errors": f.errors.iter().map(diagnostic).collect::<Vec<_>>(),
             "cases": f.cases.iter().map(case_json).collect::<Vec<_>>(),
+            "sequences": f.sequences.iter().map(sequence_json).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "untested_rules": report.untested,
     })
@@ -262,6 +344,14 @@ pub fn junit(report: &RunReport) -> String {
                     kql.xfail.as_deref(),
                 ));
             }
+        }
+        for sequence in &file.sequences {
+            suite.add_test_case(junit_case(
+                &sequence.name,
+                sequence.outcome,
+                &sequence_failure_text(sequence),
+                sequence.xfail.as_deref(),
+            ));
         }
         junit.add_test_suite(suite);
     }
@@ -364,6 +454,20 @@ pub fn github(report: &RunReport) -> String {
                     ),
                 ));
             }
+        }
+    }
+    for file in &report.files {
+        let path = display_path(&file.path);
+        for sequence in file.sequences.iter().filter(|s| s.outcome.is_failure()) {
+            out.push_str(&annotation(
+                "error",
+                &path,
+                sequence.line,
+                sequence.col,
+                &format!("case `{}` failed", sequence.name),
+                sequence_failure_text(sequence).trim(),
+            ));
+            out.push('\n');
         }
     }
     out.push_str(&summary(report));

@@ -465,7 +465,14 @@ fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option
             let known = ids
                 .get(reference.as_str())
                 .or_else(|| names.get(reference.as_str()));
-            if !known.is_some_and(|d| d.kind == DocumentKind::Rule) {
+            // A correlation may build on a detection rule or on another correlation (a chain,
+            // as in the specification's example); a filter applies only to detection rules.
+            let resolves = known.is_some_and(|d| {
+                d.kind == DocumentKind::Rule
+                    || (doc.kind == DocumentKind::Correlation
+                        && d.kind == DocumentKind::Correlation)
+            });
+            if !resolves {
                 let what = if doc.kind == DocumentKind::Filter {
                     "filter"
                 } else {
@@ -483,9 +490,10 @@ fn check_test_case_references(
     layout: &Layout,
     out: &mut Vec<(SourceFile, Finding, Option<String>)>,
 ) {
+    // Test-case files test detection rules (single-event cases) and correlations (sequences).
     let rules: Vec<&&Indexed> = documents
         .iter()
-        .filter(|d| d.kind == DocumentKind::Rule)
+        .filter(|d| matches!(d.kind, DocumentKind::Rule | DocumentKind::Correlation))
         .collect();
     let filters: Vec<&&Indexed> = documents
         .iter()
@@ -532,6 +540,27 @@ fn check_test_case_references(
             continue;
         };
         tested.push(rule.file.path());
+        if rule.kind == DocumentKind::Correlation {
+            for case in &file.cases {
+                finding(
+                    case.span,
+                    format!(
+                        "case `{}` has one `event`, but `{}` is a correlation: give it `events` and `expect: fires` or `no-fire`",
+                        case.name, file.rule.text
+                    ),
+                );
+            }
+        } else {
+            for sequence in &file.sequences {
+                finding(
+                    sequence.span,
+                    format!(
+                        "case `{}` is a sequence case, but `{}` is a detection rule, not a correlation",
+                        sequence.name, file.rule.text
+                    ),
+                );
+            }
+        }
         for scenario in &file.scenarios {
             if let Some(fp) = &scenario.falsepositive
                 && !rule.falsepositives.contains(&fp.text)

@@ -1,0 +1,277 @@
+//! Running sequence cases: the events of a case, in order, through the detection rules and the
+//! correlation engine, and the alerts of the tested correlation compared with the expectation.
+
+use ruleproof_sigma::correlation::{
+    CorrelationEngine, CorrelationSet, EngineOptions, Skipped, Source, format_timestamp,
+};
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Diagnostic;
+use crate::format::{SequenceCase, SequenceExpect, TestCaseFile};
+use crate::ruleset::RuleSet;
+use crate::run::Outcome;
+
+/// One alert of the tested correlation during a sequence case.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SequenceAlert {
+    /// 0-based index of the event that raised it.
+    pub event: u64,
+    pub group: Map<String, Value>,
+    pub value: f64,
+    /// 0-based indices of the contributing events.
+    pub events: Vec<u64>,
+    pub window_start: String,
+    pub window_end: String,
+}
+
+/// The result of one sequence case.
+#[derive(Clone, Debug)]
+pub struct SequenceResult {
+    pub name: String,
+    pub line: u32,
+    pub col: u32,
+    pub xfail: Option<String>,
+    pub expect: SequenceExpect,
+    pub alerts: Vec<SequenceAlert>,
+    /// Per event, the references (id, else name, else title) of the base rules it matched.
+    pub matched: Vec<Vec<String>>,
+    /// Events the correlations left out, with why (`events[3]: no timestamp …`).
+    pub skipped: Vec<String>,
+    /// The largest value the condition was compared with, per group (for coverage).
+    pub peak: f64,
+    /// Why the case failed, one sentence each; empty when it passed.
+    pub problems: Vec<String>,
+    pub outcome: Outcome,
+}
+
+/// Runs the sequence cases of a file against correlation `index` of `rules.correlations`.
+pub fn run_sequences(
+    file: &TestCaseFile,
+    rules: &RuleSet,
+    set: &CorrelationSet,
+    index: usize,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<SequenceResult> {
+    let base = base_rules(set, index);
+    file.sequences
+        .iter()
+        .filter_map(|case| run_sequence(file, rules, set, index, &base, case, errors))
+        .collect()
+}
+
+/// The detection rules a correlation is built on, through any chain of correlations.
+fn base_rules(set: &CorrelationSet, index: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![index];
+    while let Some(c) = stack.pop() {
+        for source in &set.correlations()[c].sources {
+            match source {
+                Source::Rule(r) if !out.contains(r) => out.push(*r),
+                Source::Rule(_) => {}
+                Source::Correlation(inner) => stack.push(*inner),
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn run_sequence(
+    file: &TestCaseFile,
+    rules: &RuleSet,
+    set: &CorrelationSet,
+    index: usize,
+    base: &[usize],
+    case: &SequenceCase,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<SequenceResult> {
+    let mut bad_reference = false;
+    for reason in &case.reason {
+        for rule in &reason.rules {
+            if !base
+                .iter()
+                .any(|r| rules.rules[*r].compiled.meta.is_named(&rule.text))
+            {
+                let names: Vec<&str> = base
+                    .iter()
+                    .map(|r| rules.rules[*r].compiled.meta.reference())
+                    .collect();
+                errors.push(Diagnostic::new(
+                    &file.source,
+                    rule.span,
+                    format!(
+                        "`{}` is not a rule the correlation is built on (it has: {})",
+                        rule.text,
+                        names.join(", ")
+                    ),
+                ));
+                bad_reference = true;
+            }
+        }
+    }
+    if bad_reference {
+        return None;
+    }
+    // Tracing returns the evaluations whose condition did not hold too: a failure can say how
+    // close the sequence came, and coverage can tell "missed by one" from "never close".
+    let options = EngineOptions {
+        trace: true,
+        ..EngineOptions::default()
+    };
+    let mut engine = CorrelationEngine::new(set, options);
+    let mut evaluations = Vec::new();
+    let mut matched = Vec::with_capacity(case.events.len());
+    let mut skipped = Vec::new();
+    for (i, event) in case.events.iter().enumerate() {
+        let hits: Vec<usize> = base
+            .iter()
+            .copied()
+            .filter(|r| rules.rules[*r].compiled.matches(&event.event))
+            .collect();
+        matched.push(
+            hits.iter()
+                .map(|r| rules.rules[*r].compiled.meta.reference().to_owned())
+                .collect(),
+        );
+        if let Err(why) = engine.push(i as u64, &event.event, &hits, &mut evaluations) {
+            skipped.push(format!("{}: {}", event.origin, skipped_text(&why)));
+        }
+    }
+    engine.finish(&mut evaluations);
+    let mut peak = f64::NEG_INFINITY;
+    let mut alerts = Vec::new();
+    for evaluation in evaluations.iter().filter(|e| e.correlation == index) {
+        peak = peak.max(evaluation.value);
+        if evaluation.held {
+            alerts.push(SequenceAlert {
+                event: evaluation.event,
+                group: evaluation
+                    .group
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+                value: evaluation.value,
+                events: evaluation.events.clone(),
+                window_start: format_timestamp(evaluation.window_start),
+                window_end: format_timestamp(evaluation.window_end),
+            });
+        }
+    }
+    let problems = compare(case, &alerts, &matched, rules);
+    let position = file.source.line_col(case.span.start);
+    Some(SequenceResult {
+        name: case.name.clone(),
+        line: position.line,
+        col: position.col,
+        xfail: case.xfail.clone(),
+        expect: case.expect.clone(),
+        alerts,
+        matched,
+        skipped,
+        peak: if peak.is_finite() { peak } else { 0.0 },
+        problems: problems.clone(),
+        outcome: outcome(!problems.is_empty(), case.xfail.is_some()),
+    })
+}
+
+fn outcome(failed: bool, xfail: bool) -> Outcome {
+    match (failed, xfail) {
+        (false, false) => Outcome::Pass,
+        (true, false) => Outcome::Fail,
+        (true, true) => Outcome::ExpectedFailure,
+        (false, true) => Outcome::UnexpectedPass,
+    }
+}
+
+/// Why an event was skipped, as one sentence.
+pub fn skipped_text(why: &Skipped) -> String {
+    match why {
+        Skipped::NoTimestamp(message) => format!("skipped by correlations: {message}"),
+        Skipped::Late { time, limit } => format!(
+            "skipped by correlations: late ({} is before {}, the newest time seen minus the lateness)",
+            format_timestamp(*time),
+            format_timestamp(*limit)
+        ),
+    }
+}
+
+fn compare(
+    case: &SequenceCase,
+    alerts: &[SequenceAlert],
+    matched: &[Vec<String>],
+    rules: &RuleSet,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let expect = &case.expect;
+    if !expect.fires && !alerts.is_empty() {
+        problems.push(format!(
+            "expected no alert, got {} (the first at event {})",
+            alerts.len(),
+            alerts[0].event
+        ));
+    }
+    if expect.fires && alerts.is_empty() {
+        problems.push("expected an alert, got none".to_owned());
+    }
+    if let Some(count) = expect.count
+        && count != alerts.len()
+    {
+        problems.push(format!("expected {count} alerts, got {}", alerts.len()));
+    }
+    if let Some(groups) = &expect.groups {
+        let fold = |g: &Map<String, Value>| -> Vec<(String, String)> {
+            let mut pairs: Vec<(String, String)> = g
+                .iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    (k.clone(), ruleproof_sigma::fold::fold_case(&text))
+                })
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        let wanted: Vec<_> = groups.iter().map(fold).collect();
+        let got: Vec<_> = alerts.iter().map(|a| fold(&a.group)).collect();
+        if wanted != got {
+            problems.push(format!(
+                "expected alerts for the groups {}, got {}",
+                Value::from(
+                    groups
+                        .iter()
+                        .cloned()
+                        .map(Value::Object)
+                        .collect::<Vec<_>>()
+                ),
+                Value::from(
+                    alerts
+                        .iter()
+                        .map(|a| Value::Object(a.group.clone()))
+                        .collect::<Vec<_>>()
+                )
+            ));
+        }
+    }
+    for reason in &case.reason {
+        let hits = &matched[reason.event];
+        for rule in &reason.rules {
+            let found = rules
+                .rules
+                .iter()
+                .filter(|r| r.compiled.meta.is_named(&rule.text))
+                .any(|r| hits.iter().any(|h| h == r.compiled.meta.reference()));
+            if !found {
+                problems.push(format!(
+                    "event {} was expected to match `{}`, but matched {}",
+                    reason.event,
+                    rule.text,
+                    if hits.is_empty() {
+                        "no rule".to_owned()
+                    } else {
+                        hits.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    problems
+}
