@@ -5,6 +5,7 @@
 //! [`expect`] checks match counts against an expectations file (with an allowlist of known false
 //! positives); [`regression`] runs SigmaHQ's `regression_data` layout.
 
+pub mod correlate;
 pub mod events;
 pub mod expect;
 pub mod logsource;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, DocumentBody, Limits, load_file};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -19,7 +19,9 @@ pub struct LoadedRules {
     pub paths: Vec<PathBuf>,
     /// Load and compile errors, rendered with positions.
     pub errors: Vec<String>,
-    /// Documents that were skipped on purpose (correlations), as notes.
+    /// Correlation rules, in file order.
+    pub correlations: Vec<Correlation>,
+    /// Documents that were skipped on purpose, as notes.
     pub notes: Vec<String>,
     /// How many files or documents failed.
     pub failed: usize,
@@ -54,6 +56,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 #[derive(Default)]
 struct FileOutcome {
     rules: Vec<CompiledRule>,
+    correlations: Vec<Correlation>,
     errors: Vec<String>,
     notes: Vec<String>,
     failed: usize,
@@ -75,6 +78,7 @@ pub fn load_rules(paths: &[PathBuf], options: &CompileOptions) -> Result<LoadedR
             .paths
             .extend(std::iter::repeat_n(file.clone(), outcome.rules.len()));
         loaded.rules.extend(outcome.rules);
+        loaded.correlations.extend(outcome.correlations);
         loaded.errors.extend(outcome.errors);
         loaded.notes.extend(outcome.notes);
         loaded.failed += outcome.failed;
@@ -98,8 +102,7 @@ fn load_one(file: &Path, options: &CompileOptions) -> FileOutcome {
     outcome.failed += usize::from(!loaded.errors.is_empty());
     for document in &loaded.documents {
         match &document.body {
-            DocumentBody::Rule(rule) => match CompiledRule::compile(rule, options)
-            {
+            DocumentBody::Rule(rule) => match CompiledRule::compile(rule, options) {
                 Ok(compiled) => outcome.rules.push(compiled),
                 Err(errors) => {
                     outcome.failed += 1;
@@ -108,11 +111,7 @@ fn load_one(file: &Path, options: &CompileOptions) -> FileOutcome {
                         .extend(errors.iter().map(|e| e.render(&loaded.source)));
                 }
             },
-            DocumentBody::Correlation(c) => outcome.notes.push(format!(
-                "{}: correlation `{}` skipped: evaluating correlations over event sequences is not supported yet",
-                file.display(),
-                c.meta.title
-            )),
+            DocumentBody::Correlation(c) => outcome.correlations.push(c.clone()),
             DocumentBody::Filter(_) => {}
         }
     }

@@ -257,6 +257,71 @@ fn match_prints_one_json_line_per_match_and_reports_bad_lines() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("events.jsonl:3:"));
 }
 
+/// The correlation alert line is an API (docs/output-formats.md): its exact text is pinned.
+/// Each file is its own sequence, so two pools in one file and one in the next raise nothing.
+#[test]
+fn match_prints_correlation_alerts_in_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |time: &str, host: &str| {
+        format!(
+            "{{\"UtcTime\": \"2026-11-27 {time}\", \"Computer\": \"h1\", \"DestinationHostname\": \"{host}\"}}\n"
+        )
+    };
+    let a = [
+        line("04:10:00.000", "pool.minexmr.com"),
+        line("04:11:00.000", "example.com"),
+        line("04:12:00.000", "pool.supportxmr.com"),
+        line("04:13:00.000", "mine.c3pool.com"),
+        "{\"Computer\": \"h1\", \"DestinationHostname\": \"xmrpool.eu\"}\n".to_owned(),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("a.jsonl"), a).unwrap();
+    let b = [
+        line("04:14:00.000", "xmrpool.eu"),
+        line("04:15:00.000", "moneroocean.stream"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("b.jsonl"), b).unwrap();
+    let rules = repository().join("rules/linux");
+    let output = ruleproof(
+        dir.path(),
+        &[
+            "match",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--events",
+            "a.jsonl",
+            "b.jsonl",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = stdout(&output);
+    let alerts: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("\"correlation\""))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            "{\"event\":3,\"file\":\"a.jsonl\",\"line\":4,\"rule\":\"2f0d6c1e-7a4b-4c59-9e1d-3b8a5f6e7c21\",\"title\":\"Linux Host Connects to Several Crypto Mining Pools\",\"level\":\"high\",\"correlation\":{\"type\":\"value_count\",\"group\":{\"Computer\":\"h1\"},\"window_start\":\"2026-11-27T04:03:00.000Z\",\"window_end\":\"2026-11-27T04:13:00.000Z\",\"value\":3,\"events\":[0,2,3]}}"
+        ],
+        "{out}"
+    );
+    // The correlation says `generate: true`, so the seed rule's own matches are printed too:
+    // four in a.jsonl (the event without a time included) and two in b.jsonl.
+    assert_eq!(out.lines().count(), 1 + 6, "{out}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a.jsonl:5: left out of correlations: the event has no timestamp field"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn backtest_checks_match_counts_and_unexpected_matches() {
     let dir = tempfile::tempdir().unwrap();

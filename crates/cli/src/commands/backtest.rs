@@ -10,8 +10,8 @@ use ruleproof_backtest::events::{EventSource, event_files};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::logsource::{LogSourceMap, parse_logsource};
 use ruleproof_backtest::run::{Counts, Item, run_source};
-use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
+use ruleproof_sigma::{CompileOptions, Correlation};
 
 use super::Format;
 use super::matching::{load_placeholders, load_rules};
@@ -131,12 +131,16 @@ fn progress_bar(total: u64, streaming: bool) -> ProgressBar {
 pub fn load_index(
     rules: &[PathBuf],
     placeholders: Option<&Path>,
-) -> anyhow::Result<(RuleSetIndex, usize)> {
+) -> anyhow::Result<(RuleSetIndex, usize, Vec<Correlation>)> {
     let options = CompileOptions {
         placeholders: placeholders.map(load_placeholders).transpose()?,
     };
-    let (rules, failed) = load_rules(rules, &options)?;
-    Ok((RuleSetIndex::new(rules), failed))
+    let loaded = load_rules(rules, &options)?;
+    Ok((
+        RuleSetIndex::new(loaded.rules),
+        loaded.failed,
+        loaded.correlations,
+    ))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -169,7 +173,14 @@ pub struct BacktestArgs {
 }
 
 pub fn run(args: BacktestArgs) -> anyhow::Result<u8> {
-    let (index, failed_rules) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let (index, failed_rules, correlations) =
+        load_index(&args.rules, args.placeholders.as_deref())?;
+    if !correlations.is_empty() {
+        eprintln!(
+            "note: {} correlation rule(s) are not counted by backtest expectations; `ruleproof match` evaluates them",
+            correlations.len()
+        );
+    }
     let expectations = match &args.expect {
         Some(path) => Expectations::load(path)?,
         None => Expectations::default(),

@@ -34,7 +34,8 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let (rules, failed) = load_rules(std::slice::from_ref(&args.rule), &options)?;
+    let loaded = load_rules(std::slice::from_ref(&args.rule), &options)?;
+    let (rules, failed) = (loaded.rules, loaded.failed);
     if failed > 0 || rules.is_empty() {
         bail!("{}: no rule could be loaded", args.rule.display());
     }

@@ -23,7 +23,7 @@ pub struct RegressionArgs {
 }
 
 pub fn run(args: RegressionArgs) -> anyhow::Result<u8> {
-    let (index, _) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let (index, _, _) = load_index(&args.rules, args.placeholders.as_deref())?;
     let report = regression::run(&args.dir, index.rules())?;
     match args.format {
         Format::Json => println!("{:#}", report.json()),
