@@ -323,6 +323,52 @@ fn match_prints_correlation_alerts_in_the_documented_shape() {
 }
 
 #[test]
+fn explain_shows_how_a_sequence_fills_a_correlations_windows() {
+    let sequences = "test-cases/linux/network_connection/sequences";
+    let output = ruleproof(
+        &repository(),
+        &[
+            "explain",
+            "--rule",
+            "rules",
+            "--events",
+            &format!("{sequences}/pools_fires.jsonl"),
+        ],
+    );
+    assert_eq!(code(&output), 0, "an alert: {}", stdout(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("event 1 (line 2): matches no rule a correlation uses"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "value_count of DestinationHostname over 10m, group-by [Computer], condition gte 3"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("counts events [0, 2]: value 2 → gte 3 does not hold"),
+        "{out}"
+    );
+    assert!(
+        out.contains("counts events [0, 2, 3]: value 3 → gte 3 holds: ALERT"),
+        "{out}"
+    );
+    let output = ruleproof(
+        &repository(),
+        &[
+            "explain",
+            "--rule",
+            "rules",
+            "--events",
+            &format!("{sequences}/pools_no-fire.jsonl"),
+        ],
+    );
+    assert_eq!(code(&output), 1, "no alert: {}", stdout(&output));
+}
+
+#[test]
 fn backtest_checks_match_counts_and_unexpected_matches() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

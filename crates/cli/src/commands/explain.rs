@@ -1,4 +1,5 @@
-//! `ruleproof explain`: print the explanation tree of one rule on one event.
+//! `ruleproof explain`: print the explanation tree of one rule on one event, or, for a
+//! correlation, how a sequence of events fills its windows, group by group.
 
 use std::path::PathBuf;
 
@@ -7,17 +8,26 @@ use ruleproof_report::explain_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::yaml::Limits;
 
-use super::matching::{load_placeholders, load_rules};
+use ruleproof_backtest::correlate;
+use ruleproof_sigma::correlation::{CorrelationEngine, format_timestamp, number_text};
+
+use super::matching::{CorrelationArgs, load_placeholders, load_rules, skipped_message};
 use crate::{EXIT_FAILURES, EXIT_OK};
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// The rule file.
-    #[arg(long)]
-    rule: PathBuf,
+    /// The rule file; for a correlation, also the files of the rules it builds on.
+    #[arg(long, required = true, num_args = 1..)]
+    rule: Vec<PathBuf>,
     /// A file holding one event (JSON or YAML).
+    #[arg(long, required_unless_present = "events", conflicts_with = "events")]
+    event: Option<PathBuf>,
+    /// A sequence of events (JSON Lines) for the correlations among the rules: shows, per
+    /// group and window, which events counted and why the condition held or not.
     #[arg(long)]
-    event: PathBuf,
+    events: Option<PathBuf>,
+    #[command(flatten)]
+    correlation: CorrelationArgs,
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
@@ -34,20 +44,29 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let loaded = load_rules(std::slice::from_ref(&args.rule), &options)?;
+    let loaded = load_rules(&args.rule, &options)?;
+    if let Some(events) = &args.events {
+        if loaded.failed > 0 {
+            bail!("the rules do not all load");
+        }
+        return explain_sequence(&loaded, events, &args.correlation);
+    }
+    let Some(event_path) = &args.event else {
+        bail!("give --event FILE (one event) or --events FILE (a sequence)");
+    };
     let (rules, failed) = (loaded.rules, loaded.failed);
     if failed > 0 || rules.is_empty() {
-        bail!("{}: no rule could be loaded", args.rule.display());
+        bail!("{}: no rule could be loaded", args.rule[0].display());
     }
     let source =
-        ruleproof_sigma::source::read_source(&args.event, Limits::default().max_file_bytes)?;
+        ruleproof_sigma::source::read_source(event_path, Limits::default().max_file_bytes)?;
     let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
         .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))
         .context("the event file does not parse")?;
     let [event] = docs.as_slice() else {
         bail!(
             "{}: the event file must hold exactly one event",
-            args.event.display()
+            event_path.display()
         );
     };
     if event.as_map().is_none() {
@@ -69,4 +88,127 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
     }
     // Like grep, explain exits 0 when the rule matched and 1 when it did not.
     Ok(if any_match { EXIT_OK } else { EXIT_FAILURES })
+}
+
+/// Runs a sequence through the correlations, tracing every evaluation, and prints per
+/// correlation and group which events counted and whether the condition held. Exits 0 when a
+/// reported correlation raised an alert, 1 otherwise (like grep, as for one event).
+fn explain_sequence(
+    loaded: &ruleproof_backtest::rules::LoadedRules,
+    path: &std::path::Path,
+    args: &CorrelationArgs,
+) -> anyhow::Result<u8> {
+    if loaded.correlations.is_empty() {
+        bail!("--events explains correlations, and the given files hold none");
+    }
+    let set = correlate::compile(&loaded.correlations, &loaded.rules).map_err(|errors| {
+        anyhow::anyhow!("the correlations do not compile:\n{}", errors.join("\n"))
+    })?;
+    let (events, bad) = ruleproof_backtest::events::read_all(path)
+        .with_context(|| format!("{}: reading events", path.display()))?;
+    for error in &bad {
+        eprintln!(
+            "error: {}:{}: {}",
+            path.display(),
+            error.line,
+            error.message
+        );
+    }
+    let mut engine = CorrelationEngine::new(&set, args.options(true)?);
+    let mut evaluations = Vec::new();
+    let mut notes = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let matched: Vec<usize> = (0..loaded.rules.len())
+            .filter(|r| set.uses_rule(*r) && loaded.rules[*r].matches(&event.value))
+            .collect();
+        let names: Vec<&str> = matched
+            .iter()
+            .map(|r| loaded.rules[*r].meta.reference())
+            .collect();
+        notes.push(format!(
+            "event {index} (line {}): {}",
+            event.line,
+            if names.is_empty() {
+                "matches no rule a correlation uses".to_owned()
+            } else {
+                format!("matches {}", names.join(", "))
+            }
+        ));
+        if let Err(why) = engine.push(index as u64, &event.value, &matched, &mut evaluations) {
+            notes.push(format!(
+                "event {index} (line {}): {}",
+                event.line,
+                skipped_message(&why)
+            ));
+        }
+    }
+    engine.finish(&mut evaluations);
+    println!("events:");
+    for note in &notes {
+        println!("  {note}");
+    }
+    let mut any_alert = false;
+    for (index, correlation) in set.correlations().iter().enumerate() {
+        println!();
+        println!(
+            "correlation `{}` ({}): {}{} over {}, group-by [{}], condition {}{}",
+            correlation.meta.title,
+            correlation.meta.reference(),
+            correlation.correlation_type,
+            if correlation.condition.fields.is_empty() {
+                String::new()
+            } else {
+                format!(" of {}", correlation.condition.fields.join(", "))
+            },
+            correlation.timespan_text,
+            correlation.group_by.join(", "),
+            correlation.condition,
+            if set.reports_correlation(index) {
+                ""
+            } else {
+                " (feeds another correlation; not reported on its own)"
+            }
+        );
+        let mut groups: Vec<&Vec<(String, String)>> = Vec::new();
+        for evaluation in evaluations.iter().filter(|e| e.correlation == index) {
+            if !groups.contains(&&evaluation.group) {
+                groups.push(&evaluation.group);
+            }
+        }
+        if groups.is_empty() {
+            println!("  no event reached it");
+        }
+        for group in groups {
+            let shown: Vec<String> = group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "  group {}:",
+                if shown.is_empty() {
+                    "(all events)".to_owned()
+                } else {
+                    shown.join(", ")
+                }
+            );
+            for evaluation in evaluations
+                .iter()
+                .filter(|e| e.correlation == index && &e.group == group)
+            {
+                any_alert |= evaluation.held && set.reports_correlation(index);
+                println!(
+                    "    at event {}: window {} – {} counts events {:?}: value {} → {} {}",
+                    evaluation.event,
+                    format_timestamp(evaluation.window_start),
+                    format_timestamp(evaluation.window_end),
+                    evaluation.events,
+                    number_text(evaluation.value),
+                    correlation.condition,
+                    if evaluation.held {
+                        "holds: ALERT"
+                    } else {
+                        "does not hold"
+                    }
+                );
+            }
+        }
+    }
+    Ok(if any_alert { EXIT_OK } else { EXIT_FAILURES })
 }
