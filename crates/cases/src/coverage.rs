@@ -436,11 +436,59 @@ pub struct CoverageTotals {
     pub detection: DetectionCounts,
 }
 
+/// What the sequence cases of a correlation rule exercise: the threshold met exactly and
+/// missed by one, and which base rules contributed to an alert.
+#[derive(Clone, Debug, Serialize)]
+pub struct CorrelationCoverage {
+    pub correlation: RuleSummary,
+    /// The test-case file (relative to the repository root), `None` when there is none.
+    pub test_file: Option<PathBuf>,
+    pub sequences: usize,
+    pub failing: usize,
+    /// The smallest value that meets a `gt`/`gte` condition; `None` for other conditions, where
+    /// "met exactly" and "missed by one" do not apply.
+    pub threshold: Option<f64>,
+    /// Passing cases with an alert whose value is exactly the threshold.
+    pub met_exactly: Vec<String>,
+    /// Passing cases without an alert whose largest value was one below the threshold.
+    pub missed_by_one: Vec<String>,
+    /// Each detection rule the correlation builds on, with the passing cases where an event it
+    /// matched is among an alert's contributing events.
+    pub base_rules: Vec<(String, Vec<String>)>,
+}
+
+impl CorrelationCoverage {
+    /// What is not exercised, one sentence each.
+    pub fn gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
+        if self.test_file.is_none() {
+            gaps.push("no test-case file".to_owned());
+        }
+        if let Some(threshold) = self.threshold {
+            let t = ruleproof_sigma::correlation::number_text(threshold);
+            if self.met_exactly.is_empty() {
+                gaps.push(format!("no passing case meets the threshold ({t}) exactly"));
+            }
+            if self.missed_by_one.is_empty() {
+                gaps.push(format!("no passing case misses the threshold ({t}) by one"));
+            }
+        }
+        for (rule, cases) in &self.base_rules {
+            if cases.is_empty() {
+                gaps.push(format!("base rule `{rule}` contributes to no alert"));
+            }
+        }
+        gaps
+    }
+}
+
 /// The coverage of every rule of a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CoverageReport {
     /// Sorted by rule path, then title.
     pub rules: Vec<RuleCoverage>,
+    /// Correlation rules, sorted by path, then title.
+    pub correlations: Vec<CorrelationCoverage>,
     /// Rules and filters that failed to load, unreadable files, and test-case files whose rule
     /// was not found.
     pub errors: Vec<String>,
@@ -524,6 +572,7 @@ pub fn coverage(layout: &Layout, rules: &RuleSet, report: &RunReport) -> Coverag
             out.rules.push(rule_coverage(layout, rules, rule, None));
         }
     }
+    out.correlations = correlation_coverage(layout, rules, report);
     out.rules.sort_by(|a, b| {
         (&a.rule.path, &a.rule.title, &a.test_file).cmp(&(
             &b.rule.path,
@@ -795,4 +844,78 @@ fn rejected_by(explanation: &Explanation) -> Vec<String> {
         .filter(|(part, _)| !part.result())
         .map(|(_, reference)| reference.clone())
         .collect()
+}
+
+/// Coverage of every correlation rule, from the sequence cases of its test-case file.
+fn correlation_coverage(
+    layout: &Layout,
+    rules: &RuleSet,
+    report: &RunReport,
+) -> Vec<CorrelationCoverage> {
+    let Ok(set) = rules.correlation_set() else {
+        // The runner reports why the correlations do not compile.
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (index, loaded) in rules.correlations.iter().enumerate() {
+        let meta = &loaded.correlation.meta;
+        let file = report.files.iter().find(|f| {
+            f.rule
+                .as_ref()
+                .is_some_and(|r| r.path == loaded.path && r.id == meta.id && r.title == meta.title)
+        });
+        let mut summary = RuleSummary::from_meta(meta, &loaded.path);
+        summary.path = relative(layout, &loaded.path);
+        let threshold = loaded.correlation.condition.threshold();
+        let base: Vec<String> = crate::sequence::base_rules(&set, index)
+            .into_iter()
+            .map(|r| rules.rules[r].compiled.meta.reference().to_owned())
+            .collect();
+        let mut coverage = CorrelationCoverage {
+            correlation: summary,
+            test_file: file.map(|f| relative(layout, &f.path)),
+            sequences: 0,
+            failing: 0,
+            threshold,
+            met_exactly: Vec::new(),
+            missed_by_one: Vec::new(),
+            base_rules: base.iter().map(|b| (b.clone(), Vec::new())).collect(),
+        };
+        for sequence in file.map_or(&[][..], |f| &f.sequences) {
+            coverage.sequences += 1;
+            if sequence.outcome.is_failure() {
+                coverage.failing += 1;
+            }
+            if sequence.outcome != Outcome::Pass {
+                continue;
+            }
+            if let Some(t) = threshold {
+                if sequence.alerts.iter().any(|a| a.value == t) {
+                    coverage.met_exactly.push(sequence.name.clone());
+                }
+                if sequence.alerts.is_empty() && sequence.peak == t - 1.0 {
+                    coverage.missed_by_one.push(sequence.name.clone());
+                }
+            }
+            for (rule, cases) in &mut coverage.base_rules {
+                let contributed = sequence.alerts.iter().any(|alert| {
+                    alert.events.iter().any(|e| {
+                        sequence
+                            .matched
+                            .get(*e as usize)
+                            .is_some_and(|m| m.contains(rule))
+                    })
+                });
+                if contributed {
+                    cases.push(sequence.name.clone());
+                }
+            }
+        }
+        out.push(coverage);
+    }
+    out.sort_by(|a, b| {
+        (&a.correlation.path, &a.correlation.title)
+            .cmp(&(&b.correlation.path, &b.correlation.title))
+    });
+    out
 }

@@ -163,7 +163,7 @@ impl RuleSummary {
         RuleSummary::from_meta(&correlation.correlation.meta, &correlation.path)
     }
 
-    fn from_meta(meta: &ruleproof_sigma::Metadata, path: &Path) -> RuleSummary {
+    pub(crate) fn from_meta(meta: &ruleproof_sigma::Metadata, path: &Path) -> RuleSummary {
         RuleSummary {
             title: meta.title.clone(),
             id: meta.id.clone(),

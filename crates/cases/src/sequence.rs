@@ -60,7 +60,7 @@ pub fn run_sequences(
 }
 
 /// The detection rules a correlation is built on, through any chain of correlations.
-fn base_rules(set: &CorrelationSet, index: usize) -> Vec<usize> {
+pub(crate) fn base_rules(set: &CorrelationSet, index: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack = vec![index];
     while let Some(c) = stack.pop() {

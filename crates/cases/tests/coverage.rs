@@ -103,8 +103,28 @@ fn summary(report: &CoverageReport, policy: &PolicyReport) -> Value {
             }),
         );
     }
+    let correlations: Map<String, Value> = report
+        .correlations
+        .iter()
+        .map(|c| {
+            (
+                c.correlation.path.display().to_string(),
+                json!({
+                    "test_file": c.test_file.as_ref().map(|p| p.display().to_string()),
+                    "sequences": c.sequences,
+                    "failing": c.failing,
+                    "threshold": c.threshold,
+                    "met_exactly": c.met_exactly,
+                    "missed_by_one": c.missed_by_one,
+                    "base_rules": c.base_rules.iter().map(|(r, cases)| (r.clone(), json!(cases))).collect::<Map<_, _>>(),
+                    "gaps": c.gaps(),
+                }),
+            )
+        })
+        .collect();
     json!({
         "rules": rules,
+        "correlations": correlations,
         "totals": report.totals(),
         "policy_passed": policy.passed(),
         "errors": report.errors,
@@ -177,6 +197,11 @@ fn an_unexercised_filter_and_an_uncovered_meta_filter() {
 #[test]
 fn a_rule_without_a_test_case_file() {
     check(&["rules", "rules/untested.yml"]);
+}
+
+#[test]
+fn a_correlation_rule_meets_its_threshold_but_is_never_missed_by_one() {
+    check(&["correlations", "rules/correlation.yml"]);
 }
 
 #[test]

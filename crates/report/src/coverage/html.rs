@@ -194,6 +194,23 @@ pub fn html(report: &CoverageReport, policy: &PolicyReport) -> String {
     for (index, rule) in report.rules.iter().enumerate() {
         rule_article(&mut out, index + 1, rule, policy);
     }
+    if !report.correlations.is_empty() {
+        out.push_str("<section>\n<h2>Correlation rules</h2>\n");
+        for correlation in &report.correlations {
+            let c = &correlation.correlation;
+            let _ = writeln!(
+                out,
+                "<h3>{} <small>{}</small></h3>\n<ul>",
+                escape(&c.title),
+                code(&c.path.display().to_string())
+            );
+            for line in super::correlation_lines(correlation) {
+                let _ = writeln!(out, "<li>{}</li>", escape(&line));
+            }
+            out.push_str("</ul>\n");
+        }
+        out.push_str("</section>\n");
+    }
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }

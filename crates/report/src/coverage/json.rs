@@ -26,6 +26,17 @@ pub fn json(report: &CoverageReport, policy: &PolicyReport) -> Value {
             "meta_filters": counter(totals.detection.meta_filters),
         },
         "rules": report.rules.iter().map(|r| rule(r, policy)).collect::<Vec<_>>(),
+        "correlations": report.correlations.iter().map(|c| json!({
+            "correlation": c.correlation,
+            "test_file": c.test_file,
+            "sequences": c.sequences,
+            "failing": c.failing,
+            "threshold": c.threshold,
+            "met_exactly": c.met_exactly,
+            "missed_by_one": c.missed_by_one,
+            "base_rules": c.base_rules.iter().map(|(rule, cases)| json!({"rule": rule, "contributes_in": cases})).collect::<Vec<_>>(),
+            "gaps": c.gaps(),
+        })).collect::<Vec<_>>(),
         "policy": {
             "passed": policy.passed(),
             "rules_checked": policy.rules_checked,

@@ -147,6 +147,22 @@ pub fn markdown(report: &CoverageReport, policy: &PolicyReport) -> String {
             out.push('\n');
         }
     }
+    if !report.correlations.is_empty() {
+        out.push_str("### Correlation rules\n\n");
+        for correlation in &report.correlations {
+            let c = &correlation.correlation;
+            let _ = writeln!(
+                out,
+                "**{}** ({})\n",
+                escape(&c.title),
+                code(&c.path.display().to_string())
+            );
+            for line in super::correlation_lines(correlation) {
+                let _ = writeln!(out, "- {}", escape(&line));
+            }
+            out.push('\n');
+        }
+    }
     if !policy.passed() {
         out.push_str("### Policy failures\n\n");
         for error in &policy.errors {

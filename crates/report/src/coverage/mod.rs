@@ -12,7 +12,41 @@ pub use markdown::markdown;
 pub use text::{policy_text, text};
 
 use ruleproof_cases::RuleSummary;
-use ruleproof_cases::coverage::Counter;
+use ruleproof_cases::coverage::{CorrelationCoverage, Counter};
+
+/// The lines every format shows for a correlation rule: its sequence cases, the threshold met
+/// exactly and missed by one, each base rule's contribution, then its gaps.
+fn correlation_lines(c: &CorrelationCoverage) -> Vec<String> {
+    let names = |cases: &[String]| {
+        if cases.is_empty() {
+            "none".to_owned()
+        } else {
+            cases.join("; ")
+        }
+    };
+    let mut lines = vec![format!(
+        "sequence cases: {}, {} failing",
+        c.sequences, c.failing
+    )];
+    if let Some(t) = c.threshold {
+        let t = ruleproof_sigma::correlation::number_text(t);
+        lines.push(format!(
+            "threshold {t} met exactly by: {}",
+            names(&c.met_exactly)
+        ));
+        lines.push(format!(
+            "threshold {t} missed by one by: {}",
+            names(&c.missed_by_one)
+        ));
+    }
+    for (rule, cases) in &c.base_rules {
+        lines.push(format!("base rule {rule} contributes in: {}", names(cases)));
+    }
+    for gap in c.gaps() {
+        lines.push(format!("gap: {gap}"));
+    }
+    lines
+}
 
 /// `stable, high`, or `no status` when the rule sets neither.
 fn tags(rule: &RuleSummary) -> String {

@@ -20,6 +20,20 @@ pub fn text(report: &CoverageReport, policy: &PolicyReport) -> String {
         rule_block(&mut out, rule);
         out.push('\n');
     }
+    for correlation in &report.correlations {
+        let c = &correlation.correlation;
+        let _ = writeln!(
+            out,
+            "{} — {} [correlation, {}]",
+            c.path.display(),
+            c.title,
+            super::tags(c)
+        );
+        for line in super::correlation_lines(correlation) {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     totals_block(&mut out, &report.totals());
     out.push('\n');
     out.push_str(&policy_text(policy));
