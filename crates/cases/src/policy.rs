@@ -65,6 +65,9 @@ pub struct Requirements {
     pub item_coverage: Option<Percent>,
     pub value_coverage: Option<Percent>,
     pub meta_filter_coverage: Option<Percent>,
+    /// Per cent of non-equivalent mutants the cases kill (`ruleproof mutate`, see
+    /// `docs/mutation.md`); `coverage --check` leaves it to `mutate`.
+    pub min_mutation_score: Option<Percent>,
 }
 
 /// A whole percentage, 0 to 100.
@@ -124,6 +127,7 @@ impl Requirements {
             item_coverage: other.item_coverage.or(self.item_coverage),
             value_coverage: other.value_coverage.or(self.value_coverage),
             meta_filter_coverage: other.meta_filter_coverage.or(self.meta_filter_coverage),
+            min_mutation_score: other.min_mutation_score.or(self.min_mutation_score),
         }
     }
 
@@ -143,6 +147,7 @@ impl Requirements {
             item_coverage: max(self.item_coverage, other.item_coverage),
             value_coverage: max(self.value_coverage, other.value_coverage),
             meta_filter_coverage: max(self.meta_filter_coverage, other.meta_filter_coverage),
+            min_mutation_score: max(self.min_mutation_score, other.min_mutation_score),
         }
     }
 }

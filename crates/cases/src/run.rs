@@ -31,6 +31,31 @@ impl Layout {
         }
     }
 
+    /// The test-case paths that command-line paths select: a rule file under the rules directory
+    /// selects its test-case file, a directory of rules its directory of test cases; other paths
+    /// are taken as they are. No paths select the whole test-case directory.
+    pub fn select_test_cases(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let rules_dir = self.rules_dir.canonicalize().ok();
+        let mut selected: Vec<PathBuf> =
+            paths
+                .iter()
+                .map(|path| {
+                    let mapped = path.canonicalize().ok().zip(rules_dir.as_deref()).and_then(
+                        |(p, rules)| p.strip_prefix(rules).ok().map(|r| self.cases_dir.join(r)),
+                    );
+                    match mapped {
+                        Some(p) if path.is_file() => p.with_extension("yml"),
+                        Some(p) => p,
+                        None => path.clone(),
+                    }
+                })
+                .collect();
+        if selected.is_empty() {
+            selected.push(self.cases_dir.clone());
+        }
+        selected
+    }
+
     /// The test-case file that belongs to a rule file: the same relative path under `test-cases/`.
     pub fn test_case_path_for(&self, rule_path: &Path) -> Option<PathBuf> {
         let relative = rule_path.strip_prefix(&self.rules_dir).ok()?;
@@ -155,7 +180,8 @@ pub struct RuleSummary {
 }
 
 impl RuleSummary {
-    fn of(rule: &LoadedRule) -> RuleSummary {
+    /// The summary of a loaded rule.
+    pub fn of(rule: &LoadedRule) -> RuleSummary {
         RuleSummary::from_meta(&rule.rule.meta, &rule.path)
     }
 

@@ -425,11 +425,11 @@ fn regression_reports_pass_fail_and_unsupported_tests() {
 
 #[test]
 fn a_rule_file_or_directory_selects_its_test_cases() {
-    // rules/linux holds the seed rule (45 cases) and the correlation built on it (9 sequences).
+    // rules/linux holds the seed rule (87 cases) and the correlation built on it (9 sequences).
     for (path, passed) in [
-        ("rules/linux", "54 passed"),
-        (SEED_RULE, "45 passed"),
-        (SEED_CASES, "45 passed"),
+        ("rules/linux", "96 passed"),
+        (SEED_RULE, "87 passed"),
+        (SEED_CASES, "87 passed"),
     ] {
         let output = ruleproof(&repository(), &["test", path]);
         assert_eq!(code(&output), 0, "{path}: {}", stdout(&output));
@@ -439,4 +439,80 @@ fn a_rule_file_or_directory_selects_its_test_cases() {
             stdout(&output)
         );
     }
+}
+
+#[test]
+fn mutate_meets_the_policy_on_the_repository() {
+    let output = ruleproof(&repository(), &["mutate", SEED_RULE]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert!(stdout(&output).starts_with("100.0% Linux Crypto Mining Pool Connections"));
+    assert!(stdout(&output).contains("mutation policy met"));
+}
+
+#[test]
+fn mutate_exits_1_below_the_policy_and_names_the_survivor() {
+    let dir = scratch_repository();
+    // Without the cases that try a host under each pool name, widening a value goes unnoticed.
+    let cases = dir.path().join(SEED_CASES);
+    let text = std::fs::read_to_string(&cases).unwrap();
+    let cut = text
+        .find("    - name: \"a subdomain of a pool name")
+        .unwrap();
+    let end = cut + text[cut..].find("    - name: \"a pool name with").unwrap();
+    std::fs::write(&cases, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    std::fs::write(
+        dir.path().join("ruleproof.yml"),
+        "coverage:\n  status:\n    stable:\n      min_mutation_score: 100\n",
+    )
+    .unwrap();
+    let output = ruleproof(dir.path(), &["mutate"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("survived widen-value at rules/linux/network_connection/net_connection_lnx_crypto_mining_indicators.yml:18:15"),
+        "{text}"
+    );
+    assert!(
+        text.contains("'pool.minexmr.com' → '*pool.minexmr.com'"),
+        "{text}"
+    );
+    assert!(text.contains("needs a 100% mutation score"), "{text}");
+
+    let json = ruleproof(dir.path(), &["mutate", "--format", "json"]);
+    assert_eq!(code(&json), 1);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["format"], "ruleproof.mutation/1");
+    assert_eq!(
+        value["rules"][0]["rule"],
+        "a46c93b7-55ed-4d27-a41b-c259456c4746"
+    );
+    let markdown = ruleproof(dir.path(), &["mutate", "--format", "markdown"]);
+    assert_eq!(code(&markdown), 1);
+    assert!(stdout(&markdown).contains("### Surviving mutants"));
+}
+
+#[test]
+fn mutate_reports_a_missing_path_with_exit_2() {
+    let output = ruleproof(&repository(), &["mutate", "no/such/rule.yml"]);
+    assert_eq!(code(&output), 2);
+}
+
+#[test]
+fn the_coverage_page_has_a_mutation_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("coverage.html");
+    let output = ruleproof(
+        &repository(),
+        &[
+            "coverage",
+            "--format",
+            "html",
+            "--output",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&output), 0);
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.contains("<h2>Mutation testing</h2>"));
+    assert!(html.contains("<td>Linux Crypto Mining Pool Connections</td><td>100.0%</td>"));
 }

@@ -6,6 +6,7 @@
 pub mod coverage;
 pub mod explain_output;
 pub mod github;
+pub mod mutation;
 pub mod test_output;
 pub mod validate_output;
 

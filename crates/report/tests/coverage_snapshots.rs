@@ -62,7 +62,7 @@ fn json() {
 #[test]
 fn html() {
     let (report, policy) = computed();
-    let page = render::html(report, policy);
+    let page = render::html(report, policy, None);
     check_snapshot("coverage", "report.html", &page);
 }
 
@@ -70,7 +70,7 @@ fn html() {
 #[test]
 fn html_needs_nothing_from_outside() {
     let (report, policy) = computed();
-    let page = render::html(report, policy).to_lowercase();
+    let page = render::html(report, policy, None).to_lowercase();
     for forbidden in [
         "<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import",
     ] {
@@ -84,7 +84,7 @@ fn html_needs_nothing_from_outside() {
 #[test]
 fn html_elements_nest_properly() {
     let (report, policy) = computed();
-    let page = render::html(report, policy);
+    let page = render::html(report, policy, None);
     let void = ["meta", "br", "hr", "img", "input", "link", "!doctype"];
     let mut open: Vec<String> = Vec::new();
     let mut rest = page.as_str();
@@ -145,7 +145,7 @@ fn rule_text_is_escaped() {
         panic!("the fixture has no rules");
     };
     rule.rule.title = String::from("<b>\"bold\" & 'brave'</b> | *emphasis*");
-    let page = render::html(&report, policy);
+    let page = render::html(&report, policy, None);
     assert!(page.contains("&lt;b&gt;&quot;bold&quot; &amp; &#39;brave&#39;&lt;/b&gt;"));
     assert!(!page.contains("<b>"));
     let markdown = render::markdown(&report, policy);

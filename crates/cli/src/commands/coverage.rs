@@ -83,7 +83,20 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
         CoverageFormat::Text => render::text(&report, &verdict),
         CoverageFormat::Markdown => render::markdown(&report, &verdict),
         CoverageFormat::Json => format!("{:#}\n", render::json(&report, &verdict)),
-        CoverageFormat::Html => render::html(&report, &verdict),
+        CoverageFormat::Html => {
+            // The page also shows how many mutants the selected rules' cases kill.
+            let cases = report
+                .rules
+                .iter()
+                .filter_map(|r| r.test_file.as_ref().map(|f| layout.root.join(f)))
+                .collect::<Vec<_>>();
+            let mutation = if cases.is_empty() {
+                ruleproof_mutate::MutationReport::default()
+            } else {
+                ruleproof_mutate::mutate(&layout, &rules, &cases, &CompileOptions::default())
+            };
+            render::html(&report, &verdict, Some(&mutation))
+        }
     };
     match &args.output {
         Some(path) => write_atomically(path, &rendered, args.force)?,

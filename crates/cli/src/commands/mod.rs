@@ -6,6 +6,7 @@ mod convert;
 mod coverage;
 mod explain;
 mod matching;
+mod mutate;
 mod regression;
 mod test;
 mod validate;
@@ -41,6 +42,8 @@ enum Command {
     Cases(cases::CasesCommand),
     /// Report what the test cases cover (scenarios, searches, items, values) and check the policy.
     Coverage(coverage::CoverageArgs),
+    /// Mutation-test rules: which small changes to each rule its test cases would not notice.
+    Mutate(mutate::MutateArgs),
     /// Convert Sigma rules to KQL through a field pipeline (ASIM or Defender XDR tables).
     Convert(convert::ConvertArgs),
 }
@@ -73,5 +76,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cases(command) => cases::run(command),
         Command::Coverage(args) => coverage::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Mutate(args) => mutate::run(args),
     }
 }

@@ -27,33 +27,12 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
     if !layout.rules_dir.is_dir() {
         bail!("no rules directory at {}", layout.rules_dir.display());
     }
-    let mut paths = Vec::new();
     for path in &args.paths {
         if !path.exists() {
             bail!("{}: no such file or directory", path.display());
         }
-        let mapped = path
-            .canonicalize()
-            .ok()
-            .zip(layout.rules_dir.canonicalize().ok())
-            .and_then(|(p, rules)| {
-                p.strip_prefix(&rules)
-                    .ok()
-                    .map(|r| layout.cases_dir.join(r))
-            });
-        // A rule file selects its test-case file; a directory of rules, the directory of cases.
-        let mapped = mapped.map(|p| {
-            if path.is_file() {
-                p.with_extension("yml")
-            } else {
-                p
-            }
-        });
-        paths.push(mapped.unwrap_or_else(|| path.clone()));
     }
-    if paths.is_empty() {
-        paths.push(layout.cases_dir.clone());
-    }
+    let paths = layout.select_test_cases(&args.paths);
     let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));

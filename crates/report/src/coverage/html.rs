@@ -124,8 +124,13 @@ fn coverage_badge(cases: &[String]) -> String {
     })
 }
 
-/// The whole page.
-pub fn html(report: &CoverageReport, policy: &PolicyReport) -> String {
+/// The whole page; with a mutation report, a section with each rule's mutation score and the
+/// surviving mutants.
+pub fn html(
+    report: &CoverageReport,
+    policy: &PolicyReport,
+    mutation: Option<&ruleproof_mutate::MutationReport>,
+) -> String {
     let totals = report.totals();
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -188,6 +193,10 @@ pub fn html(report: &CoverageReport, policy: &PolicyReport) -> String {
             out.push_str("</ul></li>\n");
         }
         out.push_str("</ul>\n</section>\n");
+    }
+
+    if let Some(mutation) = mutation {
+        crate::mutation::html_section(&mut out, mutation, escape);
     }
 
     out.push_str("<h2>Rules</h2>\n");

@@ -1,0 +1,71 @@
+//! `ruleproof mutate`: mutation-test rules against their test cases and check the policy's
+//! `min_mutation_score`.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::ValueEnum;
+use ruleproof_cases::policy::Policy;
+use ruleproof_cases::{Layout, RuleSet};
+use ruleproof_report::mutation as render;
+use ruleproof_sigma::CompileOptions;
+
+use super::RootArgs;
+use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+
+/// Formats of the mutation report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MutateFormat {
+    /// For the terminal: scores and every surviving mutant.
+    Human,
+    /// `ruleproof.mutation/1`, documented in docs/mutation.md.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MutateArgs {
+    /// Test-case files or directories (default: the repository's `test-cases/`). A rule file or
+    /// directory under `rules/` selects its test-case files.
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    root: RootArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: MutateFormat,
+}
+
+pub fn run(args: MutateArgs) -> anyhow::Result<u8> {
+    let layout = Layout::at(&args.root.root);
+    if !layout.rules_dir.is_dir() {
+        bail!("no rules directory at {}", layout.rules_dir.display());
+    }
+    let policy = Policy::load(&layout.root)?;
+    for path in &args.paths {
+        if !path.exists() {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    let paths = layout.select_test_cases(&args.paths);
+    let options = CompileOptions::default();
+    let rules = RuleSet::load(&layout.rules_dir, &options);
+    let report = ruleproof_mutate::mutate(&layout, &rules, &paths, &options);
+    let shortfalls = ruleproof_mutate::policy::check(&report, &policy);
+    let output = match args.format {
+        MutateFormat::Human => render::human(&report, &shortfalls),
+        MutateFormat::Json => format!("{:#}\n", render::json(&report, &shortfalls)),
+        MutateFormat::Markdown => render::markdown(&report, &shortfalls),
+    };
+    print!("{output}");
+    if args.format != MutateFormat::Human && !shortfalls.is_empty() {
+        eprint!("{}", render::policy_text(&shortfalls));
+    }
+    Ok(if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else if !shortfalls.is_empty() {
+        EXIT_FAILURES
+    } else {
+        EXIT_OK
+    })
+}
