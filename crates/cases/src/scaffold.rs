@@ -145,7 +145,7 @@ pub struct NewCase {
 }
 
 /// Renders a case as block YAML at the given indentation of its `- ` marker.
-fn render_case(case: &NewCase, indent: usize) -> String {
+pub fn render_case(case: &NewCase, indent: usize) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     let _ = writeln!(out, "{pad}- name: {}", yaml_string(&case.name));

@@ -516,3 +516,35 @@ fn the_coverage_page_has_a_mutation_section() {
     assert!(html.contains("<h2>Mutation testing</h2>"));
     assert!(html.contains("<td>Linux Crypto Mining Pool Connections</td><td>100.0%</td>"));
 }
+
+#[test]
+fn generate_prints_confirmed_events_as_jsonl_and_yaml() {
+    let output = ruleproof(
+        &repository(),
+        &["generate", "--rules", SEED_RULE, "--format", "jsonl"],
+    );
+    assert_eq!(code(&output), 0);
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // One positive per listed host, and at least one near miss.
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "positive").count(), 22);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "near-miss" && l["expect"] == "no-match")
+    );
+    let first = stdout(&output).lines().next().unwrap().to_owned();
+    assert!(
+        first.starts_with(r#"{"rule":"a46c93b7-55ed-4d27-a41b-c259456c4746","path":"#),
+        "{first}"
+    );
+
+    let yaml = ruleproof(&repository(), &["generate", "--rules", SEED_RULE]);
+    assert_eq!(code(&yaml), 0);
+    assert!(stdout(&yaml).contains("  - name: \"generated: positive: selection\""));
+
+    let missing = ruleproof(&repository(), &["generate", "--rules", "no/such.yml"]);
+    assert_eq!(code(&missing), 2);
+}

@@ -5,6 +5,7 @@
 
 pub mod coverage;
 pub mod explain_output;
+pub mod generated;
 pub mod github;
 pub mod mutation;
 pub mod test_output;

@@ -5,6 +5,7 @@ mod cases;
 mod convert;
 mod coverage;
 mod explain;
+mod generate;
 mod matching;
 mod mutate;
 mod regression;
@@ -42,6 +43,8 @@ enum Command {
     Cases(cases::CasesCommand),
     /// Report what the test cases cover (scenarios, searches, items, values) and check the policy.
     Coverage(coverage::CoverageArgs),
+    /// Generate engine-confirmed events for rules: a positive per branch, near misses.
+    Generate(generate::GenerateArgs),
     /// Mutation-test rules: which small changes to each rule its test cases would not notice.
     Mutate(mutate::MutateArgs),
     /// Convert Sigma rules to KQL through a field pipeline (ASIM or Defender XDR tables).
@@ -77,5 +80,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Coverage(args) => coverage::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Mutate(args) => mutate::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }

@@ -1,0 +1,83 @@
+//! `ruleproof generate`: engine-confirmed events for rules, as JSON Lines or test-case YAML.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::ValueEnum;
+use ruleproof_cases::RuleSet;
+use ruleproof_report::generated;
+use ruleproof_sigma::CompileOptions;
+
+use crate::{EXIT_ERROR, EXIT_OK};
+
+/// Output formats of generated events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GenerateFormat {
+    /// One test-case document per rule (`---` between them).
+    Yaml,
+    /// One JSON object per event.
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Rule files or directories.
+    #[arg(long, required = true, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: GenerateFormat,
+}
+
+pub fn run(args: GenerateArgs) -> anyhow::Result<u8> {
+    let options = CompileOptions::default();
+    let mut failed = false;
+    let mut first = true;
+    for path in &args.rules {
+        if !path.exists() {
+            bail!("{}: no such file or directory", path.display());
+        }
+        let set = RuleSet::load(path, &options);
+        for diagnostic in &set.diagnostics {
+            eprintln!("error: {diagnostic}");
+            failed = true;
+        }
+        for message in &set.unreadable {
+            eprintln!("error: {message}");
+            failed = true;
+        }
+        for rule in &set.rules {
+            let events = ruleproof_generate::generate(&rule.rule, &rule.compiled, &options);
+            let reference = rule.rule.meta.reference();
+            for gap in &events.unsatisfied {
+                let what = if gap.contradictory {
+                    "contradictory branch"
+                } else {
+                    "no event for branch"
+                };
+                eprintln!(
+                    "{}: {what} `{}`: {}",
+                    rule.path.display(),
+                    gap.target,
+                    gap.reason
+                );
+            }
+            match args.format {
+                GenerateFormat::Jsonl => {
+                    print!(
+                        "{}",
+                        generated::jsonl(reference, &rule.path, &events.events)
+                    );
+                }
+                GenerateFormat::Yaml => {
+                    if !first {
+                        println!("---");
+                    }
+                    print!("{}", generated::yaml(reference, &rule.path, &events.events));
+                }
+            }
+            first = false;
+        }
+    }
+    Ok(if failed { EXIT_ERROR } else { EXIT_OK })
+}
