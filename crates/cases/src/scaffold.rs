@@ -248,8 +248,9 @@ pub fn append_case(source: &SourceFile, case: &NewCase) -> Result<String, Scaffo
     Ok(out)
 }
 
-/// Writes a file atomically: a temporary file in the same directory, then a rename. Without
-/// `overwrite`, an existing file is an error and is left untouched.
+/// Writes a file atomically: a temporary file in the same directory, then a rename; a file that
+/// is replaced keeps its permissions. Without `overwrite`, an existing file is an error and is
+/// left untouched.
 pub fn write_atomically(path: &Path, contents: &str, overwrite: bool) -> Result<(), ScaffoldError> {
     let io = |source| ScaffoldError::Io {
         path: path.to_owned(),
@@ -265,6 +266,12 @@ pub fn write_atomically(path: &Path, contents: &str, overwrite: bool) -> Result<
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     temp.write_all(contents.as_bytes()).map_err(io)?;
+    // A file that is replaced keeps its permissions (temporary files start private).
+    if let Ok(existing) = std::fs::metadata(path) {
+        temp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(io)?;
+    }
     temp.as_file().sync_all().map_err(io)?;
     if overwrite {
         temp.persist(path).map_err(|e| io(e.error))?;

@@ -548,3 +548,61 @@ fn generate_prints_confirmed_events_as_jsonl_and_yaml() {
     let missing = ruleproof(&repository(), &["generate", "--rules", "no/such.yml"]);
     assert_eq!(code(&missing), 2);
 }
+
+#[test]
+fn cases_suggest_write_kills_every_survivor_and_keeps_the_file() {
+    let dir = scratch_repository();
+    std::fs::write(
+        dir.path().join("ruleproof.yml"),
+        "coverage:\n  status:\n    stable:\n      min_mutation_score: 100\n",
+    )
+    .unwrap();
+    // Without the cases that try hosts around each pool name, widening values goes unnoticed.
+    let cases = dir.path().join(SEED_CASES);
+    let text = std::fs::read_to_string(&cases).unwrap();
+    let cut = text
+        .find("    - name: \"a subdomain of a pool name")
+        .unwrap();
+    let end = cut
+        + text[cut..]
+            .find("    - name: a truncated pool name")
+            .unwrap();
+    std::fs::write(&cases, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cases, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    assert_eq!(code(&ruleproof(dir.path(), &["mutate"])), 1);
+
+    let printed = ruleproof(dir.path(), &["cases", "suggest", SEED_RULE]);
+    assert_eq!(code(&printed), 0);
+    assert!(stdout(&printed).contains("generated: kills-mutant: widen-value"));
+    assert_eq!(
+        std::fs::read_to_string(&cases).unwrap(),
+        format!("{}{}", &text[..cut], &text[end..]),
+        "without --write nothing is written"
+    );
+
+    let written = ruleproof(dir.path(), &["cases", "suggest", SEED_RULE, "--write"]);
+    assert_eq!(
+        code(&written),
+        0,
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let after = std::fs::read_to_string(&cases).unwrap();
+    assert!(
+        after.starts_with("# yaml-language-server"),
+        "comments are kept"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cases).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640, "permissions are kept");
+    }
+    assert_eq!(code(&ruleproof(dir.path(), &["test"])), 0);
+    let mutate = ruleproof(dir.path(), &["mutate"]);
+    assert_eq!(code(&mutate), 0, "{}", stdout(&mutate));
+}

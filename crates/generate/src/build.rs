@@ -143,6 +143,108 @@ pub fn generate(rule: &Rule, compiled: &CompiledRule, options: &CompileOptions) 
     out
 }
 
+/// Where a value sits in a rule's detection: search, map (0 for a plain map), item, value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueAt {
+    /// The search identifier, by index in the detection.
+    pub search: usize,
+    /// The map of a search that is a list of maps (0 otherwise).
+    pub map: usize,
+    /// The item within the map.
+    pub item: usize,
+    /// The value within the item's list.
+    pub value: usize,
+}
+
+/// An engine-confirmed event that a given value decides: for a search the condition needs true,
+/// a positive built on that value (expect match); for a search the condition needs false (a
+/// filter), a positive of the rest with the filter satisfied on that value (expect no-match).
+/// `None` when no such event could be built.
+pub fn event_for_value(
+    rule: &Rule,
+    compiled: &CompiledRule,
+    options: &CompileOptions,
+    at: ValueAt,
+) -> Option<GeneratedEvent> {
+    let names: Vec<&str> = rule
+        .detection
+        .searches
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let generator = Generator {
+        rule,
+        compiled,
+        options,
+    };
+    let choice = Choice {
+        maps: vec![(at.search, at.map)],
+        values: vec![(at.search, at.map, at.item, at.value)],
+    };
+    let search = &rule.detection.searches[at.search];
+    let item = match &search.body {
+        SearchBody::Maps(maps) => maps.get(at.map)?.items.get(at.item)?,
+        SearchBody::Keywords(item) => item,
+    };
+    let target = format!(
+        "{}: {} {}",
+        search.name,
+        key_text(item),
+        value_text(&item.values.get(at.value)?.value)
+    );
+    for condition in rule
+        .detection
+        .conditions
+        .iter()
+        .filter_map(|c| c.parsed.as_ref().ok())
+    {
+        for way in ways(condition, &names, false) {
+            let Some(literal) = way.iter().find(|l| l.search == at.search) else {
+                continue;
+            };
+            if literal.positive {
+                if let Ok(event) = generator.event_for(&way, &choice)
+                    && compiled.matches(&event)
+                {
+                    return Some(GeneratedEvent {
+                        expect_match: true,
+                        kind: Kind::Positive,
+                        target,
+                        event,
+                    });
+                }
+                continue;
+            }
+            let Ok(Value::Object(mut fields)) = generator.event_for(&way, &Choice::default())
+            else {
+                continue;
+            };
+            let mut needs = Vec::new();
+            let positive = Literal {
+                search: at.search,
+                positive: true,
+            };
+            if generator.add_search(positive, &choice, &mut needs).is_err() {
+                continue;
+            }
+            let Ok(Value::Object(extra)) = build_event(&needs, 0) else {
+                continue;
+            };
+            fields.extend(extra);
+            let event = Value::Object(fields);
+            if !compiled.matches(&event) {
+                return Some(GeneratedEvent {
+                    expect_match: false,
+                    kind: Kind::NearMiss,
+                    target: format!("{target} rejects it"),
+                    event,
+                });
+            }
+        }
+    }
+    None
+}
+
 fn dedup(events: &mut Vec<GeneratedEvent>) {
     let mut seen: Vec<Value> = Vec::new();
     events.retain(|e| {

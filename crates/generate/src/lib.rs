@@ -14,4 +14,6 @@ pub mod branch;
 pub mod build;
 pub mod sample;
 
-pub use build::{GeneratedEvent, Kind, RuleEvents, Unsatisfied, generate};
+pub use build::{
+    GeneratedEvent, Kind, RuleEvents, Unsatisfied, ValueAt, event_for_value, generate,
+};

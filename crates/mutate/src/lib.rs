@@ -12,6 +12,7 @@ pub mod generate;
 pub mod operator;
 pub mod policy;
 pub mod run;
+pub mod suggest;
 
 pub use generate::{Mutant, mutants};
 pub use operator::Operator;

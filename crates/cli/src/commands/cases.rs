@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ruleproof_cases::Layout;
 use ruleproof_cases::format::Verdict;
-use ruleproof_cases::scaffold::{NewCase, append_case, skeleton, write_atomically};
+use ruleproof_cases::scaffold::{NewCase, append_case, render_case, skeleton, write_atomically};
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{DocumentBody, load_file};
 
@@ -42,6 +42,18 @@ pub enum CasesCommand {
         /// The case's name (default: derived from the event file's name).
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        root: RootArgs,
+    },
+    /// Propose cases that kill each surviving mutant and cover each uncovered value, as
+    /// test-case YAML; with `--write`, append them to the rule's test-case file.
+    Suggest {
+        /// The rule file, under the repository's `rules/`.
+        rule: PathBuf,
+        /// Append the cases to the rule's test-case file (atomically, keeping its comments and
+        /// permissions), named `generated: …` for review.
+        #[arg(long)]
+        write: bool,
         #[command(flatten)]
         root: RootArgs,
     },
@@ -153,5 +165,80 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
             eprintln!("appended case `{}` to {}", case.name, target.display());
             Ok(EXIT_OK)
         }
+        CasesCommand::Suggest { rule, write, root } => suggest(&rule, write, &root.root),
     }
+}
+
+/// `cases suggest`: prints the proposed cases, or appends them with `write`.
+fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<u8> {
+    let layout = Layout::at(root);
+    let target = test_case_path(&layout, rule)?;
+    let options = ruleproof_sigma::CompileOptions::default();
+    let rules = ruleproof_cases::RuleSet::load(&layout.rules_dir, &options);
+    let wanted = rule.canonicalize()?;
+    let Some(loaded) = rules
+        .rules
+        .iter()
+        .find(|r| r.path.canonicalize().ok().as_deref() == Some(wanted.as_path()))
+    else {
+        let problems: Vec<String> = rules.diagnostics.iter().map(ToString::to_string).collect();
+        bail!(
+            "{}: no rule loaded from this file{}",
+            rule.display(),
+            if problems.is_empty() {
+                String::new()
+            } else {
+                format!(":\n{}", problems.join("\n"))
+            }
+        );
+    };
+    let suggestions = ruleproof_mutate::suggest::suggest(&layout, &rules, loaded, &options);
+    for gap in &suggestions.not_found {
+        eprintln!("{}: {gap}", rule.display());
+    }
+    let mut cases = ruleproof_report::generated::cases(&suggestions.cases);
+    if !write {
+        println!("cases:");
+        for case in &cases {
+            print!("{}", render_case(case, 4));
+        }
+        return Ok(EXIT_OK);
+    }
+    if !target.exists() {
+        bail!(
+            "{}: no test-case file yet; create one with `ruleproof cases new {}`",
+            target.display(),
+            rule.display()
+        );
+    }
+    let mut source =
+        ruleproof_sigma::source::read_source(&target, Limits::default().max_file_bytes)?;
+    // Names stay unique in the file: a name already used gets a number.
+    let (parsed, _) = ruleproof_cases::format::parse_test_case_file(&source, &Limits::default());
+    let mut taken: Vec<String> = parsed
+        .map(|f| f.cases.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    for case in &mut cases {
+        let base = case.name.clone();
+        let mut n = 2;
+        while taken.contains(&case.name) {
+            case.name = format!("{base} ({n})");
+            n += 1;
+        }
+        taken.push(case.name.clone());
+    }
+    for case in &cases {
+        let text = append_case(&source, case)?;
+        source = ruleproof_sigma::SourceFile::new(source.path(), text.as_str());
+    }
+    if !cases.is_empty() {
+        write_atomically(&target, source.text(), true)?;
+    }
+    eprintln!(
+        "appended {} generated case{} to {}",
+        cases.len(),
+        if cases.len() == 1 { "" } else { "s" },
+        target.display()
+    );
+    Ok(EXIT_OK)
 }

@@ -1,0 +1,222 @@
+//! `cases suggest`: the cases a rule's fixtures lack. For each surviving mutant, an event on
+//! which the rule and the mutant disagree (found among generated positives, near misses and
+//! small perturbations of them, and confirmed by both compiled rules); for each value no case
+//! covers, an event that value decides.
+
+use serde_json::Value;
+
+use ruleproof_cases::coverage::coverage;
+use ruleproof_cases::{Layout, LoadedRule, RuleSet};
+use ruleproof_generate::{GeneratedEvent, Kind, ValueAt, event_for_value, generate};
+use ruleproof_sigma::detection::SearchBody;
+use ruleproof_sigma::{CompileOptions, CompiledRule};
+
+use crate::generate::mutants;
+use crate::operator::Operator;
+use crate::run::{Status, mutate};
+
+/// What `cases suggest` proposes for one rule.
+#[derive(Clone, Debug, Default)]
+pub struct Suggestions {
+    /// Engine-confirmed events with the verdict the rule gives them, in the order found:
+    /// mutant killers first, then events for uncovered values.
+    pub cases: Vec<GeneratedEvent>,
+    /// Survivors and values for which no event was found, one sentence each.
+    pub not_found: Vec<String>,
+}
+
+/// Proposes cases for `rule`, whose test cases (if any) are at the conventional path under
+/// `layout`.
+pub fn suggest(
+    layout: &Layout,
+    rules: &RuleSet,
+    rule: &LoadedRule,
+    options: &CompileOptions,
+) -> Suggestions {
+    let mut out = Suggestions::default();
+    let test_file = layout
+        .select_test_cases(std::slice::from_ref(&rule.path))
+        .pop()
+        .filter(|p| p.is_file());
+    let report = test_file
+        .as_ref()
+        .map(|file| mutate(layout, rules, std::slice::from_ref(file), options));
+    let tested = report
+        .as_ref()
+        .and_then(|r| r.rules.iter().find(|m| m.rule.path == rule.path));
+    // Without cases every non-equivalent mutant survives.
+    let survives = |operator: Operator, description: &str| match tested {
+        Some(tested) => tested.mutants.iter().any(|m| {
+            m.status == Status::Survived && m.operator == operator && m.description == description
+        }),
+        None => true,
+    };
+    let original = &rule.compiled;
+    let mut candidates = candidate_events(&rule.rule, original, options);
+
+    for mutant in mutants(&rule.rule, options) {
+        if mutant.equivalent.is_some() || !survives(mutant.operator, &mutant.description) {
+            continue;
+        }
+        let Ok(compiled) = CompiledRule::compile(&mutant.rule, options) else {
+            continue;
+        };
+        let differs = |event: &Value| original.matches(event) != compiled.matches(event);
+        // A case suggested for an earlier survivor may already tell this one apart.
+        if out.cases.iter().any(|c| differs(&c.event)) {
+            continue;
+        }
+        let found = candidates.iter().find(|e| differs(e)).cloned().or_else(|| {
+            let extra = candidate_events(&mutant.rule, &compiled, options);
+            let hit = extra.iter().find(|e| differs(e)).cloned();
+            candidates.extend(extra);
+            hit
+        });
+        match found {
+            Some(event) => out.cases.push(GeneratedEvent {
+                expect_match: original.matches(&event),
+                kind: Kind::KillsMutant,
+                target: format!("{}: {}", mutant.operator, mutant.description),
+                event,
+            }),
+            None => out.not_found.push(format!(
+                "no event found that tells the rule from the {} mutant `{}`",
+                mutant.operator, mutant.description
+            )),
+        }
+    }
+    if let Some(tested) = tested {
+        for survivor in tested
+            .survivors()
+            .filter(|m| m.operator == Operator::DropMetaFilter)
+        {
+            out.not_found.push(format!(
+                "{}: write a case with `with_filters:` that the filter decides",
+                survivor.description
+            ));
+        }
+    }
+
+    // Values no case covers.
+    if let Some(file) = &test_file {
+        let run = ruleproof_cases::run(layout, rules, std::slice::from_ref(file), None);
+        let covered = coverage(layout, rules, &run);
+        let Some(rule_coverage) = covered.rules.iter().find(|r| {
+            layout.root.join(&r.rule.path).canonicalize().ok() == rule.path.canonicalize().ok()
+        }) else {
+            return out;
+        };
+        for search in &rule_coverage.searches {
+            for item in &search.items {
+                for (v, value) in item.values.iter().enumerate() {
+                    if !value.covered_by.is_empty() {
+                        continue;
+                    }
+                    let Some(at) = locate(rule, &search.name, item.alternative, &item.key, v)
+                    else {
+                        continue;
+                    };
+                    match event_for_value(&rule.rule, original, options, at) {
+                        Some(event) => out.cases.push(event),
+                        None => out.not_found.push(format!(
+                            "no event found for the uncovered value {} of `{}` in {}",
+                            value.display, item.key, search.name
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where coverage's (search, 1-based alternative, key, value index) sits in the detection.
+fn locate(
+    rule: &LoadedRule,
+    search: &str,
+    alternative: usize,
+    key: &str,
+    value: usize,
+) -> Option<ValueAt> {
+    let index = rule
+        .rule
+        .detection
+        .searches
+        .iter()
+        .position(|s| s.name == search)?;
+    let map = alternative.saturating_sub(1);
+    let items: Vec<_> = match &rule.rule.detection.searches[index].body {
+        SearchBody::Maps(maps) => maps.get(map)?.items.iter().collect(),
+        SearchBody::Keywords(item) => vec![item],
+    };
+    let item = items.iter().position(|item| {
+        let mut written = item.field.clone().unwrap_or_else(|| "keywords".to_owned());
+        for (m, _) in &item.modifiers {
+            written.push('|');
+            written.push_str(m.name());
+        }
+        written == key
+    })?;
+    Some(ValueAt {
+        search: index,
+        map,
+        item,
+        value,
+    })
+}
+
+/// Events that may tell a rule from a mutant: the rule's generated positives and near misses,
+/// and each positive with one field changed a little (a character before or after a string, the
+/// other case, a number one up or down).
+fn candidate_events(
+    rule: &ruleproof_sigma::Rule,
+    compiled: &CompiledRule,
+    options: &CompileOptions,
+) -> Vec<Value> {
+    let generated = generate(rule, compiled, options);
+    let mut out: Vec<Value> = generated.events.iter().map(|e| e.event.clone()).collect();
+    for event in generated.events.iter().filter(|e| e.expect_match) {
+        let Value::Object(fields) = &event.event else {
+            continue;
+        };
+        for (name, value) in fields {
+            let variants: Vec<Value> = match value {
+                Value::String(s) => {
+                    let upper = s.to_uppercase();
+                    let swapped = if upper == *s { s.to_lowercase() } else { upper };
+                    vec![
+                        Value::String(format!("x.{s}")),
+                        Value::String(format!("{s}.x")),
+                        Value::String(format!("x{s}")),
+                        Value::String(format!("{s}x")),
+                        Value::String(swapped),
+                    ]
+                }
+                Value::Number(n) => n
+                    .as_f64()
+                    .map(|n| vec![Value::from(n + 1.0), Value::from(n - 1.0)])
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            for variant in variants {
+                let mut changed = fields.clone();
+                changed.insert(name.clone(), variant);
+                out.push(Value::Object(changed));
+            }
+        }
+    }
+    // Integers stay integers where the engine compares them as text.
+    for event in &mut out {
+        if let Value::Object(fields) = event {
+            for value in fields.values_mut() {
+                if let Some(f) = value.as_f64()
+                    && value.is_f64()
+                    && f.fract() == 0.0
+                {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+    }
+    out
+}
