@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  bench         run the criterion benchmarks (rule-set throughput, load, validation) in release mode
+  bench         run the criterion benchmarks (rule-set throughput, load, validation, mutation, generation) in release mode
   bless         rewrite every snapshot and golden file from current output (review the diff!)
   screenshot    render the coverage HTML report with headless Chromium to target/coverage.png
 ";
@@ -58,6 +58,10 @@ fn bench() -> anyhow::Result<()> {
         "ruleproof-sigma",
         "-p",
         "ruleproof-validate",
+        "-p",
+        "ruleproof-mutate",
+        "-p",
+        "ruleproof-generate",
         "--benches",
         "--",
     ]);
