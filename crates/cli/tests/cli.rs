@@ -606,3 +606,21 @@ fn cases_suggest_write_kills_every_survivor_and_keeps_the_file() {
     let mutate = ruleproof(dir.path(), &["mutate"]);
     assert_eq!(code(&mutate), 0, "{}", stdout(&mutate));
 }
+
+#[test]
+fn generated_fixtures_alone_pass_and_kill_every_mutant() {
+    let dir = scratch_repository();
+    std::fs::write(
+        dir.path().join("ruleproof.yml"),
+        "coverage:\n  status:\n    stable:\n      min_mutation_score: 100\n",
+    )
+    .unwrap();
+    let generated = ruleproof(dir.path(), &["generate", "--rules", SEED_RULE]);
+    assert_eq!(code(&generated), 0);
+    std::fs::write(dir.path().join(SEED_CASES), stdout(&generated)).unwrap();
+    let test = ruleproof(dir.path(), &["test"]);
+    assert_eq!(code(&test), 0, "{}", stdout(&test));
+    let mutate = ruleproof(dir.path(), &["mutate"]);
+    assert_eq!(code(&mutate), 0, "{}", stdout(&mutate));
+    assert!(stdout(&mutate).starts_with("100.0% "));
+}

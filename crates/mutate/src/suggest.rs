@@ -9,7 +9,7 @@ use ruleproof_cases::coverage::coverage;
 use ruleproof_cases::{Layout, LoadedRule, RuleSet};
 use ruleproof_generate::{GeneratedEvent, Kind, ValueAt, event_for_value, generate};
 use ruleproof_sigma::detection::SearchBody;
-use ruleproof_sigma::{CompileOptions, CompiledRule};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Rule};
 
 use crate::generate::mutants;
 use crate::operator::Operator;
@@ -52,39 +52,9 @@ pub fn suggest(
         None => true,
     };
     let original = &rule.compiled;
-    let mut candidates = candidate_events(&rule.rule, original, options);
-
-    for mutant in mutants(&rule.rule, options) {
-        if mutant.equivalent.is_some() || !survives(mutant.operator, &mutant.description) {
-            continue;
-        }
-        let Ok(compiled) = CompiledRule::compile(&mutant.rule, options) else {
-            continue;
-        };
-        let differs = |event: &Value| original.matches(event) != compiled.matches(event);
-        // A case suggested for an earlier survivor may already tell this one apart.
-        if out.cases.iter().any(|c| differs(&c.event)) {
-            continue;
-        }
-        let found = candidates.iter().find(|e| differs(e)).cloned().or_else(|| {
-            let extra = candidate_events(&mutant.rule, &compiled, options);
-            let hit = extra.iter().find(|e| differs(e)).cloned();
-            candidates.extend(extra);
-            hit
-        });
-        match found {
-            Some(event) => out.cases.push(GeneratedEvent {
-                expect_match: original.matches(&event),
-                kind: Kind::KillsMutant,
-                target: format!("{}: {}", mutant.operator, mutant.description),
-                event,
-            }),
-            None => out.not_found.push(format!(
-                "no event found that tells the rule from the {} mutant `{}`",
-                mutant.operator, mutant.description
-            )),
-        }
-    }
+    let (cases, not_found) = kill_mutants(&rule.rule, original, options, &[], survives);
+    out.cases = cases;
+    out.not_found = not_found;
     if let Some(tested) = tested {
         for survivor in tested
             .survivors()
@@ -130,6 +100,55 @@ pub fn suggest(
     out
 }
 
+/// Events that kill the rule's non-equivalent mutants for which `wanted(operator, description)`
+/// holds and that no event of `known` already kills: for each, the first event (among the
+/// rule's and the mutant's generated events and small changes of them) on which the compiled
+/// rule and the compiled mutant disagree, with the verdict the rule gives it. Also returns a
+/// sentence for each mutant no event was found for.
+pub fn kill_mutants(
+    rule: &Rule,
+    original: &CompiledRule,
+    options: &CompileOptions,
+    known: &[GeneratedEvent],
+    wanted: impl Fn(Operator, &str) -> bool,
+) -> (Vec<GeneratedEvent>, Vec<String>) {
+    let mut killers: Vec<GeneratedEvent> = Vec::new();
+    let mut not_found = Vec::new();
+    let mut candidates = candidate_events(rule, original, options);
+    for mutant in mutants(rule, options) {
+        if mutant.equivalent.is_some() || !wanted(mutant.operator, &mutant.description) {
+            continue;
+        }
+        let Ok(compiled) = CompiledRule::compile(&mutant.rule, options) else {
+            continue;
+        };
+        let differs = |event: &Value| original.matches(event) != compiled.matches(event);
+        // An event already known, or found for an earlier mutant, may tell this one apart.
+        if known.iter().chain(&killers).any(|c| differs(&c.event)) {
+            continue;
+        }
+        let found = candidates.iter().find(|e| differs(e)).cloned().or_else(|| {
+            let extra = candidate_events(&mutant.rule, &compiled, options);
+            let hit = extra.iter().find(|e| differs(e)).cloned();
+            candidates.extend(extra);
+            hit
+        });
+        match found {
+            Some(event) => killers.push(GeneratedEvent {
+                expect_match: original.matches(&event),
+                kind: Kind::KillsMutant,
+                target: format!("{}: {}", mutant.operator, mutant.description),
+                event,
+            }),
+            None => not_found.push(format!(
+                "no event found that tells the rule from the {} mutant `{}`",
+                mutant.operator, mutant.description
+            )),
+        }
+    }
+    (killers, not_found)
+}
+
 /// Where coverage's (search, 1-based alternative, key, value index) sits in the detection.
 fn locate(
     rule: &LoadedRule,
@@ -168,11 +187,7 @@ fn locate(
 /// Events that may tell a rule from a mutant: the rule's generated positives and near misses,
 /// and each positive with one field changed a little (a character before or after a string, the
 /// other case, a number one up or down).
-fn candidate_events(
-    rule: &ruleproof_sigma::Rule,
-    compiled: &CompiledRule,
-    options: &CompileOptions,
-) -> Vec<Value> {
+fn candidate_events(rule: &Rule, compiled: &CompiledRule, options: &CompileOptions) -> Vec<Value> {
     let generated = generate(rule, compiled, options);
     let mut out: Vec<Value> = generated.events.iter().map(|e| e.event.clone()).collect();
     for event in generated.events.iter().filter(|e| e.expect_match) {

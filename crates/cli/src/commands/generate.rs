@@ -47,7 +47,20 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<u8> {
             failed = true;
         }
         for rule in &set.rules {
-            let events = ruleproof_generate::generate(&rule.rule, &rule.compiled, &options);
+            let mut events = ruleproof_generate::generate(&rule.rule, &rule.compiled, &options);
+            // Events for the mutants the positives and near misses do not tell apart, so the
+            // generated set kills every mutant it can.
+            let (killers, not_found) = ruleproof_mutate::suggest::kill_mutants(
+                &rule.rule,
+                &rule.compiled,
+                &options,
+                &events.events,
+                |_, _| true,
+            );
+            events.events.extend(killers);
+            for gap in not_found {
+                eprintln!("{}: {gap}", rule.path.display());
+            }
             let reference = rule.rule.meta.reference();
             for gap in &events.unsatisfied {
                 let what = if gap.contradictory {
