@@ -133,8 +133,11 @@ pub fn regex_sample(pattern: &str, case_insensitive: bool, dot_all: bool) -> Opt
 /// The most repetitions a sample writes; `.{1000,}` in a length check still fits.
 const MAX_REPEAT: u32 = 4096;
 
+/// The longest sample built; nested repetitions could otherwise ask for gigabytes.
+const MAX_SAMPLE_BYTES: usize = 1 << 20;
+
 fn sample_hir(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
-    if depth > 200 {
+    if depth > 200 || out.len() > MAX_SAMPLE_BYTES {
         return None;
     }
     match hir.kind() {
@@ -292,5 +295,33 @@ pub fn plausible(field: &str) -> &'static str {
         "C:\\Users\\Public\\document.txt"
     } else {
         "value"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_repetitions_stop_at_the_sample_limit() {
+        assert_eq!(regex_sample("((a{1000}){1000}){1000}", false, false), None);
+        assert_eq!(regex_sample("a{3}b", false, false).as_deref(), Some("aaab"));
+    }
+
+    #[test]
+    fn bounds_pick_a_number_inside_and_one_outside() {
+        let bounds = Bounds {
+            low: Some((10.0, false)),
+            high: Some((12.0, true)),
+            equal: None,
+        };
+        assert_eq!(bounds.sample(), Some(11.0));
+        assert_eq!(bounds.outside(), Some(10.0));
+        let empty = Bounds {
+            low: Some((5.0, false)),
+            high: Some((5.0, false)),
+            equal: None,
+        };
+        assert_eq!(empty.sample(), None);
     }
 }
