@@ -1,6 +1,6 @@
 //! Snapshot tests of the mutation renderers (human, JSON, Markdown, and the section of the HTML
 //! coverage page) on the purpose-built repository of `tests/mutation/`: one rule whose cases
-//! kill every mutant, one with survivors below its policy. `RULEPROOF_BLESS=1 cargo test -p
+//! kill every mutant, one with survivors below its policy. `UPDATE_EXPECT=1 cargo test -p
 //! ruleproof-report` rewrites the snapshots in `tests/snapshots/mutation/`; review the diff.
 
 mod support;
