@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ruleproof_cases::Layout;
 use ruleproof_cases::format::Verdict;
-use ruleproof_cases::scaffold::{NewCase, append_case, skeleton, write_atomically};
+use ruleproof_cases::scaffold::{NewCase, append_case, skeleton};
+use ruleproof_files::write_atomically;
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{DocumentBody, load_file};
 
-use super::RootArgs;
-use crate::EXIT_OK;
+use super::{RootArgs, force_hint};
+use crate::Outcome;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CasesCommand {
@@ -65,7 +66,7 @@ fn test_case_path(layout: &Layout, rule: &Path) -> anyhow::Result<PathBuf> {
     Ok(layout.cases_dir.join(relative).with_extension("yml"))
 }
 
-pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
+pub fn run(command: CasesCommand) -> anyhow::Result<Outcome> {
     match command {
         CasesCommand::New { rule, force, root } => {
             let layout = Layout::at(&root.root);
@@ -93,9 +94,14 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
                 "{}schemas/ruleproof-test-case.schema.json",
                 "../".repeat(depth)
             );
-            write_atomically(&target, &skeleton(parsed, &reference, &schema), force)?;
+            write_atomically(
+                &target,
+                skeleton(parsed, &reference, &schema).as_bytes(),
+                force,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?;
             eprintln!("wrote {}", target.display());
-            Ok(EXIT_OK)
+            Ok(Outcome::Ok)
         }
         CasesCommand::Add {
             rule,
@@ -149,9 +155,9 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
             let source =
                 ruleproof_sigma::source::read_source(&target, Limits::default().max_file_bytes)?;
             let text = append_case(&source, &case)?;
-            write_atomically(&target, &text, true)?;
+            write_atomically(&target, text.as_bytes(), true)?;
             eprintln!("appended case `{}` to {}", case.name, target.display());
-            Ok(EXIT_OK)
+            Ok(Outcome::Ok)
         }
     }
 }

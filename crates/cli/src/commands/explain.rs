@@ -7,8 +7,9 @@ use ruleproof_report::explain_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::yaml::Limits;
 
-use super::matching::{load_placeholders, load_rules};
-use crate::{EXIT_FAILURES, EXIT_OK};
+use super::load_collection;
+use super::matching::load_placeholders;
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
@@ -26,7 +27,7 @@ pub struct ExplainArgs {
     json: bool,
 }
 
-pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
+pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let options = CompileOptions {
         placeholders: args
             .placeholders
@@ -34,10 +35,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let (rules, failed) = load_rules(std::slice::from_ref(&args.rule), &options)?;
-    if failed > 0 || rules.is_empty() {
+    let (collection, loaded) = load_collection(std::slice::from_ref(&args.rule), &options)?;
+    if loaded != Outcome::Ok || collection.rules.is_empty() {
         bail!("{}: no rule could be loaded", args.rule.display());
     }
+    let rules = collection.rules_with_filters();
     let source =
         ruleproof_sigma::source::read_source(&args.event, Limits::default().max_file_bytes)?;
     let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
@@ -67,5 +69,5 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
         }
     }
     // Like grep, explain exits 0 when the rule matched and 1 when it did not.
-    Ok(if any_match { EXIT_OK } else { EXIT_FAILURES })
+    Ok(Outcome::failures_if(!any_match))
 }

@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use ruleproof_backtest::run::Item;
 use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{CompileOptions, CompiledRule};
 
-use super::backtest::{CorpusArgs, load_index, run_corpus};
+use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
 
-use crate::{EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct MatchArgs {
@@ -50,24 +49,9 @@ pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<Stri
     Ok(values)
 }
 
-/// Loads and compiles every rule under the paths (on all cores), printing load errors with
-/// their positions.
-pub fn load_rules(
-    paths: &[PathBuf],
-    options: &CompileOptions,
-) -> anyhow::Result<(Vec<CompiledRule>, usize)> {
-    let loaded = ruleproof_backtest::rules::load_rules(paths, options)?;
-    for error in &loaded.errors {
-        eprintln!("error: {error}");
-    }
-    for note in &loaded.notes {
-        eprintln!("note: {note}");
-    }
-    Ok((loaded.rules, loaded.failed))
-}
-
-pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
-    let (index, failed_rules) = load_index(&args.rules, args.placeholders.as_deref())?;
+pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
+    set_threads(args.corpus.threads)?;
+    let (index, loaded) = load_index(&args.rules, args.placeholders.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
@@ -97,17 +81,14 @@ pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
     out.flush()?;
     let counts = totals.counts;
     eprintln!(
-        "{} rules ({} failed to load), {} events in {} file(s) ({} unreadable records), {} matches",
+        "{} rules, {} events in {} file(s) ({} unreadable records), {} matches",
         index.len(),
-        failed_rules,
         counts.events,
         totals.files,
         counts.bad_records,
         counts.matches
     );
-    Ok(if failed_rules > 0 || counts.bad_records > 0 {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(loaded
+        .and(totals.outcome)
+        .and(Outcome::failures_if(counts.bad_records > 0)))
 }

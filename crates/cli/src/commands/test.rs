@@ -8,7 +8,7 @@ use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 
 use super::{Format, RootArgs};
-use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -22,7 +22,7 @@ pub struct TestArgs {
     format: Format,
 }
 
-pub fn run(args: TestArgs) -> anyhow::Result<u8> {
+pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     let layout = Layout::at(&args.root.root);
     if !layout.rules_dir.is_dir() {
         bail!("no rules directory at {}", layout.rules_dir.display());
@@ -69,11 +69,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
     };
     print!("{output}");
     let totals = report.totals();
-    Ok(if totals.errors > 0 {
-        EXIT_ERROR
-    } else if totals.failed > 0 || totals.kql_failed > 0 {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        Outcome::error_if(totals.errors > 0).and(Outcome::failures_if(
+            totals.failed > 0 || totals.kql_failed > 0,
+        )),
+    )
 }
