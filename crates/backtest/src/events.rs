@@ -20,6 +20,11 @@ pub enum EventError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: an EVTX file; events are read from EVTX converted to JSON (for example \
+         `evtx_dump -o jsonl`), not from EVTX itself"
+    )]
+    Evtx { path: String },
     #[error("{path}: read error after line {line}: {source}")]
     Read {
         path: String,
@@ -79,7 +84,11 @@ impl EventSource {
             source,
         })?;
         let size = file.metadata().ok().map(|m| m.len());
-        Ok(EventSource::from_reader(name, size, file))
+        let mut source = EventSource::from_reader(name, size, file);
+        if source.is_evtx() {
+            return Err(EventError::Evtx { path: source.name });
+        }
+        Ok(source)
     }
 
     /// Wraps any reader, decompressing it when it starts with the gzip magic bytes.
@@ -102,6 +111,13 @@ impl EventSource {
             Box::new(buffered)
         };
         EventSource { name, size, reader }
+    }
+
+    /// Whether the input starts like an EVTX file (`ElfFile\0`).
+    fn is_evtx(&mut self) -> bool {
+        self.reader
+            .fill_buf()
+            .is_ok_and(|head| head.starts_with(b"ElfFile\0"))
     }
 
     /// Splits the input into records without parsing them, so parsing can run in parallel.

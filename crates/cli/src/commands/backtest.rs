@@ -109,7 +109,16 @@ pub fn run_corpus(
     };
     let mut done = 0;
     for file in &files {
-        let source = EventSource::open(file)?;
+        // A file that cannot be opened or read is reported and the run goes on with the next;
+        // the outcome says the corpus was not read completely.
+        let source = match EventSource::open(file) {
+            Ok(source) => source,
+            Err(e) => {
+                eprintln!("error: {e}");
+                totals.outcome = Outcome::Error;
+                continue;
+            }
+        };
         let name = source.name.clone();
         let mapped: Option<Route> = map
             .as_ref()
@@ -118,14 +127,27 @@ pub fn run_corpus(
         let route = mapped.as_ref().or(default_route.as_ref());
         let size = source.size.unwrap_or(0);
         progress.set_message(name.clone());
-        let counts = run_source(
+        let mut counts = Counts::default();
+        let result = run_source(
             index,
             source,
             route,
             &mut |bytes| progress.set_position(done + bytes.min(size)),
-            &mut |item| sink(&name, item),
-        )
-        .with_context(|| format!("{name}: reading events"))?;
+            &mut |item| {
+                match &item {
+                    Item::Event(matched) => {
+                        counts.events += 1;
+                        counts.matches += matched.rules.len();
+                    }
+                    Item::Bad(_) => counts.bad_records += 1,
+                }
+                sink(&name, item);
+            },
+        );
+        if let Err(e) = result {
+            progress.suspend(|| eprintln!("error: {e} (the events before it were read)"));
+            totals.outcome = Outcome::Error;
+        }
         done += size;
         totals.files += 1;
         totals.counts.events += counts.events;

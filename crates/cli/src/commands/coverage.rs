@@ -10,6 +10,7 @@ use ruleproof_cases::policy::Policy;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::coverage as render;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
 
 use super::{RootArgs, force_hint};
 use crate::Outcome;
@@ -67,7 +68,11 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
-    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let rules = RuleSet::load_checked(
+        &layout.rules_dir,
+        &CompileOptions::default(),
+        Some(&LoadCheck::new()),
+    );
     let run = ruleproof_cases::run(
         &layout,
         &rules,

@@ -6,6 +6,7 @@ use anyhow::bail;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
 
 use super::{Format, RootArgs};
 use crate::Outcome;
@@ -54,7 +55,25 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     if paths.is_empty() {
         paths.push(layout.cases_dir.clone());
     }
-    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let rules = RuleSet::load_checked(
+        &layout.rules_dir,
+        &CompileOptions::default(),
+        Some(&LoadCheck::new()),
+    );
+    if rules.rules.is_empty() {
+        for message in rules
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .chain(rules.unreadable.iter().cloned())
+        {
+            eprintln!("error: {message}");
+        }
+        bail!(
+            "no detection rule loaded from {}",
+            layout.rules_dir.display()
+        );
+    }
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
     // Which rules lack a test-case file is only known when every test-case file ran.
