@@ -4,13 +4,14 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 use serde_json::{Map, Value};
 
-/// A record longer than this is reported as an error rather than buffered further.
-const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// The longest line, and the longest record, the reader holds in memory: 16 MiB. A longer
+/// line is reported and skipped without being read into memory.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -19,6 +20,11 @@ pub enum EventError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: an EVTX file; events are read from EVTX converted to JSON (for example \
+         `evtx_dump -o jsonl`), not from EVTX itself"
+    )]
+    Evtx { path: String },
     #[error("{path}: read error after line {line}: {source}")]
     Read {
         path: String,
@@ -78,7 +84,11 @@ impl EventSource {
             source,
         })?;
         let size = file.metadata().ok().map(|m| m.len());
-        Ok(EventSource::from_reader(name, size, file))
+        let mut source = EventSource::from_reader(name, size, file);
+        if source.is_evtx() {
+            return Err(EventError::Evtx { path: source.name });
+        }
+        Ok(source)
     }
 
     /// Wraps any reader, decompressing it when it starts with the gzip magic bytes.
@@ -103,22 +113,61 @@ impl EventSource {
         EventSource { name, size, reader }
     }
 
+    /// Whether the input starts like an EVTX file (`ElfFile\0`).
+    fn is_evtx(&mut self) -> bool {
+        self.reader
+            .fill_buf()
+            .is_ok_and(|head| head.starts_with(b"ElfFile\0"))
+    }
+
     /// Splits the input into records without parsing them, so parsing can run in parallel.
     pub fn records(self) -> Records {
         Records {
             name: self.name,
             reader: self.reader,
             line: 0,
-            buffer: String::new(),
+            buffer: Vec::new(),
             pending: String::new(),
             pending_line: 0,
-            depth: 0,
+            stack: Vec::new(),
+            expect: Expect::Value,
             in_string: false,
             escaped: false,
+            mode: Mode::Undecided,
             queue: std::collections::VecDeque::new(),
             bytes_read: 0,
         }
     }
+}
+
+/// How the reader splits an input, decided by its first complete record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// No record has completed yet.
+    Undecided,
+    /// The first record fit on its line: JSON Lines, where no record continues past its line,
+    /// so a bad line costs that line only.
+    Lines,
+    /// The first record spanned lines: pretty-printed values (or arrays) one after another.
+    Stream,
+}
+
+/// What may come next inside a record, tracked only as far as needed to tell, at the start of a
+/// line, whether the line continues the open record or the record was cut off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// A value (after `:` or `,` in an array, or at the top).
+    Value,
+    /// A value or `]` (just after `[`).
+    ValueOrEnd,
+    /// A key or `}` (just after `{`).
+    KeyOrEnd,
+    /// A key (after `,` in an object).
+    Key,
+    /// `:` (after a key).
+    Colon,
+    /// `,` or the closing bracket (after a value).
+    AfterValue,
 }
 
 /// The records of an input, in order: each a complete top-level JSON value (an object per line
@@ -127,12 +176,16 @@ pub struct Records {
     name: String,
     reader: Box<dyn BufRead + Send>,
     line: usize,
-    buffer: String,
+    buffer: Vec<u8>,
+    /// The open record's text so far, when it spans lines.
     pending: String,
     pending_line: usize,
-    depth: usize,
+    /// The open containers of the current record (`{` or `[`).
+    stack: Vec<u8>,
+    expect: Expect,
     in_string: bool,
     escaped: bool,
+    mode: Mode,
     queue: std::collections::VecDeque<Result<RawRecord, RecordError>>,
     bytes_read: u64,
 }
@@ -146,15 +199,125 @@ impl std::fmt::Debug for Records {
     }
 }
 
+/// One line as read: its bytes (newline removed), or how long it was when it was too long to keep.
+enum Line {
+    End,
+    Text,
+    TooLong(u64),
+}
+
 impl Records {
     /// Bytes consumed so far (of the compressed stream for gzip files, roughly), for progress.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
 
-    /// Splits one line, tracking nesting outside strings so a record ends where its value does.
-    fn split_line(&mut self) {
-        let line = std::mem::take(&mut self.buffer);
+    /// Reads the next line into `buffer`, keeping at most [`MAX_LINE_BYTES`]: the rest of a
+    /// longer line is consumed without being stored.
+    fn read_line(&mut self) -> std::io::Result<Line> {
+        self.buffer.clear();
+        let mut total: u64 = 0;
+        let mut too_long = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            let (chunk, done) = match memchr::memchr(b'\n', available) {
+                Some(i) => (&available[..=i], true),
+                None => (available, false),
+            };
+            let used = chunk.len();
+            total += used as u64;
+            if !too_long {
+                if self.buffer.len() + used > MAX_LINE_BYTES + 1 {
+                    too_long = true;
+                    self.buffer.clear();
+                } else {
+                    self.buffer.extend_from_slice(chunk);
+                }
+            }
+            self.reader.consume(used);
+            if done {
+                break;
+            }
+        }
+        self.bytes_read += total;
+        if total == 0 {
+            return Ok(Line::End);
+        }
+        self.line += 1;
+        if too_long {
+            return Ok(Line::TooLong(total));
+        }
+        if self.buffer.last() == Some(&b'\n') {
+            self.buffer.pop();
+            if self.buffer.last() == Some(&b'\r') {
+                self.buffer.pop();
+            }
+        }
+        Ok(Line::Text)
+    }
+
+    /// Whether `byte`, the first significant byte of a line, can continue the open record.
+    fn continues(&self, byte: u8) -> bool {
+        let value = matches!(
+            byte,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        );
+        let closer = match self.stack.last() {
+            Some(b'{') => b'}',
+            _ => b']',
+        };
+        match self.expect {
+            Expect::Value => value,
+            Expect::ValueOrEnd => value || byte == b']',
+            Expect::KeyOrEnd => byte == b'"' || byte == b'}',
+            Expect::Key => byte == b'"',
+            Expect::Colon => byte == b':',
+            Expect::AfterValue => byte == b',' || byte == closer,
+        }
+    }
+
+    /// Drops the open record, reporting it with why it was cut off and how much was skipped.
+    fn abandon(&mut self, why: &str) {
+        if self.pending.is_empty() && self.stack.is_empty() && !self.in_string {
+            return;
+        }
+        self.queue.push_back(Err(RecordError {
+            line: self.pending_line,
+            message: format!(
+                "{why}; the record starting on this line was skipped ({} bytes)",
+                self.pending.len()
+            ),
+        }));
+        self.reset();
+    }
+
+    fn reset(&mut self) {
+        self.pending.clear();
+        self.stack.clear();
+        self.expect = Expect::Value;
+        self.in_string = false;
+        self.escaped = false;
+    }
+
+    /// Splits one line into records, tracking nesting outside strings so a record ends where
+    /// its value does, and resynchronising where an open record cannot go on.
+    fn split_line(&mut self, line: &str) {
+        if !self.stack.is_empty()
+            && let Some(first) = line.bytes().find(|b| !b.is_ascii_whitespace())
+            && !self.continues(first)
+        {
+            let line_number = self.line;
+            self.abandon(&format!(
+                "the record is incomplete (line {line_number} starts a new value)"
+            ));
+        }
         let mut start = 0;
         for (i, b) in line.bytes().enumerate() {
             if self.in_string {
@@ -164,61 +327,93 @@ impl Records {
                     self.escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
+                    self.expect = if matches!(self.expect, Expect::KeyOrEnd | Expect::Key) {
+                        Expect::Colon
+                    } else {
+                        Expect::AfterValue
+                    };
                 }
                 continue;
             }
+            if b.is_ascii_whitespace() {
+                continue;
+            }
+            if self.stack.is_empty() && !matches!(b, b'{' | b'[') {
+                // A value that is not an object or array: the rest of the line is one record,
+                // which parsing will reject.
+                self.queue.push_back(Ok(RawRecord {
+                    line: self.line,
+                    text: line[i..].trim_end().to_owned(),
+                }));
+                return;
+            }
             match b {
-                _ if self.depth == 0 && !matches!(b, b'{' | b'[') && !b.is_ascii_whitespace() => {
-                    // A value that is not an object or array: the rest of the line is one record,
-                    // which parsing will reject.
-                    self.queue.push_back(Ok(RawRecord {
-                        line: self.line,
-                        text: line[i..].trim_end().to_owned(),
-                    }));
-                    self.buffer = line;
-                    self.buffer.clear();
-                    return;
-                }
                 b'"' => self.in_string = true,
                 b'{' | b'[' => {
-                    if self.depth == 0 && self.pending.is_empty() {
+                    if self.stack.is_empty() {
                         start = i;
                         self.pending_line = self.line;
                     }
-                    self.depth += 1;
+                    self.stack.push(b);
+                    self.expect = if b == b'{' {
+                        Expect::KeyOrEnd
+                    } else {
+                        Expect::ValueOrEnd
+                    };
                 }
-                b'}' | b']' if self.depth > 0 => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
+                b'}' | b']' => {
+                    self.stack.pop();
+                    self.expect = Expect::AfterValue;
+                    if self.stack.is_empty() {
                         self.pending.push_str(&line[start..=i]);
                         let text = std::mem::take(&mut self.pending);
+                        if self.mode == Mode::Undecided {
+                            self.mode = if self.pending_line == self.line {
+                                Mode::Lines
+                            } else {
+                                Mode::Stream
+                            };
+                        }
                         self.queue.push_back(Ok(RawRecord {
                             line: self.pending_line,
                             text,
                         }));
                         start = i + 1;
+                        self.expect = Expect::Value;
                     }
                 }
-                _ => {}
+                b':' => self.expect = Expect::Value,
+                b',' => {
+                    self.expect = if self.stack.last() == Some(&b'{') {
+                        Expect::Key
+                    } else {
+                        Expect::Value
+                    };
+                }
+                _ => self.expect = Expect::AfterValue,
             }
         }
-        if self.depth > 0 {
+        if self.stack.is_empty() {
+            return;
+        }
+        if self.in_string {
+            // A JSON string cannot hold a raw line break, so the record was cut off here.
+            let line_number = self.line;
             self.pending.push_str(&line[start..]);
-            if self.pending.len() > MAX_RECORD_BYTES {
-                self.queue.push_back(Err(RecordError {
-                    line: self.pending_line,
-                    message: format!(
-                        "a record is longer than {} MiB or never closes",
-                        MAX_RECORD_BYTES / 1024 / 1024
-                    ),
-                }));
-                self.pending.clear();
-                self.depth = 0;
-                self.in_string = false;
+            self.abandon(&format!("a string is not closed on line {line_number}"));
+        } else if self.mode == Mode::Lines {
+            self.pending.push_str(&line[start..]);
+            self.abandon("the line ends inside a JSON value (JSON Lines: one record per line)");
+        } else {
+            self.pending.push_str(&line[start..]);
+            self.pending.push('\n');
+            if self.pending.len() > MAX_LINE_BYTES {
+                self.abandon(&format!(
+                    "the record is longer than {} MiB or never closes",
+                    MAX_LINE_BYTES / 1024 / 1024
+                ));
             }
         }
-        self.buffer = line;
-        self.buffer.clear();
     }
 }
 
@@ -230,23 +425,42 @@ impl Iterator for Records {
             if let Some(record) = self.queue.pop_front() {
                 return Some(Ok(record));
             }
-            self.buffer.clear();
-            match self.reader.read_line(&mut self.buffer) {
-                Ok(0) => {
-                    if !self.pending.is_empty() {
-                        self.pending.clear();
-                        self.depth = 0;
-                        return Some(Ok(Err(RecordError {
-                            line: self.pending_line,
-                            message: "the input ends inside a JSON value".to_owned(),
-                        })));
+            match self.read_line() {
+                Ok(Line::End) => {
+                    if !self.stack.is_empty() {
+                        self.abandon("the input ends inside a JSON value");
+                        continue;
                     }
                     return None;
                 }
-                Ok(n) => {
-                    self.bytes_read += n as u64;
-                    self.line += 1;
-                    self.split_line();
+                Ok(Line::TooLong(bytes)) => {
+                    let line = self.line;
+                    self.abandon(&format!("line {line} is too long"));
+                    self.queue.push_back(Err(RecordError {
+                        line,
+                        message: format!(
+                            "the line is longer than {} MiB; skipped ({bytes} bytes)",
+                            MAX_LINE_BYTES / 1024 / 1024
+                        ),
+                    }));
+                }
+                Ok(Line::Text) => {
+                    let buffer = std::mem::take(&mut self.buffer);
+                    match std::str::from_utf8(&buffer) {
+                        Ok(text) => self.split_line(text),
+                        Err(e) => {
+                            let line = self.line;
+                            self.abandon(&format!("line {line} is not valid UTF-8"));
+                            self.queue.push_back(Err(RecordError {
+                                line,
+                                message: format!(
+                                    "the line is not valid UTF-8 (at byte {} of the line); skipped",
+                                    e.valid_up_to() + 1
+                                ),
+                            }));
+                        }
+                    }
+                    self.buffer = buffer;
                 }
                 Err(source) => {
                     return Some(Err(EventError::Read {
@@ -429,37 +643,20 @@ fn strip_spaces(name: &str) -> String {
     name.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// The files to read for each path: the path itself, or the event files under a directory
-/// (`.json`, `.jsonl`, `.ndjson`, with or without `.gz`), sorted.
-pub fn event_files(path: &Path) -> Vec<PathBuf> {
-    if !path.is_dir() {
-        return vec![path.to_owned()];
-    }
-    let mut out = Vec::new();
-    collect(path, &mut out);
-    out.sort();
-    out
+/// The files to read for a path: the path itself (whatever its name), or the event files under a
+/// directory (`.json`, `.jsonl`, `.ndjson`, with or without `.gz`) in walk order, and the entries
+/// the walk had to leave out (symbolic-link loops, unreadable directories).
+pub fn event_files(path: &Path) -> ruleproof_files::Walk {
+    ruleproof_files::walk(path, &is_event_file)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else {
-            let name = path.to_string_lossy();
-            let name = name.strip_suffix(".gz").unwrap_or(&name);
-            if [".json", ".jsonl", ".ndjson"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-            {
-                out.push(path);
-            }
-        }
-    }
+/// Whether a file found in a directory of events is one to read.
+fn is_event_file(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [".json", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 #[cfg(test)]
@@ -474,24 +671,132 @@ mod tests {
             .collect()
     }
 
+    fn records_of_bytes(bytes: Vec<u8>) -> Vec<Result<RawRecord, RecordError>> {
+        EventSource::from_reader("t".into(), None, std::io::Cursor::new(bytes))
+            .records()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    /// (line, text) of good records, (line, message) of bad ones, in order.
+    fn outline(records: Vec<Result<RawRecord, RecordError>>) -> Vec<(usize, bool, String)> {
+        records
+            .into_iter()
+            .map(|r| match r {
+                Ok(r) => (r.line, true, r.text),
+                Err(e) => (e.line, false, e.message),
+            })
+            .collect()
+    }
+
     #[test]
-    fn splits_json_lines_pretty_values_and_arrays() {
-        let text = "{\"a\": \"}{\"}\n\n{\n  \"b\": [1, {\"c\": 2}]\n}\n[{\"d\": 1}, {\"e\": 2}] {\"f\": 3}\n";
+    fn splits_pretty_values_and_arrays() {
+        let text = "{\n  \"b\": [1, {\"c\": 2}],\n  \"s\": \"}{\"\n}\n[{\"d\": 1}, {\"e\": 2}] {\"f\": 3}\n[\n{\"g\": 1},\n{\"h\": 2}\n]\n";
         let got: Vec<(usize, String)> = records(text)
             .into_iter()
             .map(|r| r.unwrap())
             .map(|r| (r.line, r.text))
             .collect();
-        assert_eq!(got.len(), 4);
-        assert_eq!(got[0], (1, "{\"a\": \"}{\"}".to_owned()));
-        assert_eq!(got[1].0, 3);
-        assert_eq!(got[2].0, 6);
+        assert_eq!(
+            got.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            vec![1, 5, 5, 6]
+        );
         let events = parse_record(&RawRecord {
-            line: 6,
-            text: got[2].1.clone(),
+            line: 5,
+            text: got[1].1.clone(),
         })
         .unwrap();
         assert_eq!(events, vec![json!({"d": 1}), json!({"e": 2})]);
+        let events = parse_record(&RawRecord {
+            line: 6,
+            text: got[3].1.clone(),
+        })
+        .unwrap();
+        assert_eq!(events, vec![json!({"g": 1}), json!({"h": 2})]);
+    }
+
+    #[test]
+    fn a_broken_json_line_costs_that_line_only() {
+        // The issue's reproduction: an unterminated string on line 3.
+        let text = "{\"DestinationHostname\":\"pool.minexmr.com\"}\n{\"DestinationHostname\":\"xmrpool.eu\"}\n{\"DestinationHostname\": \"broken\n{\"DestinationHostname\":\"a\"}\n{\"DestinationHostname\":\"b\"}\n";
+        let got = outline(records(text));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        assert_eq!(
+            lines,
+            vec![(1, true), (2, true), (3, false), (4, true), (5, true)]
+        );
+        // An object left open (not inside a string) is cut off at its line too, in JSON Lines.
+        let text = "{\"a\": 1}\n{\"b\": [1, 2,\n{\"c\": 3}\n{\"d\": 4}\n";
+        let lines: Vec<(usize, bool)> = outline(records(text))
+            .iter()
+            .map(|(l, ok, _)| (*l, *ok))
+            .collect();
+        assert_eq!(lines, vec![(1, true), (2, false), (3, true), (4, true)]);
+        // Even when the very first line is the broken one.
+        let text = "{\"a\": 1\n{\"b\": 2}\n{\"c\": 3}\n";
+        let lines: Vec<(usize, bool)> = outline(records(text))
+            .iter()
+            .map(|(l, ok, _)| (*l, *ok))
+            .collect();
+        assert_eq!(lines, vec![(1, false), (2, true), (3, true)]);
+    }
+
+    #[test]
+    fn a_pretty_printed_stream_resynchronises_at_the_next_value() {
+        let text = "{\n  \"a\": 1,\n  \"b\": \"cut\n}\n{\n  \"c\": 2\n}\n{\n  \"d\": 3\n{\n  \"e\": 4\n}\n";
+        let got = outline(records(text));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        // The cut string loses its record; the stray `}` on line 4 is a bad record of its own;
+        // `{"d": 3` is cut off where line 10 starts a new value.
+        assert_eq!(
+            lines,
+            vec![(1, false), (4, true), (5, true), (8, false), (10, true)]
+        );
+        assert!(
+            got[0].2.contains("string is not closed on line 3"),
+            "{}",
+            got[0].2
+        );
+        assert!(
+            got[3].2.contains("line 10 starts a new value"),
+            "{}",
+            got[3].2
+        );
+        assert!(got[3].2.contains("bytes)"), "{}", got[3].2);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_costs_that_line() {
+        let mut bytes = b"{\"a\": 1}\n{\"b\": \"".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(b"\"}\n{\"c\": 3}\n");
+        let got = outline(records_of_bytes(bytes));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        assert_eq!(lines, vec![(1, true), (2, false), (3, true)]);
+        assert!(
+            got[1].2.contains("not valid UTF-8 (at byte 8"),
+            "{}",
+            got[1].2
+        );
+    }
+
+    #[test]
+    fn a_line_over_the_bound_is_skipped_without_being_kept() {
+        let mut bytes = b"{\"a\": 1}\n{\"big\": \"".to_vec();
+        bytes.resize(bytes.len() + MAX_LINE_BYTES + 10, b'x');
+        bytes.extend_from_slice(b"\"}\n{\"c\": 3}\n");
+        // `{"big": "`, the filler, and `"}` with its newline.
+        let long = 9 + MAX_LINE_BYTES + 10 + 3;
+        let got = outline(records_of_bytes(bytes));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        assert_eq!(lines, vec![(1, true), (2, false), (3, true)]);
+        assert!(
+            got[1]
+                .2
+                .contains(&format!("longer than 16 MiB; skipped ({long} bytes)")),
+            "{}",
+            got[1].2
+        );
     }
 
     #[test]
@@ -531,7 +836,7 @@ mod tests {
             events.iter().map(|e| e.value.clone()).collect::<Vec<_>>(),
             vec![json!({"a": 1}), json!({"a": 2})]
         );
-        assert_eq!(event_files(dir.path()), vec![path]);
+        assert_eq!(event_files(dir.path()).files, vec![path]);
     }
 
     #[test]

@@ -188,30 +188,18 @@ impl RegressionReport {
     }
 }
 
-/// Every `info.yml` under a directory, sorted.
-fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            info_files(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "info.yml") {
-            out.push(path);
-        }
-    }
-}
-
 /// Runs every test under `dir` against the rules.
 pub fn run(dir: &Path, rules: &[CompiledRule]) -> Result<RegressionReport, RegressionError> {
     if !dir.is_dir() {
         return Err(RegressionError::Missing(dir.display().to_string()));
     }
-    let mut files = Vec::new();
-    info_files(dir, &mut files);
+    let walked = ruleproof_files::walk(dir, &|p| p.file_name().is_some_and(|n| n == "info.yml"));
+    let mut files = walked.files;
     files.sort();
-    let mut report = RegressionReport::default();
+    let mut report = RegressionReport {
+        errors: walked.problems.iter().map(ToString::to_string).collect(),
+        ..RegressionReport::default()
+    };
     for info_path in files {
         let info: Info = match std::fs::read_to_string(&info_path)
             .map_err(|e| e.to_string())

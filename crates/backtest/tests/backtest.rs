@@ -6,13 +6,22 @@ use std::path::{Path, PathBuf};
 use ruleproof_backtest::events::EventSource;
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::regression::{self, Status};
-use ruleproof_backtest::rules::load_rules;
 use ruleproof_backtest::run::{Item, run_source};
-use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::ruleset::RuleSetIndex;
+use ruleproof_sigma::{Collection, CompileOptions, CompiledRule};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regression")
+}
+
+fn fixture_rules() -> Vec<CompiledRule> {
+    let collection = Collection::load(
+        &[fixtures().join("rules")],
+        &CompileOptions::default(),
+        None,
+    );
+    assert!(collection.errors.is_empty(), "{:?}", collection.errors);
+    collection.rules_with_filters()
 }
 
 const CORPUS: &str = r#"{"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}
@@ -23,9 +32,7 @@ not json
 "#;
 
 fn run(expectations: &str, unexpected: Unexpected) -> ruleproof_backtest::expect::BacktestReport {
-    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
-    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    let index = RuleSetIndex::new(loaded.rules);
+    let index = RuleSetIndex::new(fixture_rules());
     let expectations = Expectations::parse(expectations, Path::new("expect.yml")).unwrap();
     let mut tally = Tally::new(&expectations, index.rules());
     let file = tally.add_file("corpus/benign.jsonl");
@@ -116,8 +123,7 @@ fn invalid_expectations_are_rejected_with_the_path() {
 
 #[test]
 fn regression_layout_runs_and_counts_unsupported_tests() {
-    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
-    let report = regression::run(&fixtures().join("data"), &loaded.rules).unwrap();
+    let report = regression::run(&fixtures().join("data"), &fixture_rules()).unwrap();
     let got: Vec<(&str, Status)> = report
         .results
         .iter()
@@ -183,8 +189,7 @@ fn backtest_report_formats_are_snapshotted() {
 
 #[test]
 fn regression_report_formats_are_snapshotted() {
-    let loaded = load_rules(&[fixtures().join("rules")], &CompileOptions::default()).unwrap();
-    let report = regression::run(&fixtures().join("data"), &loaded.rules).unwrap();
+    let report = regression::run(&fixtures().join("data"), &fixture_rules()).unwrap();
     // Paths are shown relative to the fixtures, so the snapshots hold on any machine.
     let root = format!("{}/", fixtures().display());
     let relative = |text: String| text.replace(&root, "");

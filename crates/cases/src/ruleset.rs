@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use ruleproof_files::Walk;
+use ruleproof_sigma::collection::is_yaml;
 use ruleproof_sigma::correlation::{CorrelationSet, CorrelationSetError};
-use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{
-    CompileOptions, CompiledFilter, CompiledRule, Correlation, DocumentBody, Filter, Rule,
-    SourceFile, load_file,
+    Collection, CompileOptions, CompiledFilter, CompiledRule, Correlation, DocumentBody,
+    DocumentCheck, Filter, Rule, SourceFile,
 };
 
 use crate::diagnostic::Diagnostic;
@@ -48,86 +49,30 @@ pub struct RuleSet {
     pub unreadable: Vec<String>,
 }
 
-/// Every `.yml`/`.yaml` file under a path (the path itself when it is a file), sorted.
-pub fn yaml_files(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_owned()];
-    }
-    let mut files: Vec<PathBuf> = ["yml", "yaml"]
-        .iter()
-        .flat_map(|ext| {
-            let pattern = path.join("**").join(format!("*.{ext}"));
-            glob::glob(&pattern.to_string_lossy())
-                .map(|paths| paths.flatten().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files
+/// Every `.yml`/`.yaml` file under a path (the path itself when it is a file), sorted, and the
+/// entries the walk had to leave out (symbolic-link loops, unreadable directories).
+pub fn yaml_files(path: &Path) -> Walk {
+    let mut walked = ruleproof_files::walk(path, &is_yaml);
+    walked.files.sort();
+    walked
 }
 
 impl RuleSet {
+    /// Loads every rule and meta-filter under `dir` through the one loading path
+    /// ([`Collection`]), without the validator's checks.
     pub fn load(dir: &Path, options: &CompileOptions) -> RuleSet {
-        let mut set = RuleSet::default();
-        for path in yaml_files(dir) {
-            set.load_one(&path, options);
-        }
-        set
+        RuleSet::load_checked(dir, options, None)
     }
 
-    fn load_one(&mut self, path: &Path, options: &CompileOptions) {
-        let loaded = match load_file(path, &Limits::default()) {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                self.unreadable.push(e.to_string());
-                return;
-            }
-        };
-        let source = loaded.source;
-        for error in loaded.errors {
-            self.diagnostics
-                .push(Diagnostic::new(&source, error.span, error.message));
-        }
-        for document in loaded.documents {
-            match document.body {
-                DocumentBody::Rule(rule) => match CompiledRule::compile(&rule, options) {
-                    Ok(compiled) => self.rules.push(LoadedRule {
-                        path: path.to_owned(),
-                        source: source.clone(),
-                        rule,
-                        compiled,
-                    }),
-                    Err(errors) => self.diagnostics.extend(
-                        errors
-                            .into_iter()
-                            .map(|e| Diagnostic::new(&source, e.span, e.message)),
-                    ),
-                },
-                DocumentBody::Filter(filter) => match CompiledFilter::compile(&filter, options) {
-                    Ok(compiled) => self.filters.push(LoadedFilter {
-                        path: path.to_owned(),
-                        source: source.clone(),
-                        filter,
-                        compiled,
-                    }),
-                    Err(errors) => self.diagnostics.extend(
-                        errors
-                            .into_iter()
-                            .map(|e| Diagnostic::new(&source, e.span, e.message)),
-                    ),
-                },
-                DocumentBody::Correlation(correlation) => {
-                    self.correlations.push(LoadedCorrelation {
-                        path: path.to_owned(),
-                        source: source.clone(),
-                        correlation,
-                    });
-                }
-            }
-        }
+    /// Loads every rule and meta-filter under `dir` through the one loading path; `check` (the
+    /// validator's, in the command line) rejects what `validate` reports as an error.
+    pub fn load_checked(
+        dir: &Path,
+        options: &CompileOptions,
+        check: Option<&dyn DocumentCheck>,
+    ) -> RuleSet {
+        RuleSet::from(Collection::load(&[dir.to_owned()], options, check))
     }
-
     /// The rule a test-case file names: by id or name, or by path relative to the repository root.
     pub fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
         self.rules
@@ -185,4 +130,61 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+impl From<Collection> for RuleSet {
+    /// The collection's rules and filters, with its errors as diagnostics (or, for files that
+    /// could not be read or walked, as messages).
+    fn from(collection: Collection) -> RuleSet {
+        let mut set = RuleSet {
+            unreadable: collection.walk_problems,
+            ..RuleSet::default()
+        };
+        for error in collection.errors {
+            match &error.source {
+                Some(source) => set.diagnostics.push(Diagnostic::new(
+                    source,
+                    error.span,
+                    match error.code {
+                        Some(code) => format!("{} [{code}]", error.message),
+                        None => error.message,
+                    },
+                )),
+                None => set.unreadable.push(error.render()),
+            }
+        }
+        for loaded in collection.rules {
+            let DocumentBody::Rule(rule) = loaded.document.body else {
+                continue;
+            };
+            set.rules.push(LoadedRule {
+                path: loaded.path,
+                source: loaded.source,
+                rule,
+                compiled: loaded.compiled,
+            });
+        }
+        for loaded in collection.filters {
+            let DocumentBody::Filter(filter) = loaded.document.body else {
+                continue;
+            };
+            set.filters.push(LoadedFilter {
+                path: loaded.path,
+                source: loaded.source,
+                filter,
+                compiled: loaded.compiled,
+            });
+        }
+        for loaded in collection.correlations {
+            let DocumentBody::Correlation(correlation) = loaded.document.body else {
+                continue;
+            };
+            set.correlations.push(LoadedCorrelation {
+                path: loaded.path,
+                source: loaded.source,
+                correlation,
+            });
+        }
+        set
+    }
 }

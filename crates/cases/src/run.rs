@@ -287,14 +287,21 @@ pub fn run(
     paths: &[PathBuf],
     kql: Option<&dyn KqlParity>,
 ) -> RunReport {
-    let mut files: Vec<PathBuf> = paths.iter().flat_map(|p| yaml_files(p)).collect();
-    files.sort();
-    files.dedup();
     let mut report = RunReport {
         load_errors: rules.diagnostics.clone(),
         unreadable: rules.unreadable.clone(),
         ..RunReport::default()
     };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let walked = yaml_files(path);
+        files.extend(walked.files);
+        report
+            .unreadable
+            .extend(walked.problems.iter().map(ToString::to_string));
+    }
+    files.sort();
+    files.dedup();
     let mut tested: Vec<PathBuf> = Vec::new();
     for path in &files {
         let result = run_file(layout, rules, path, kql);

@@ -1,9 +1,7 @@
-//! Writing test-case files: skeletons for new rules and appended cases, always atomically and
-//! never over an existing file unless asked.
+//! The text of test-case files: skeletons for new rules and appended cases. The command line
+//! writes them with `ruleproof_files::write_atomically`, never over an existing file unless asked.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::yaml::{Limits, Node, parse_documents};
@@ -12,16 +10,9 @@ use ruleproof_sigma::{CompileOptions, CompiledRule, Rule, SearchRole, SourceFile
 use crate::coverage::is_generic_falsepositive;
 use crate::format::{Verdict, parse_test_case_file};
 
+/// Why a case cannot be appended. (Files are written by `ruleproof_files::write_atomically`.)
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
-    #[error("{}: the file exists; pass --force to overwrite it", .0.display())]
-    Exists(PathBuf),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -246,44 +237,4 @@ pub fn append_case(source: &SourceFile, case: &NewCase) -> Result<String, Scaffo
         )));
     }
     Ok(out)
-}
-
-/// Writes a file atomically: a temporary file in the same directory, then a rename; a file that
-/// is replaced keeps its permissions. Without `overwrite`, an existing file is an error and is
-/// left untouched.
-pub fn write_atomically(path: &Path, contents: &str, overwrite: bool) -> Result<(), ScaffoldError> {
-    let io = |source| ScaffoldError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    if !overwrite && path.exists() {
-        return Err(ScaffoldError::Exists(path.to_owned()));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    temp.write_all(contents.as_bytes()).map_err(io)?;
-    // A file that is replaced keeps its permissions (temporary files start private).
-    if let Ok(existing) = std::fs::metadata(path) {
-        temp.as_file()
-            .set_permissions(existing.permissions())
-            .map_err(io)?;
-    }
-    temp.as_file().sync_all().map_err(io)?;
-    if overwrite {
-        temp.persist(path).map_err(|e| io(e.error))?;
-    } else {
-        // A file that appeared since the check above is still not overwritten.
-        temp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                ScaffoldError::Exists(path.to_owned())
-            } else {
-                io(e.error)
-            }
-        })?;
-    }
-    Ok(())
 }

@@ -27,7 +27,7 @@ fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<Str
     let rules = repo_root().join("rules");
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
-    for file in yaml_files(&rules) {
+    for file in yaml_files(&rules).files {
         let loaded = match load_file(&file, &Limits::default()) {
             Ok(loaded) => loaded,
             Err(e) => {
@@ -146,7 +146,7 @@ fn golden_files() {
 fn converted_queries_agree_with_sigma_on_fixtures() {
     let root = repo_root();
     let mut rules = BTreeMap::new();
-    for file in yaml_files(&root.join("rules")) {
+    for file in yaml_files(&root.join("rules")).files {
         let loaded = load_file(&file, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
         for document in loaded.documents {
             if let DocumentBody::Rule(rule) = &document.body {
@@ -163,7 +163,7 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
     }
     let mut checked = 0;
     let mut failures = Vec::new();
-    for file in yaml_files(&root.join("test-cases")) {
+    for file in yaml_files(&root.join("test-cases")).files {
         let source = ruleproof_sigma::source::read_source(&file, Limits::default().max_file_bytes)
             .unwrap_or_else(|e| panic!("{e}"));
         let (Some(cases), _) = parse_test_case_file(&source, &Limits::default()) else {

@@ -174,6 +174,15 @@ pub fn load_source(source: SourceFile, limits: &Limits) -> LoadedFile {
             Vec::new()
         }
     };
+    // A rule file cut short by a bad merge or an editor crash is often empty or only comments;
+    // loading it as "no rules" would let CI pass on a rule that is gone.
+    if nodes.is_empty() && errors.is_empty() {
+        errors.push(SigmaError::new(
+            ErrorKind::Structure,
+            Span::new(0, 0),
+            "the file holds no Sigma document (it is empty or only comments)",
+        ));
+    }
     let mut documents = Vec::new();
     // Sigma 1 rule collections continued a first document in later ones that have no title of
     // their own. Sigma 2 removed them; loading their pieces as rules would only mislead.

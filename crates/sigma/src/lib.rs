@@ -5,6 +5,7 @@
 //! [`CompiledRule::matches`] / [`CompiledRule::explain`]. Positions are byte [`Span`]s into a
 //! [`SourceFile`], turned into `line:col` only when printed.
 
+pub mod collection;
 pub mod condition;
 pub mod correlation;
 pub mod detection;
@@ -22,6 +23,7 @@ pub mod yaml;
 mod compile;
 mod eval;
 
+pub use collection::{Collection, DocumentCheck, LoadError, Loaded};
 pub use compile::{
     CompileOptions, CompiledFilter, CompiledRule, ItemOutline, SearchOutline, value_patterns,
 };

@@ -367,11 +367,17 @@ fn a_document_that_is_not_a_mapping_is_an_error() {
 }
 
 #[test]
-fn empty_files_and_empty_documents_load_to_nothing() {
+fn a_file_without_a_document_is_an_error() {
+    // A truncated rule file must not pass as "no rules".
     for text in ["", "\n", "---\n", "# only a comment\n", "---\n---\n"] {
         let loaded = load_text(text);
-        assert!(loaded.errors.is_empty(), "{text:?}: {:#?}", loaded.errors);
         assert!(loaded.documents.is_empty(), "{text:?}");
+        assert_error(
+            &loaded,
+            ErrorKind::Structure,
+            "holds no Sigma document",
+            "1:1",
+        );
     }
 }
 

@@ -17,5 +17,5 @@ mod schema;
 
 pub use config::{ConfigError, LintConfig};
 pub use diagnostic::{Diagnostic, Lint, Severity};
-pub use run::{Layout, Validation, validate};
+pub use run::{Layout, LoadCheck, Validation, validate};
 pub use schema::{DocumentKind, SchemaViolation, Schemas};

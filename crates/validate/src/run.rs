@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use ruleproof_cases::format::{TestCaseFile, parse_test_case_file};
 use ruleproof_cases::ruleset::yaml_files;
+use ruleproof_files::WalkError;
+use ruleproof_sigma::collection::CheckError;
 use ruleproof_sigma::detection::{Detection, SearchBody};
 use ruleproof_sigma::yaml::{Limits, Node};
 use ruleproof_sigma::{
-    CompileOptions, CompiledFilter, CompiledRule, DocumentBody, DocumentKind, ReadError,
-    SourceFile, Span, load_source,
+    CompileOptions, CompiledFilter, CompiledRule, Document, DocumentBody, DocumentCheck,
+    DocumentKind, ReadError, SigmaError, SourceFile, Span, load_source,
 };
 
 use crate::config::LintConfig;
@@ -77,7 +79,23 @@ struct FileOutcome {
 /// test-case files; everything else is Sigma.
 pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
     let schemas = Schemas::new();
-    let mut files: Vec<PathBuf> = paths.iter().flat_map(|p| yaml_files(p)).collect();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut walk_outcomes: Vec<FileOutcome> = Vec::new();
+    for path in paths {
+        let walked = yaml_files(path);
+        files.extend(walked.files);
+        // A symbolic-link loop or an unreadable directory is reported where it is, like an
+        // unreadable file.
+        walk_outcomes.extend(walked.problems.iter().map(|problem| FileOutcome {
+            file: SourceFile::new(problem_path(problem), ""),
+            findings: vec![(
+                Finding::new(&yaml_syntax::LINT, Span::default(), problem.to_string()),
+                None,
+            )],
+            documents: Vec::new(),
+            test_case: None,
+        }));
+    }
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();
@@ -94,6 +112,7 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
             }
         })
         .collect();
+    let outcomes: Vec<FileOutcome> = outcomes.into_iter().chain(walk_outcomes).collect();
 
     let mut validation = Validation {
         files: outcomes.len(),
@@ -125,6 +144,12 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
         (a.file.path(), a.span.start, a.lint.code).cmp(&(b.file.path(), b.span.start, b.lint.code))
     });
     validation
+}
+
+fn problem_path(problem: &WalkError) -> &Path {
+    match problem {
+        WalkError::Loop { path, .. } | WalkError::Io { path, .. } => path,
+    }
 }
 
 fn push(
@@ -235,17 +260,9 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
     }
     for node in &loaded.nodes {
         let id = node.get("id").and_then(Node::scalar_text);
-        let kind = match DocumentKind::of(node) {
-            Some(DocumentKind::Correlation) => schema::DocumentKind::Correlation,
-            Some(DocumentKind::Filter) => schema::DocumentKind::Filter,
-            _ => schema::DocumentKind::Rule,
-        };
-        schema_findings(schemas, kind, node, id.as_deref(), &mut findings);
-        let mut root_findings = Vec::new();
-        invalid_date::check(node, &mut root_findings);
-        modified_before_date::check(node, &mut root_findings);
-        tag_format::check(node, &mut root_findings);
-        findings.extend(root_findings.into_iter().map(|f| (f, id.clone())));
+        let mut node_findings = Vec::new();
+        document_node_findings(schemas, node, &mut node_findings);
+        findings.extend(node_findings.into_iter().map(|f| (f, id.clone())));
     }
     let options = CompileOptions::default();
     let mut documents = Vec::new();
@@ -282,20 +299,7 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
             ));
         }
         if let Some(detection) = detection {
-            unused_identifier::check(detection, &mut local);
-            all_of_them::check(detection, &mut local);
-            for search in &detection.searches {
-                let items: Vec<_> = match &search.body {
-                    SearchBody::Maps(maps) => maps.iter().flat_map(|m| m.items.iter()).collect(),
-                    SearchBody::Keywords(item) => vec![item],
-                };
-                for item in items {
-                    null_in_list::check(item, &mut local);
-                    all_single_value::check(item, &mut local);
-                    suspicious_escape::check(item, &mut local);
-                    duplicate_value::check(item, &mut local);
-                }
-            }
+            detection_findings(detection, &mut local);
         }
         findings.extend(local.into_iter().map(|f| (f, rule_id.clone())));
         let spanned = |key: &str| {
@@ -335,6 +339,96 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
         findings,
         documents,
         test_case: None,
+    }
+}
+
+/// The checks of one YAML document of a Sigma file on its own: its schema and the lints that
+/// read the document's top-level keys.
+fn document_node_findings(schemas: &Schemas, node: &Node, out: &mut Vec<Finding>) {
+    let kind = match DocumentKind::of(node) {
+        Some(DocumentKind::Correlation) => schema::DocumentKind::Correlation,
+        Some(DocumentKind::Filter) => schema::DocumentKind::Filter,
+        _ => schema::DocumentKind::Rule,
+    };
+    let mut with_ids = Vec::new();
+    schema_findings(schemas, kind, node, None, &mut with_ids);
+    out.extend(with_ids.into_iter().map(|(f, _)| f));
+    invalid_date::check(node, out);
+    modified_before_date::check(node, out);
+    tag_format::check(node, out);
+}
+
+/// The lints of a detection (of a rule or a meta-filter).
+fn detection_findings(detection: &Detection, out: &mut Vec<Finding>) {
+    unused_identifier::check(detection, out);
+    all_of_them::check(detection, out);
+    for search in &detection.searches {
+        let items: Vec<_> = match &search.body {
+            SearchBody::Maps(maps) => maps.iter().flat_map(|m| m.items.iter()).collect(),
+            SearchBody::Keywords(item) => vec![item],
+        };
+        for item in items {
+            null_in_list::check(item, out);
+            all_single_value::check(item, out);
+            suspicious_escape::check(item, out);
+            duplicate_value::check(item, out);
+        }
+    }
+}
+
+/// The validator's share of the one loading path ([`ruleproof_sigma::Collection`]): a document
+/// with a schema violation or a lint that is an error by default does not load in any command,
+/// just as `validate` reports it as an error. Engine errors are the collection's own.
+#[derive(Debug)]
+pub struct LoadCheck {
+    schemas: Schemas,
+}
+
+impl LoadCheck {
+    /// Compiles the schemas once.
+    pub fn new() -> LoadCheck {
+        LoadCheck {
+            schemas: Schemas::new(),
+        }
+    }
+}
+
+impl Default for LoadCheck {
+    fn default() -> LoadCheck {
+        LoadCheck::new()
+    }
+}
+
+impl DocumentCheck for LoadCheck {
+    fn errors(
+        &self,
+        node: &Node,
+        document: Option<&Document>,
+        _source: &SourceFile,
+    ) -> Vec<CheckError> {
+        let mut findings = Vec::new();
+        document_node_findings(&self.schemas, node, &mut findings);
+        let detection = document.and_then(|d| match &d.body {
+            DocumentBody::Rule(rule) => Some(&rule.detection),
+            DocumentBody::Filter(filter) => Some(&filter.detection),
+            DocumentBody::Correlation(_) => None,
+        });
+        if let Some(detection) = detection {
+            detection_findings(detection, &mut findings);
+        }
+        findings
+            .into_iter()
+            .filter(|f| f.lint.default_severity == Severity::Error)
+            .map(|f| CheckError {
+                code: f.lint.code,
+                span: f.span,
+                message: f.message,
+            })
+            .collect()
+    }
+
+    fn code_of(&self, error: &SigmaError) -> Option<&'static str> {
+        Some(lints::for_error(error.kind, &error.message).code)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ruleproof_backtest::events::{EventSource, event_files};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
@@ -13,9 +13,9 @@ use ruleproof_backtest::run::{Counts, Item, run_source};
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
 use ruleproof_sigma::{CompileOptions, Correlation};
 
-use super::Format;
-use super::matching::{load_placeholders, load_rules};
-use crate::{EXIT_FAILURES, EXIT_OK};
+use super::matching::load_placeholders;
+use super::{Format, load_collection};
+use crate::Outcome;
 
 /// Where the events come from and which log source they belong to.
 #[derive(Debug, clap::Args)]
@@ -32,17 +32,38 @@ pub struct CorpusArgs {
     /// source (first match wins; `--logsource` applies to files no entry names).
     #[arg(long)]
     pub logsource_map: Option<PathBuf>,
+    /// Threads that parse and match events (default: one per core). Output order does not
+    /// depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// Sets how many threads load rules and match events (`--threads`; default one per core). Called
+/// before any parallel work, since the thread pool is built once per process.
+///
+/// # Errors
+/// The pool was already built, or its threads cannot be started.
+pub fn set_threads(threads: Option<u16>) -> anyhow::Result<()> {
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(threads))
+            .build_global()
+            .context("cannot start the matching threads")?;
+    }
+    Ok(())
 }
 
 /// Totals over every corpus file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Totals {
     pub counts: Counts,
     pub files: usize,
+    /// [`Outcome::Error`] when a directory of events could not be walked completely.
+    pub outcome: Outcome,
 }
 
 /// Runs every corpus file through the index, in order, calling `sink` with each file's name and
-/// each event (or unreadable record). Shows a progress bar on a terminal.
+/// each event (or unreadable record), on `--threads` threads. Shows a progress bar on a terminal.
 pub fn run_corpus(
     index: &RuleSetIndex,
     args: &CorpusArgs,
@@ -60,21 +81,44 @@ pub fn run_corpus(
         .map(LogSourceMap::load)
         .transpose()?;
     let mut files = Vec::new();
+    let mut walk_failed = false;
     for path in &args.events {
-        if path.as_os_str() != "-" && !path.exists() {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+            continue;
+        }
+        if !path.exists() {
             anyhow::bail!("{}: no such file or directory", path.display());
         }
-        files.extend(event_files(path));
+        let walked = event_files(path);
+        for problem in &walked.problems {
+            eprintln!("error: {problem}");
+        }
+        walk_failed |= !walked.problems.is_empty();
+        files.extend(walked.files);
     }
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
         .sum();
     let progress = progress_bar(total, files.iter().any(|f| is_stream(f)));
-    let mut totals = Totals::default();
+    let mut totals = Totals {
+        counts: Counts::default(),
+        files: 0,
+        outcome: Outcome::error_if(walk_failed),
+    };
     let mut done = 0;
     for file in &files {
-        let source = EventSource::open(file)?;
+        // A file that cannot be opened or read is reported and the run goes on with the next;
+        // the outcome says the corpus was not read completely.
+        let source = match EventSource::open(file) {
+            Ok(source) => source,
+            Err(e) => {
+                eprintln!("error: {e}");
+                totals.outcome = Outcome::Error;
+                continue;
+            }
+        };
         let name = source.name.clone();
         let mapped: Option<Route> = map
             .as_ref()
@@ -83,14 +127,27 @@ pub fn run_corpus(
         let route = mapped.as_ref().or(default_route.as_ref());
         let size = source.size.unwrap_or(0);
         progress.set_message(name.clone());
-        let counts = run_source(
+        let mut counts = Counts::default();
+        let result = run_source(
             index,
             source,
             route,
             &mut |bytes| progress.set_position(done + bytes.min(size)),
-            &mut |item| sink(&name, item),
-        )
-        .with_context(|| format!("{name}: reading events"))?;
+            &mut |item| {
+                match &item {
+                    Item::Event(matched) => {
+                        counts.events += 1;
+                        counts.matches += matched.rules.len();
+                    }
+                    Item::Bad(_) => counts.bad_records += 1,
+                }
+                sink(&name, item);
+            },
+        );
+        if let Err(e) = result {
+            progress.suspend(|| eprintln!("error: {e} (the events before it were read)"));
+            totals.outcome = Outcome::Error;
+        }
         done += size;
         totals.files += 1;
         totals.counts.events += counts.events;
@@ -127,20 +184,50 @@ fn progress_bar(total: u64, streaming: bool) -> ProgressBar {
     bar
 }
 
-/// Compiles the rules and builds the index, printing load problems.
+/// Loads the rules through the one loading path, applies the meta-filters given beside them to
+/// the rules they name (as pySigma does), and builds the index, printing load problems. The
+/// outcome is [`Outcome::Error`] when a document did not load.
+///
+/// # Errors
+/// A missing path or placeholder file, or no detection rule at all: a run over zero rules would
+/// pass whatever the events hold.
 pub fn load_index(
     rules: &[PathBuf],
     placeholders: Option<&Path>,
-) -> anyhow::Result<(RuleSetIndex, usize, Vec<Correlation>)> {
+) -> anyhow::Result<(RuleSetIndex, Outcome, Vec<Correlation>)> {
     let options = CompileOptions {
         placeholders: placeholders.map(load_placeholders).transpose()?,
     };
-    let loaded = load_rules(rules, &options)?;
-    Ok((
-        RuleSetIndex::new(loaded.rules),
-        loaded.failed,
-        loaded.correlations,
-    ))
+    let (collection, outcome) = load_collection(rules, &options)?;
+    if collection.rules.is_empty() {
+        bail!(
+            "no detection rule loaded from {} ({} file(s) read)",
+            rules
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            collection.files
+        );
+    }
+    let compiled = collection.rules_with_filters();
+    for filter in &collection.filters {
+        let applied = compiled
+            .iter()
+            .filter(|r| {
+                r.applied_filters()
+                    .iter()
+                    .any(|f| f == filter.compiled.meta.reference())
+            })
+            .count();
+        eprintln!(
+            "note: {}: meta-filter `{}` applies to {applied} rule(s)",
+            filter.path.display(),
+            filter.compiled.meta.title
+        );
+    }
+    let correlations = collection.correlation_rules();
+    Ok((RuleSetIndex::new(compiled), outcome, correlations))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -172,9 +259,9 @@ pub struct BacktestArgs {
     format: Format,
 }
 
-pub fn run(args: BacktestArgs) -> anyhow::Result<u8> {
-    let (index, failed_rules, correlations) =
-        load_index(&args.rules, args.placeholders.as_deref())?;
+pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
+    set_threads(args.corpus.threads)?;
+    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
     if !correlations.is_empty() {
         eprintln!(
             "note: {} correlation rule(s) are not counted by backtest expectations; `ruleproof match` evaluates them",
@@ -187,7 +274,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<u8> {
     };
     let mut tally = Tally::new(&expectations, index.rules());
     let mut current: Option<(String, usize)> = None;
-    run_corpus(&index, &args.corpus, &mut |name, item| {
+    let totals = run_corpus(&index, &args.corpus, &mut |name, item| {
         let file = match &current {
             Some((n, id)) if n == name => *id,
             _ => {
@@ -214,11 +301,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<u8> {
         Format::Junit => print!("{}", report.junit()),
         Format::Human | Format::Github => print!("{}", report.human()),
     }
-    Ok(
-        if report.passed && failed_rules == 0 && report.bad_records == 0 {
-            EXIT_OK
-        } else {
-            EXIT_FAILURES
-        },
-    )
+    Ok(loaded.and(totals.outcome).and(Outcome::failures_if(
+        !report.passed || report.bad_records > 0,
+    )))
 }

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ruleproof_cases::Layout;
 use ruleproof_cases::format::Verdict;
-use ruleproof_cases::scaffold::{NewCase, append_case, render_case, skeleton, write_atomically};
+use ruleproof_cases::scaffold::{NewCase, append_case, render_case, skeleton};
+use ruleproof_files::write_atomically;
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{DocumentBody, load_file};
 
-use super::RootArgs;
-use crate::EXIT_OK;
+use super::{RootArgs, force_hint};
+use crate::Outcome;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CasesCommand {
@@ -77,7 +78,7 @@ fn test_case_path(layout: &Layout, rule: &Path) -> anyhow::Result<PathBuf> {
     Ok(layout.cases_dir.join(relative).with_extension("yml"))
 }
 
-pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
+pub fn run(command: CasesCommand) -> anyhow::Result<Outcome> {
     match command {
         CasesCommand::New { rule, force, root } => {
             let layout = Layout::at(&root.root);
@@ -105,9 +106,14 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
                 "{}schemas/ruleproof-test-case.schema.json",
                 "../".repeat(depth)
             );
-            write_atomically(&target, &skeleton(parsed, &reference, &schema), force)?;
+            write_atomically(
+                &target,
+                skeleton(parsed, &reference, &schema).as_bytes(),
+                force,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?;
             eprintln!("wrote {}", target.display());
-            Ok(EXIT_OK)
+            Ok(Outcome::Ok)
         }
         CasesCommand::Add {
             rule,
@@ -161,20 +167,24 @@ pub fn run(command: CasesCommand) -> anyhow::Result<u8> {
             let source =
                 ruleproof_sigma::source::read_source(&target, Limits::default().max_file_bytes)?;
             let text = append_case(&source, &case)?;
-            write_atomically(&target, &text, true)?;
+            write_atomically(&target, text.as_bytes(), true)?;
             eprintln!("appended case `{}` to {}", case.name, target.display());
-            Ok(EXIT_OK)
+            Ok(Outcome::Ok)
         }
         CasesCommand::Suggest { rule, write, root } => suggest(&rule, write, &root.root),
     }
 }
 
 /// `cases suggest`: prints the proposed cases, or appends them with `write`.
-fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<u8> {
+fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<Outcome> {
     let layout = Layout::at(root);
     let target = test_case_path(&layout, rule)?;
     let options = ruleproof_sigma::CompileOptions::default();
-    let rules = ruleproof_cases::RuleSet::load(&layout.rules_dir, &options);
+    let rules = ruleproof_cases::RuleSet::load_checked(
+        &layout.rules_dir,
+        &options,
+        Some(&ruleproof_validate::LoadCheck::new()),
+    );
     let wanted = rule.canonicalize()?;
     let Some(loaded) = rules
         .rules
@@ -202,7 +212,7 @@ fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<u8> {
         for case in &cases {
             print!("{}", render_case(case, 4));
         }
-        return Ok(EXIT_OK);
+        return Ok(Outcome::Ok);
     }
     if !target.exists() {
         bail!(
@@ -232,7 +242,7 @@ fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<u8> {
         source = ruleproof_sigma::SourceFile::new(source.path(), text.as_str());
     }
     if !cases.is_empty() {
-        write_atomically(&target, source.text(), true)?;
+        write_atomically(&target, source.text().as_bytes(), true)?;
     }
     eprintln!(
         "appended {} generated case{} to {}",
@@ -240,5 +250,5 @@ fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<u8> {
         if cases.len() == 1 { "" } else { "s" },
         target.display()
     );
-    Ok(EXIT_OK)
+    Ok(Outcome::Ok)
 }

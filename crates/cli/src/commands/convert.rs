@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
-use ruleproof_cases::ruleset::yaml_files;
+use ruleproof_files::write_atomically;
 use ruleproof_kql::{Pipeline, convert_document};
-use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{CompileOptions, DocumentBody, load_file};
+use ruleproof_sigma::CompileOptions;
 
 use super::matching::load_placeholders;
-use crate::{EXIT_FAILURES, EXIT_OK};
+use super::{force_hint, load_collection};
+use crate::Outcome;
 
 /// Query languages a rule can be converted to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,7 +60,7 @@ fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
     Pipeline::from_yaml(&text).with_context(|| format!("{}", path.display()))
 }
 
-pub fn run(args: ConvertArgs) -> anyhow::Result<u8> {
+pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     let Target::Kql = args.to;
     let pipeline = load_pipeline(&args.pipeline)?;
     let options = CompileOptions {
@@ -70,59 +70,75 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<u8> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let mut failed = 0usize;
+    let (collection, mut outcome) = load_collection(&args.rules, &options)?;
+    // Meta-filters and correlations are documents too, but not queries of their own: naming one
+    // is a mistake worth an error rather than an empty output.
+    for filter in &collection.filters {
+        eprintln!(
+            "error: {}: `{}` is a meta-filter; it is applied to the rules it names, not converted \
+             on its own (and KQL conversion does not apply meta-filters yet)",
+            filter.source.location(filter.document.node.span),
+            filter.compiled.meta.title
+        );
+        outcome = Outcome::Error;
+    }
+    for correlation in &collection.correlations {
+        eprintln!(
+            "error: {}: `{}` is a correlation rule, which cannot be converted to one KQL `where`",
+            correlation.source.location(correlation.document.node.span),
+            correlation.document.meta().title
+        );
+        outcome = Outcome::Error;
+    }
+    if collection.rules.is_empty() {
+        bail!("no detection rule to convert");
+    }
     // Output file (relative to --output) → its text, in a stable order.
     let mut outputs: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut printed = String::new();
-    for root in &args.rules {
-        if !root.exists() {
-            bail!("{}: no such file or directory", root.display());
-        }
-        for file in yaml_files(root) {
-            let loaded = load_file(&file, &Limits::default())?;
-            for error in &loaded.errors {
-                eprintln!("error: {}", error.render(&loaded.source));
-            }
-            failed += usize::from(!loaded.errors.is_empty());
-            let mut text = String::new();
-            for document in &loaded.documents {
-                // Meta-filters are applied to rules, not converted on their own.
-                if matches!(document.body, DocumentBody::Filter(_)) {
-                    continue;
-                }
-                match convert_document(document, &pipeline, &options) {
-                    Ok(query) => {
-                        let header = format!("// {} ({})\n", document.meta().title, file.display());
-                        text.push_str(&header);
-                        text.push_str(&query);
-                    }
-                    Err(e) => {
-                        eprintln!("error: {}", e.render(&loaded.source));
-                        failed += 1;
-                    }
-                }
-            }
-            if text.is_empty() {
+    let mut last_file: Option<&Path> = None;
+    for rule in &collection.rules {
+        let query = match convert_document(&rule.document, &pipeline, &options) {
+            Ok(query) => query,
+            Err(e) => {
+                eprintln!("error: {}", e.render(&rule.source));
+                outcome = Outcome::Error;
                 continue;
             }
-            match &args.output {
-                Some(_) => {
-                    let relative = if root.is_dir() {
-                        file.strip_prefix(root).unwrap_or(&file).to_owned()
-                    } else {
-                        PathBuf::from(file.file_name().unwrap_or_default())
-                    };
-                    let entry = outputs.entry(relative.with_extension("kql")).or_default();
-                    entry.push_str(&text);
+        };
+        let text = format!(
+            "// {} ({})\n{query}",
+            rule.document.meta().title,
+            rule.path.display()
+        );
+        match &args.output {
+            Some(_) => {
+                let root = args
+                    .rules
+                    .iter()
+                    .find(|root| root.is_dir() && rule.path.starts_with(root));
+                let relative = match root {
+                    Some(root) => rule
+                        .path
+                        .strip_prefix(root)
+                        .unwrap_or(&rule.path)
+                        .to_owned(),
+                    None => PathBuf::from(rule.path.file_name().unwrap_or_default()),
+                };
+                outputs
+                    .entry(relative.with_extension("kql"))
+                    .or_default()
+                    .push_str(&text);
+            }
+            None => {
+                // Queries of one file stay together; files are separated by a blank line.
+                if !printed.is_empty() && last_file != Some(rule.path.as_path()) {
+                    printed.push('\n');
                 }
-                None => {
-                    if !printed.is_empty() {
-                        printed.push('\n');
-                    }
-                    printed.push_str(&text);
-                }
+                printed.push_str(&text);
             }
         }
+        last_file = Some(rule.path.as_path());
     }
     match &args.output {
         Some(dir) => write_outputs(dir, &outputs, args.force)?,
@@ -132,11 +148,11 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<u8> {
             out.flush()?;
         }
     }
-    Ok(if failed > 0 { EXIT_FAILURES } else { EXIT_OK })
+    Ok(outcome)
 }
 
-/// Writes every file through a temporary file renamed into place, after checking that none
-/// would overwrite an existing file without `--force`, so a refusal writes nothing.
+/// Writes every file atomically, after checking that none would overwrite an existing file
+/// without `--force`, so a refusal writes nothing.
 fn write_outputs(
     dir: &Path,
     outputs: &BTreeMap<PathBuf, String>,
@@ -158,17 +174,8 @@ fn write_outputs(
     }
     for (relative, text) in outputs {
         let path = dir.join(relative);
-        let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create the directory", parent.display()))?;
-        let mut temporary = tempfile::NamedTempFile::new_in(parent)
-            .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
-        temporary
-            .write_all(text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        temporary
-            .persist(&path)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomically(&path, text.as_bytes(), force)
+            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

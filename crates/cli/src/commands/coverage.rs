@@ -1,19 +1,20 @@
 //! `ruleproof coverage`: what the test cases cover, rendered for people, pull requests, tools
 //! and browsers, and checked against the repository's coverage policy with `--check`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::ValueEnum;
 use ruleproof_cases::coverage::{CoverageReport, coverage};
 use ruleproof_cases::policy::Policy;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::coverage as render;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
 
-use super::RootArgs;
-use crate::{EXIT_FAILURES, EXIT_OK};
+use super::{RootArgs, force_hint};
+use crate::Outcome;
+use ruleproof_files::write_atomically;
 
 /// Formats of the coverage report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -49,7 +50,7 @@ pub struct CoverageArgs {
     check: bool,
 }
 
-pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
+pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     let layout = Layout::at(&args.root.root);
     if !layout.rules_dir.is_dir() {
         bail!("no rules directory at {}", layout.rules_dir.display());
@@ -67,7 +68,11 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
     {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
-    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let rules = RuleSet::load_checked(
+        &layout.rules_dir,
+        &CompileOptions::default(),
+        Some(&LoadCheck::new()),
+    );
     let run = ruleproof_cases::run(
         &layout,
         &rules,
@@ -99,22 +104,19 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
         }
     };
     match &args.output {
-        Some(path) => write_atomically(path, &rendered, args.force)?,
+        Some(path) => write_atomically(path, rendered.as_bytes(), args.force)
+            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?,
         None => print!("{rendered}"),
     }
     if !args.check {
-        return Ok(EXIT_OK);
+        return Ok(Outcome::Ok);
     }
     // Text output already ends with the verdict; other formats (or a file) leave the terminal
     // without it, so it goes to stderr, where CI logs show it next to the exit code.
     if args.format != CoverageFormat::Text || args.output.is_some() {
         eprint!("{}", render::policy_text(&verdict));
     }
-    Ok(if verdict.passed() {
-        EXIT_OK
-    } else {
-        EXIT_FAILURES
-    })
+    Ok(Outcome::failures_if(!verdict.passed()))
 }
 
 /// Keeps the rules whose rule file or test-case file is (under) one of `paths`.
@@ -145,38 +147,4 @@ fn select(report: &mut CoverageReport, layout: &Layout, paths: &[PathBuf]) {
                 .as_deref()
                 .is_some_and(under_missing)
     });
-}
-
-/// Writes `text` to a temporary file beside `path` and renames it into place, so readers never
-/// see half a report; an existing file is replaced only with `force`.
-fn write_atomically(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", file.path().display()))?;
-    // Temporary files are private (0600); a report is for sharing, like any file the shell writes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot set permissions of {}", file.path().display()))?;
-    }
-    let persisted = if force {
-        file.persist(path).map(drop)
-    } else {
-        // Another process may have created the file since the check above; never clobber it.
-        file.persist_noclobber(path).map(drop)
-    };
-    persisted.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!("{} exists; pass --force to overwrite it", path.display())
-        } else {
-            anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
-        }
-    })
 }

@@ -10,9 +10,11 @@ use ruleproof_sigma::yaml::Limits;
 
 use ruleproof_backtest::correlate;
 use ruleproof_sigma::correlation::{CorrelationEngine, format_timestamp, number_text};
+use ruleproof_sigma::{CompiledRule, Correlation};
 
-use super::matching::{CorrelationArgs, load_placeholders, load_rules, skipped_message};
-use crate::{EXIT_FAILURES, EXIT_OK};
+use super::load_collection;
+use super::matching::{CorrelationArgs, load_placeholders, skipped_message};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
@@ -36,7 +38,7 @@ pub struct ExplainArgs {
     json: bool,
 }
 
-pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
+pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let options = CompileOptions {
         placeholders: args
             .placeholders
@@ -44,20 +46,26 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let loaded = load_rules(&args.rule, &options)?;
+    let (collection, loaded) = load_collection(&args.rule, &options)?;
+    let rules = collection.rules_with_filters();
     if let Some(events) = &args.events {
-        if loaded.failed > 0 {
+        if loaded != Outcome::Ok {
             bail!("the rules do not all load");
         }
-        return explain_sequence(&loaded, events, &args.correlation);
+        return explain_sequence(
+            &rules,
+            &collection.correlation_rules(),
+            events,
+            &args.correlation,
+        );
     }
     let Some(event_path) = &args.event else {
         bail!("give --event FILE (one event) or --events FILE (a sequence)");
     };
-    let (rules, failed) = (loaded.rules, loaded.failed);
-    if failed > 0 || rules.is_empty() {
+    if loaded != Outcome::Ok || rules.is_empty() {
         bail!("{}: no rule could be loaded", args.rule[0].display());
     }
+    let rules = collection.rules_with_filters();
     let source =
         ruleproof_sigma::source::read_source(event_path, Limits::default().max_file_bytes)?;
     let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
@@ -87,21 +95,22 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
         }
     }
     // Like grep, explain exits 0 when the rule matched and 1 when it did not.
-    Ok(if any_match { EXIT_OK } else { EXIT_FAILURES })
+    Ok(Outcome::failures_if(!any_match))
 }
 
 /// Runs a sequence through the correlations, tracing every evaluation, and prints per
 /// correlation and group which events counted and whether the condition held. Exits 0 when a
 /// reported correlation raised an alert, 1 otherwise (like grep, as for one event).
 fn explain_sequence(
-    loaded: &ruleproof_backtest::rules::LoadedRules,
+    rules: &[CompiledRule],
+    correlations: &[Correlation],
     path: &std::path::Path,
     args: &CorrelationArgs,
-) -> anyhow::Result<u8> {
-    if loaded.correlations.is_empty() {
+) -> anyhow::Result<Outcome> {
+    if correlations.is_empty() {
         bail!("--events explains correlations, and the given files hold none");
     }
-    let set = correlate::compile(&loaded.correlations, &loaded.rules).map_err(|errors| {
+    let set = correlate::compile(correlations, rules).map_err(|errors| {
         anyhow::anyhow!("the correlations do not compile:\n{}", errors.join("\n"))
     })?;
     let (events, bad) = ruleproof_backtest::events::read_all(path)
@@ -118,13 +127,10 @@ fn explain_sequence(
     let mut evaluations = Vec::new();
     let mut notes = Vec::new();
     for (index, event) in events.iter().enumerate() {
-        let matched: Vec<usize> = (0..loaded.rules.len())
-            .filter(|r| set.uses_rule(*r) && loaded.rules[*r].matches(&event.value))
+        let matched: Vec<usize> = (0..rules.len())
+            .filter(|r| set.uses_rule(*r) && rules[*r].matches(&event.value))
             .collect();
-        let names: Vec<&str> = matched
-            .iter()
-            .map(|r| loaded.rules[*r].meta.reference())
-            .collect();
+        let names: Vec<&str> = matched.iter().map(|r| rules[*r].meta.reference()).collect();
         notes.push(format!(
             "event {index} (line {}): {}",
             event.line,
@@ -210,5 +216,5 @@ fn explain_sequence(
             }
         }
     }
-    Ok(if any_alert { EXIT_OK } else { EXIT_FAILURES })
+    Ok(Outcome::failures_if(!any_alert))
 }

@@ -8,7 +8,9 @@ use ruleproof_cases::RuleSet;
 use ruleproof_report::generated;
 use ruleproof_sigma::CompileOptions;
 
-use crate::{EXIT_ERROR, EXIT_OK};
+use ruleproof_validate::LoadCheck;
+
+use crate::Outcome;
 
 /// Output formats of generated events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,7 +31,7 @@ pub struct GenerateArgs {
     format: GenerateFormat,
 }
 
-pub fn run(args: GenerateArgs) -> anyhow::Result<u8> {
+pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
     let options = CompileOptions::default();
     let mut failed = false;
     let mut first = true;
@@ -37,7 +39,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<u8> {
         if !path.exists() {
             bail!("{}: no such file or directory", path.display());
         }
-        let set = RuleSet::load(path, &options);
+        let set = RuleSet::load_checked(path, &options, Some(&LoadCheck::new()));
         for diagnostic in &set.diagnostics {
             eprintln!("error: {diagnostic}");
             failed = true;
@@ -92,5 +94,5 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<u8> {
             first = false;
         }
     }
-    Ok(if failed { EXIT_ERROR } else { EXIT_OK })
+    Ok(Outcome::error_if(failed))
 }

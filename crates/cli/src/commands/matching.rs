@@ -7,18 +7,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use ruleproof_backtest::correlate;
-use ruleproof_backtest::rules::LoadedRules;
 use ruleproof_backtest::run::Item;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::correlation::{
     CorrelationEngine, EngineOptions, Evaluation, Realert, Skipped, Timespan, TimestampFields,
     format_timestamp,
 };
 use ruleproof_sigma::yaml::Limits;
 
-use super::backtest::{CorpusArgs, load_index, run_corpus};
+use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
 
-use crate::{EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct MatchArgs {
@@ -56,19 +54,6 @@ pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<Stri
         }
     }
     Ok(values)
-}
-
-/// Loads and compiles every rule under the paths (on all cores), printing load errors with
-/// their positions.
-pub fn load_rules(paths: &[PathBuf], options: &CompileOptions) -> anyhow::Result<LoadedRules> {
-    let loaded = ruleproof_backtest::rules::load_rules(paths, options)?;
-    for error in &loaded.errors {
-        eprintln!("error: {error}");
-    }
-    for note in &loaded.notes {
-        eprintln!("note: {note}");
-    }
-    Ok(loaded)
 }
 
 /// How correlation rules are evaluated over events (`match`, `explain`).
@@ -131,9 +116,9 @@ pub fn skipped_message(why: &Skipped) -> String {
     }
 }
 
-pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
-    let (index, failed_rules, correlations) =
-        load_index(&args.rules, args.placeholders.as_deref())?;
+pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
+    set_threads(args.corpus.threads)?;
+    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
     let set = match correlate::compile(&correlations, index.rules()) {
         Ok(set) => set,
         Err(errors) => {
@@ -214,9 +199,8 @@ pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
     let alerts = out.alerts;
     let counts = totals.counts;
     eprintln!(
-        "{} rules ({} failed to load), {} correlations, {} events in {} file(s) ({} unreadable records), {} matches, {} correlation alerts, {} events left out of correlations",
+        "{} rules, {} correlations, {} events in {} file(s) ({} unreadable records), {} matches, {} correlation alerts, {} events left out of correlations",
         index.len(),
-        failed_rules,
         set.correlations().len(),
         counts.events,
         totals.files,
@@ -225,11 +209,9 @@ pub fn run(args: MatchArgs) -> anyhow::Result<u8> {
         alerts,
         skipped
     );
-    Ok(if failed_rules > 0 || counts.bad_records > 0 {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(loaded
+        .and(totals.outcome)
+        .and(Outcome::failures_if(counts.bad_records > 0)))
 }
 
 /// Writes JSON lines to stdout, keeping the first write error for the end of the run.

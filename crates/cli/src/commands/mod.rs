@@ -14,7 +14,12 @@ mod validate;
 
 use std::path::PathBuf;
 
+use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
+use ruleproof_sigma::{Collection, CompileOptions};
+use ruleproof_validate::LoadCheck;
+
+use crate::Outcome;
 
 /// Prove that Sigma detection rules do what they claim.
 #[derive(Debug, Parser)]
@@ -68,7 +73,42 @@ pub struct RootArgs {
     root: PathBuf,
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+/// Loads rule files and directories through the one loading path, with the validator's checks
+/// (so a document `validate` rejects loads nowhere), printing every load error and every entry a
+/// walk had to leave out on stderr. The outcome is [`Outcome::Error`] when anything did not load.
+///
+/// # Errors
+/// A path that does not exist.
+pub fn load_collection(
+    paths: &[PathBuf],
+    options: &CompileOptions,
+) -> anyhow::Result<(Collection, Outcome)> {
+    for path in paths {
+        if !path.exists() {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    let collection = Collection::load(paths, options, Some(&LoadCheck::new()));
+    for problem in &collection.walk_problems {
+        eprintln!("error: {problem}");
+    }
+    for error in &collection.errors {
+        eprintln!("error: {}", error.render());
+    }
+    let outcome =
+        Outcome::error_if(!collection.errors.is_empty() || !collection.walk_problems.is_empty());
+    Ok((collection, outcome))
+}
+
+/// What to add to a write error: how to overwrite, when the file exists.
+pub fn force_hint(error: &ruleproof_files::WriteError) -> &'static str {
+    match error {
+        ruleproof_files::WriteError::Exists(_) => " (pass --force to overwrite it)",
+        ruleproof_files::WriteError::Io { .. } => "",
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Test(args) => test::run(args),
         Command::Validate(args) => validate::run(args),

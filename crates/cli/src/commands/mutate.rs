@@ -9,9 +9,10 @@ use ruleproof_cases::policy::Policy;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::mutation as render;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
 
 use super::RootArgs;
-use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 /// Formats of the mutation report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -36,7 +37,7 @@ pub struct MutateArgs {
     format: MutateFormat,
 }
 
-pub fn run(args: MutateArgs) -> anyhow::Result<u8> {
+pub fn run(args: MutateArgs) -> anyhow::Result<Outcome> {
     let layout = Layout::at(&args.root.root);
     if !layout.rules_dir.is_dir() {
         bail!("no rules directory at {}", layout.rules_dir.display());
@@ -49,7 +50,7 @@ pub fn run(args: MutateArgs) -> anyhow::Result<u8> {
     }
     let paths = layout.select_test_cases(&args.paths);
     let options = CompileOptions::default();
-    let rules = RuleSet::load(&layout.rules_dir, &options);
+    let rules = RuleSet::load_checked(&layout.rules_dir, &options, Some(&LoadCheck::new()));
     let report = ruleproof_mutate::mutate(&layout, &rules, &paths, &options);
     let shortfalls = ruleproof_mutate::policy::check(&report, &policy);
     let output = match args.format {
@@ -61,11 +62,6 @@ pub fn run(args: MutateArgs) -> anyhow::Result<u8> {
     if args.format != MutateFormat::Human && !shortfalls.is_empty() {
         eprint!("{}", render::policy_text(&shortfalls));
     }
-    Ok(if !report.errors.is_empty() {
-        EXIT_ERROR
-    } else if !shortfalls.is_empty() {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(Outcome::error_if(!report.errors.is_empty())
+        .and(Outcome::failures_if(!shortfalls.is_empty())))
 }

@@ -6,7 +6,7 @@ use ruleproof_backtest::regression;
 
 use super::Format;
 use super::backtest::load_index;
-use crate::{EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct RegressionArgs {
@@ -22,17 +22,16 @@ pub struct RegressionArgs {
     format: Format,
 }
 
-pub fn run(args: RegressionArgs) -> anyhow::Result<u8> {
-    let (index, _, _) = load_index(&args.rules, args.placeholders.as_deref())?;
+pub fn run(args: RegressionArgs) -> anyhow::Result<Outcome> {
+    let (index, loaded, _) = load_index(&args.rules, args.placeholders.as_deref())?;
     let report = regression::run(&args.dir, index.rules())?;
     match args.format {
         Format::Json => println!("{:#}", report.json()),
         Format::Junit => print!("{}", report.junit()),
         Format::Human | Format::Github => print!("{}", report.human()),
     }
-    Ok(if report.passed() {
-        EXIT_OK
-    } else {
-        EXIT_FAILURES
-    })
+    // An `info.yml` that does not load is a load error, like a rule that does not.
+    Ok(loaded
+        .and(Outcome::error_if(!report.errors.is_empty()))
+        .and(Outcome::failures_if(!report.passed())))
 }

@@ -6,9 +6,10 @@ use anyhow::bail;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
 
 use super::{Format, RootArgs};
-use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -22,7 +23,7 @@ pub struct TestArgs {
     format: Format,
 }
 
-pub fn run(args: TestArgs) -> anyhow::Result<u8> {
+pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     let layout = Layout::at(&args.root.root);
     if !layout.rules_dir.is_dir() {
         bail!("no rules directory at {}", layout.rules_dir.display());
@@ -33,7 +34,25 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
         }
     }
     let paths = layout.select_test_cases(&args.paths);
-    let rules = RuleSet::load(&layout.rules_dir, &CompileOptions::default());
+    let rules = RuleSet::load_checked(
+        &layout.rules_dir,
+        &CompileOptions::default(),
+        Some(&LoadCheck::new()),
+    );
+    if rules.rules.is_empty() {
+        for message in rules
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .chain(rules.unreadable.iter().cloned())
+        {
+            eprintln!("error: {message}");
+        }
+        bail!(
+            "no detection rule loaded from {}",
+            layout.rules_dir.display()
+        );
+    }
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
     // Which rules lack a test-case file is only known when every test-case file ran.
@@ -48,11 +67,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<u8> {
     };
     print!("{output}");
     let totals = report.totals();
-    Ok(if totals.errors > 0 {
-        EXIT_ERROR
-    } else if totals.failed > 0 || totals.kql_failed > 0 {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        Outcome::error_if(totals.errors > 0).and(Outcome::failures_if(
+            totals.failed > 0 || totals.kql_failed > 0,
+        )),
+    )
 }

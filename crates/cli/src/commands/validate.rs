@@ -8,7 +8,7 @@ use ruleproof_report::validate_output;
 use ruleproof_validate::{Layout, LintConfig, Severity, validate};
 
 use super::RootArgs;
-use crate::{EXIT_ERROR, EXIT_FAILURES, EXIT_OK};
+use crate::Outcome;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
@@ -35,7 +35,7 @@ pub struct ValidateArgs {
     list_lints: bool,
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
+pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     if args.list_lints {
         for lint in ruleproof_validate::lints::ALL {
             println!(
@@ -43,7 +43,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
                 lint.code, lint.name, lint.default_severity, lint.what, lint.why
             );
         }
-        return Ok(EXIT_OK);
+        return Ok(Outcome::Ok);
     }
     let root = &args.root.root;
     let layout = Layout {
@@ -55,7 +55,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(EXIT_ERROR);
+            return Ok(Outcome::Error);
         }
     };
     let mut paths = args.paths.clone();
@@ -81,9 +81,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
     print!("{output}");
     let errors = validation.count(Severity::Error);
     let warnings = validation.count(Severity::Warning);
-    Ok(if errors > 0 || (args.deny_warnings && warnings > 0) {
-        EXIT_FAILURES
-    } else {
-        EXIT_OK
-    })
+    Ok(Outcome::failures_if(
+        errors > 0 || (args.deny_warnings && warnings > 0),
+    ))
 }

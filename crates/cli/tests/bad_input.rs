@@ -1,0 +1,258 @@
+//! The command line against bad input, as a user makes it: each `case.yml` under
+//! `tests/bad-input/` is one test, holding the arguments, the files to set up (those beside it,
+//! plus what cannot be committed: symbolic links, empty directories, thousands of files, files
+//! of many megabytes), the exit code, and text that must appear on stdout and stderr.
+//!
+//! `{repo}` in arguments is the repository root, for its rules. Every case runs in a copy of its
+//! directory, so a case that writes files leaves nothing behind.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+/// One case, as written in `case.yml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    /// The arguments after `ruleproof`.
+    args: Vec<String>,
+    /// Text piped to standard input.
+    #[serde(default)]
+    stdin: Option<String>,
+    #[serde(default)]
+    setup: Setup,
+    exit: i32,
+    /// Text that must appear on stdout / stderr, and text that must not.
+    #[serde(default)]
+    stdout: Vec<String>,
+    #[serde(default)]
+    stderr: Vec<String>,
+    #[serde(default)]
+    not_stdout: Vec<String>,
+    #[serde(default)]
+    not_stderr: Vec<String>,
+    /// Permission bits files must have afterwards: `"0640"`, or `default` for what a new file
+    /// gets under the test's umask.
+    #[serde(default)]
+    modes: BTreeMap<String, String>,
+}
+
+/// What is made before the run.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Setup {
+    #[serde(default)]
+    symlinks: Vec<Symlink>,
+    #[serde(default)]
+    dirs: Vec<String>,
+    #[serde(default)]
+    empty_files: Option<EmptyFiles>,
+    #[serde(default)]
+    generated: Vec<Generated>,
+    /// Permission bits to give files before the run.
+    #[serde(default)]
+    modes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Symlink {
+    link: String,
+    target: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyFiles {
+    dir: String,
+    count: usize,
+    extension: String,
+}
+
+/// A file too big or too odd to commit: `before`, `fill` repeated `times`, the bytes of `hex`,
+/// then `after`; `gzip` compresses the result; `truncate` keeps only that many bytes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generated {
+    path: String,
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    fill: String,
+    #[serde(default)]
+    times: usize,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    gzip: bool,
+    #[serde(default)]
+    truncate: Option<usize>,
+    /// Raw bytes, as hexadecimal pairs.
+    #[serde(default)]
+    hex: String,
+}
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if entry.file_name() != "case.yml" {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8).map_err(|e| format!("mode `{text}`: {e}"))
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+fn set_up(dir: &Path, setup: &Setup) -> Result<(), Box<dyn std::error::Error>> {
+    for d in &setup.dirs {
+        std::fs::create_dir_all(dir.join(d))?;
+    }
+    #[cfg(unix)]
+    for link in &setup.symlinks {
+        let path = dir.join(&link.link);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::os::unix::fs::symlink(&link.target, path)?;
+    }
+    if let Some(empty) = &setup.empty_files {
+        let many = dir.join(&empty.dir);
+        std::fs::create_dir_all(&many)?;
+        for i in 0..empty.count {
+            std::fs::File::create(many.join(format!("{i:05}.{}", empty.extension)))?;
+        }
+    }
+    for generated in &setup.generated {
+        let mut bytes = generated.before.as_bytes().to_vec();
+        for _ in 0..generated.times {
+            bytes.extend_from_slice(generated.fill.as_bytes());
+        }
+        let hex = generated.hex.replace(char::is_whitespace, "");
+        for pair in hex.as_bytes().chunks(2) {
+            bytes.push(u8::from_str_radix(std::str::from_utf8(pair)?, 16)?);
+        }
+        bytes.extend_from_slice(generated.after.as_bytes());
+        if generated.gzip {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&bytes)?;
+            bytes = encoder.finish()?;
+        }
+        if let Some(length) = generated.truncate {
+            bytes.truncate(length);
+        }
+        std::fs::write(dir.join(&generated.path), bytes)?;
+    }
+    #[cfg(unix)]
+    for (path, mode) in &setup.modes {
+        set_mode(&dir.join(path), parse_mode(mode)?)?;
+    }
+    Ok(())
+}
+
+fn check(path: &Path) -> datatest_stable::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let case: Case =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scratch = tempfile::tempdir()?;
+    let dir = scratch.path().join("case");
+    copy_dir(path.parent().ok_or("a case file has a directory")?, &dir)?;
+    set_up(&dir, &case.setup)?;
+    let repo = repository().canonicalize()?;
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| a.replace("{repo}", &repo.to_string_lossy()))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleproof"))
+        .current_dir(&dir)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or("stdin is piped")?;
+    stdin.write_all(case.stdin.as_deref().unwrap_or("").as_bytes())?;
+    drop(stdin);
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut problems = Vec::new();
+    if output.status.code() != Some(case.exit) {
+        problems.push(format!(
+            "exit code {:?}, expected {}",
+            output.status.code(),
+            case.exit
+        ));
+    }
+    for (wanted, present, stream, name) in [
+        (&case.stdout, true, &stdout, "stdout"),
+        (&case.stderr, true, &stderr, "stderr"),
+        (&case.not_stdout, false, &stdout, "stdout"),
+        (&case.not_stderr, false, &stderr, "stderr"),
+    ] {
+        for text in wanted {
+            if stream.contains(text.as_str()) != present {
+                let verb = if present { "lacks" } else { "holds" };
+                problems.push(format!("{name} {verb} {text:?}"));
+            }
+        }
+    }
+    #[cfg(unix)]
+    if !case.modes.is_empty() {
+        let probe = dir.join(".mode-probe");
+        std::fs::write(&probe, "")?;
+        let default = mode_of(&probe)?;
+        for (file, expected) in &case.modes {
+            let expected = if expected == "default" {
+                default
+            } else {
+                parse_mode(expected)?
+            };
+            let got = mode_of(&dir.join(file))?;
+            if got != expected {
+                problems.push(format!("{file}: mode {got:o}, expected {expected:o}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ruleproof {}\n{}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            args.join(" "),
+            problems.join("\n")
+        )
+        .into())
+    }
+}
+
+datatest_stable::harness! {
+    { test = check, root = "tests/bad-input", pattern = r"case\.yml$" },
+}

@@ -1,0 +1,14 @@
+//! The files ruleproof reads and writes: one directory walker that reports symbolic-link loops
+//! instead of following them forever, and one atomic write that keeps permissions and never
+//! overwrites a file unless asked.
+//!
+//! Every command walks directories through [`walk`] and writes files through
+//! [`write_atomically`], so each of these behaviours is decided in one place.
+
+#![warn(missing_docs)]
+
+mod walk;
+mod write;
+
+pub use walk::{Walk, WalkError, walk, walk_all};
+pub use write::{WriteError, write_atomically};
