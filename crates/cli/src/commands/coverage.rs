@@ -18,8 +18,9 @@ use crate::{EXIT_FAILURES, EXIT_OK};
 /// Formats of the coverage report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CoverageFormat {
-    /// For the terminal.
-    Text,
+    /// For the terminal (`text` is the older name, still accepted).
+    #[value(alias = "text")]
+    Human,
     /// For a pull-request comment: a summary table, then only what is uncovered or failing.
     Markdown,
     /// The versioned shape documented in docs/coverage.md.
@@ -35,7 +36,7 @@ pub struct CoverageArgs {
     #[command(flatten)]
     root: RootArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "human")]
     format: CoverageFormat,
     /// Write the report to this file (atomically) instead of stdout.
     #[arg(long, short = 'o')]
@@ -80,7 +81,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
     }
     let verdict = policy.check(&report);
     let rendered = match args.format {
-        CoverageFormat::Text => render::text(&report, &verdict),
+        CoverageFormat::Human => render::text(&report, &verdict),
         CoverageFormat::Markdown => render::markdown(&report, &verdict),
         CoverageFormat::Json => format!("{:#}\n", render::json(&report, &verdict)),
         CoverageFormat::Html => {
@@ -107,7 +108,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
     }
     // Text output already ends with the verdict; other formats (or a file) leave the terminal
     // without it, so it goes to stderr, where CI logs show it next to the exit code.
-    if args.format != CoverageFormat::Text || args.output.is_some() {
+    if args.format != CoverageFormat::Human || args.output.is_some() {
         eprint!("{}", render::policy_text(&verdict));
     }
     Ok(if verdict.passed() {
