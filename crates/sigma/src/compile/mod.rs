@@ -47,7 +47,9 @@ pub struct CompileOptions {
 /// A rule (with any meta-filters applied) ready to evaluate events. `Send + Sync`.
 #[derive(Clone, Debug)]
 pub struct CompiledRule {
+    /// The rule's metadata (title, id, status, level, …), shared with its explanations.
     pub meta: Arc<Metadata>,
+    /// The rule's log source, which meta-filters and backtest routing compare.
     pub logsource: LogSource,
     pub(crate) searches: Vec<CompiledSearch>,
     pub(crate) condition: Cond,
@@ -84,8 +86,11 @@ pub struct ItemOutline {
 /// A meta-filter compiled on its own, to be applied to the rules it names.
 #[derive(Clone, Debug)]
 pub struct CompiledFilter {
+    /// The meta-filter's metadata.
     pub meta: Arc<Metadata>,
+    /// The log source of the rules the filter applies to when it names none.
     pub logsource: LogSource,
+    /// The rules the filter names, by id or name; empty means every rule of its log source.
     pub rules: Vec<String>,
     pub(crate) searches: Vec<CompiledSearch>,
     pub(crate) condition: Cond,
@@ -288,12 +293,19 @@ impl CompiledRule {
             .collect()
     }
 
+    /// The references of the meta-filters applied (each its id, else its name, else its
+    /// title), in order.
     pub fn applied_filters(&self) -> &[String] {
         &self.filters
     }
 }
 
 impl CompiledFilter {
+    /// Compiles a meta-filter on its own, to be applied with [`CompiledRule::with_filters`].
+    ///
+    /// # Errors
+    ///
+    /// Every error of the filter's detection, as [`CompiledRule::compile`] reports them.
     pub fn compile(
         filter: &Filter,
         options: &CompileOptions,
