@@ -125,16 +125,63 @@ fn anyhow_is_for_binaries_only() {
     }
 }
 
+/// Where a modifier chain may be read from the rule as written: the engine, which lowers it;
+/// the lints, which judge how a rule is written (a single-value `all`, a duplicate value, an
+/// escape), not what it means; mutation testing, which changes the written chain on purpose.
+/// Every other crate reads the engine's `LoweredRule` or `CompiledRule`, so a rule is read once.
+const READS_MODIFIERS: [&str; 3] = [
+    "crates/sigma/",
+    "crates/validate/src/lints/",
+    "crates/mutate/src/",
+];
+
+/// Crates that still read modifier chains themselves and are to move to `LoweredRule`, with
+/// why they have not yet. Each must still read them, so the list cannot go stale.
+const NOT_YET_LOWERED: [(&str, &str); 1] = [(
+    "crates/generate/src/",
+    "event generation landed while the converter moved to the lowered form",
+)];
+
+#[test]
+fn only_the_engine_and_lints_read_modifier_chains() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    let readers: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
+        .filter(|f| f.contains("/src/") && !READS_MODIFIERS.iter().any(|p| f.starts_with(p)))
+        .filter(|f| {
+            let text = std::fs::read_to_string(root().join(f)).unwrap();
+            text.contains("modifier::Modifier") || text.contains(".modifiers")
+        })
+        .collect();
+    for (dir, why) in NOT_YET_LOWERED {
+        assert!(
+            readers.iter().any(|f| f.starts_with(dir)),
+            "{dir} no longer reads modifier chains ({why}); remove it from NOT_YET_LOWERED"
+        );
+    }
+    let readers: Vec<&String> = readers
+        .iter()
+        .filter(|f| !NOT_YET_LOWERED.iter().any(|(dir, _)| f.starts_with(dir)))
+        .collect();
+    assert!(
+        readers.is_empty(),
+        "these files read a rule's modifier chains instead of the engine's lowered form \
+         (`ruleproof_sigma::LoweredRule`): {readers:#?}"
+    );
+}
+
 /// Library crates whose public items are not all documented yet, with how many items lack
 /// documentation. Each must still lack `#![warn(missing_docs)]`, so the list cannot go stale.
 const UNDOCUMENTED: [(&str, &str); 3] = [
     (
         "crates/sigma",
-        "about 220 public items without documentation",
+        "about 225 public items without documentation",
     ),
     (
         "crates/cases",
-        "about 180 public items without documentation",
+        "about 220 public items without documentation",
     ),
     (
         "crates/backtest",

@@ -624,3 +624,89 @@ fn generated_fixtures_alone_pass_and_kill_every_mutant() {
     assert_eq!(code(&mutate), 0, "{}", stdout(&mutate));
     assert!(stdout(&mutate).starts_with("100.0% "));
 }
+
+/// Snapshots of what `convert` prints, one per shipped pipeline, and of the skeleton
+/// `cases new` writes: the output formats of the commands that generate files.
+#[test]
+fn convert_and_cases_new_output_match_their_snapshots() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for pipeline in ["asim", "defender_xdr"] {
+        let output = ruleproof(
+            &repository(),
+            &["convert", "--to", "kql", "--pipeline", pipeline, SEED_RULE],
+        );
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ruleproof_testkit::assert_snapshot(
+            &snapshots.join(format!("convert_{pipeline}.kql")),
+            &stdout(&output),
+        );
+    }
+    let dir = scratch_repository();
+    let output = ruleproof(dir.path(), &["cases", "new", SEED_RULE, "--force"]);
+    assert_eq!(code(&output), 0);
+    let skeleton = std::fs::read_to_string(dir.path().join(SEED_CASES)).unwrap();
+    ruleproof_testkit::assert_snapshot(&snapshots.join("cases_new.yml"), &skeleton);
+}
+
+/// `--format` names the same format the same way in every command; the older names stay
+/// accepted (`coverage --format text`, `explain --json`).
+#[test]
+fn format_names_are_the_same_everywhere_and_old_names_still_work() {
+    let root = repository();
+    let human = ruleproof(&root, &["coverage", "--format", "human"]);
+    let text = ruleproof(&root, &["coverage", "--format", "text"]);
+    assert_eq!(
+        code(&human),
+        0,
+        "{}",
+        String::from_utf8_lossy(&human.stderr)
+    );
+    assert_eq!(stdout(&human), stdout(&text));
+    assert_eq!(
+        stdout(&human),
+        stdout(&ruleproof(&root, &["coverage"])),
+        "human is the default"
+    );
+
+    let rule = root.join(SEED_RULE);
+    let rule = rule.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hit.yml"),
+        "DestinationHostname: POOL.minexmr.com\n",
+    )
+    .unwrap();
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["explain", "--rule", rule, "--event", "hit.yml"];
+        args.extend_from_slice(extra);
+        stdout(&ruleproof(dir.path(), &args))
+    };
+    let json = explain(&["--format", "json"]);
+    assert!(
+        json.contains("\"format\": \"ruleproof.explanation/1\""),
+        "{json}"
+    );
+    assert_eq!(json, explain(&["--json"]));
+    assert_eq!(explain(&["--format", "human"]), explain(&[]));
+    for command in [
+        &["test"][..],
+        &["validate"],
+        &["coverage"],
+        &["explain"],
+        &["mutate"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--format", "nonsense"]);
+        let output = ruleproof(&root, &args);
+        assert_eq!(code(&output), 2, "{command:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("human"),
+            "{command:?} lists `human` among its formats"
+        );
+    }
+}

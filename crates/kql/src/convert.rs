@@ -13,19 +13,21 @@
 //! - `all` ANDs one test per value (never `has_all`, whose term semantics differ);
 //! - keywords search every column with `*`, as the `where` forms of Kusto's `search` do.
 //!
-//! A rule is compiled by the Sigma engine first, so that a rule the engine refuses is refused
-//! here too, with the engine's own message, instead of being converted into something that
-//! cannot mean what the rule says.
+//! The converter renders the engine's lowered form of a rule ([`LoweredRule`]): the condition
+//! resolved, every value's modifiers already turned into a typed test and placeholders
+//! expanded, so it never reads a modifier chain itself. Lowering checks a rule exactly as
+//! compiling does, so a rule the engine refuses is refused here too, with the engine's own
+//! message, instead of being converted into something that cannot mean what the rule says.
 
 use std::fmt::{self, Write as _};
 
 use ipnet::IpNet;
-use ruleproof_sigma::condition::{CondExpr, Quantifier};
-use ruleproof_sigma::detection::{Item, ItemMap, RuleValue, Scalar, SearchBody};
-use ruleproof_sigma::modifier::Modifier;
-use ruleproof_sigma::pattern::Part;
+use ruleproof_sigma::condition::Quantifier;
+use ruleproof_sigma::detection::Scalar;
+use ruleproof_sigma::pattern::{Part, literal_parts};
 use ruleproof_sigma::{
-    CompileOptions, CompiledRule, Document, DocumentBody, Rule, SourceFile, Span, value_patterns,
+    CompileOptions, Cond, Document, DocumentBody, LoweredItem, LoweredRule, LoweredValue, NumOp,
+    Position, Rule, SourceFile, Span, TimePart, ValueTest,
 };
 
 use crate::pipeline::Pipeline;
@@ -139,16 +141,19 @@ fn convert(
         reason,
         message,
     };
-    // A rule the engine refuses has no meaning to preserve; its first error says why.
-    if let Err(errors) = CompiledRule::compile(rule, options)
-        && let Some(first) = errors.first()
-    {
-        return Err(error(
-            first.span,
+    // The engine's own reading of the rule: a rule it refuses has no meaning to preserve, and
+    // its first error says why.
+    let lowered = LoweredRule::lower(rule, options).map_err(|errors| {
+        let first = errors.first();
+        error(
+            first.map_or(rule.detection.span, |e| e.span),
             Reason::InvalidRule,
-            format!("the rule does not compile: {}", first.message),
-        ));
-    }
+            format!(
+                "the rule does not compile: {}",
+                first.map_or("", |e| e.message.as_str())
+            ),
+        )
+    })?;
     let logsource = &rule.logsource;
     let table = pipeline
         .table_for(
@@ -171,25 +176,14 @@ fn convert(
         })?
         .to_owned();
     let converter = Converter {
-        rule,
+        lowered: &lowered,
         pipeline,
         table: &table,
-        options,
+        span: rule.detection.span,
     };
-    let mut conditions = Vec::new();
-    for condition in &rule.detection.conditions {
-        let expr = condition
-            .parsed
-            .as_ref()
-            .map_err(|e| error(e.span, Reason::Unsupported, e.message.clone()))?;
-        conditions.push(
-            converter
-                .condition(expr)
-                .map_err(|f| error(f.span, f.reason, f.message))?,
-        );
-    }
-    // Several conditions are alternatives: the rule matches when any of them does.
-    let predicate = group(&conditions, " or ");
+    let predicate = converter
+        .condition(&lowered.condition)
+        .map_err(|f| error(f.span, f.reason, f.message))?;
     Ok(format!("{table}\n| where {predicate}\n"))
 }
 
@@ -221,49 +215,32 @@ enum Atom {
 }
 
 struct Converter<'a> {
-    rule: &'a Rule,
+    lowered: &'a LoweredRule,
     pipeline: &'a Pipeline,
     table: &'a str,
-    options: &'a CompileOptions,
+    /// The detection's span, for the failures that have no narrower place.
+    span: Span,
 }
 
 impl Converter<'_> {
-    fn condition(&self, expr: &CondExpr) -> Result<String, Failure> {
-        Ok(match expr {
-            CondExpr::Ident { name, span } => {
-                let search = self.rule.detection.search(name).ok_or_else(|| {
-                    unsupported(
-                        *span,
-                        format!(
-                            "the condition names `{name}`, which the detection does not define"
-                        ),
-                    )
-                })?;
-                self.search(&search.body)?
-            }
-            CondExpr::Not(inner) => format!("not({})", self.condition(inner)?),
-            CondExpr::And(items) => self.join(items, " and ")?,
-            CondExpr::Or(items) => self.join(items, " or ")?,
-            CondExpr::Quantified {
+    /// The condition as KQL; several conditions of a rule arrive as one `or`, so the rule
+    /// matches when any of them does.
+    fn condition(&self, cond: &Cond) -> Result<String, Failure> {
+        Ok(match cond {
+            Cond::Search(i) => self.search(*i)?,
+            Cond::Not(inner) => format!("not({})", self.condition(inner)?),
+            Cond::And(items) => self.join(items, " and ")?,
+            Cond::Or(items) => self.join(items, " or ")?,
+            // The engine's selection: `them` skips names starting with `_`.
+            Cond::Quantified {
                 quantifier,
-                target,
-                span,
+                searches,
+                ..
             } => {
-                // The same selection as the engine's: `them` skips names starting with `_`.
-                let parts = self
-                    .rule
-                    .detection
-                    .searches
+                let parts = searches
                     .iter()
-                    .filter(|s| target.matches(&s.name))
-                    .map(|s| self.search(&s.body))
+                    .map(|i| self.search(*i))
                     .collect::<Result<Vec<_>, _>>()?;
-                if parts.is_empty() {
-                    return Err(unsupported(
-                        *span,
-                        format!("`{target}` matches no search identifier"),
-                    ));
-                }
                 let joiner = match quantifier {
                     Quantifier::Any => " or ",
                     Quantifier::All => " and ",
@@ -273,7 +250,7 @@ impl Converter<'_> {
         })
     }
 
-    fn join(&self, items: &[CondExpr], joiner: &str) -> Result<String, Failure> {
+    fn join(&self, items: &[Cond], joiner: &str) -> Result<String, Failure> {
         let parts = items
             .iter()
             .map(|c| self.condition(c))
@@ -281,30 +258,28 @@ impl Converter<'_> {
         Ok(group(&parts, joiner))
     }
 
-    fn search(&self, body: &SearchBody) -> Result<String, Failure> {
-        match body {
-            SearchBody::Maps(maps) => {
-                let parts = maps
-                    .iter()
-                    .map(|m| self.map(m))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(group(&parts, " or "))
-            }
-            SearchBody::Keywords(item) => self.item(item),
-        }
-    }
-
-    fn map(&self, map: &ItemMap) -> Result<String, Failure> {
-        let parts = map
-            .items
+    fn search(&self, index: usize) -> Result<String, Failure> {
+        let search = self.lowered.searches.get(index).ok_or_else(|| {
+            unsupported(
+                self.span,
+                format!("the condition names search {index}, which the detection does not have"),
+            )
+        })?;
+        let parts = search
+            .maps
             .iter()
-            .map(|i| self.item(i))
+            .map(|items| {
+                let parts = items
+                    .iter()
+                    .map(|i| self.item(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(group(&parts, " and "))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(group(&parts, " and "))
+        Ok(group(&parts, " or "))
     }
 
-    fn item(&self, item: &Item) -> Result<String, Failure> {
-        let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
+    fn item(&self, item: &LoweredItem) -> Result<String, Failure> {
         let columns: Vec<String> = match &item.field {
             Some(field) => self
                 .pipeline
@@ -320,7 +295,7 @@ impl Converter<'_> {
             for value in &item.values {
                 values.push(self.value(item, value, col)?);
             }
-            let tested = if has(Modifier::All) {
+            let tested = if item.all {
                 // Every value must match on its own; `has_all` would test terms instead.
                 let each: Vec<String> = values.into_iter().map(|v| or_atoms(col, v)).collect();
                 group(&each, " and ")
@@ -331,7 +306,7 @@ impl Converter<'_> {
         }
         // A Sigma field that the pipeline maps to several columns matches when any of them does.
         let expr = group(&per_column, " or ");
-        Ok(if has(Modifier::Neq) {
+        Ok(if item.negated {
             format!("not({expr})")
         } else {
             expr
@@ -339,172 +314,127 @@ impl Converter<'_> {
     }
 
     /// The alternative tests one value stands for on one column.
-    fn value(&self, item: &Item, value: &RuleValue, col: &str) -> Result<Vec<Atom>, Failure> {
-        let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
+    fn value(
+        &self,
+        item: &LoweredItem,
+        value: &LoweredValue,
+        col: &str,
+    ) -> Result<Vec<Atom>, Failure> {
         let keyword = item.field.is_none();
-        let cased = has(Modifier::Cased);
-        let chain = modifier_chain(item);
         let refuse = |what: &str| {
-            Err(unsupported(
+            unsupported(
                 value.span,
-                format!("{what} (`{chain}`) cannot be converted to KQL"),
-            ))
+                format!("{what} (`{}`) cannot be converted to KQL", item.key),
+            )
         };
-        if has(Modifier::Exists) {
-            return match value.value {
-                Scalar::Bool(true) => Ok(vec![Atom::Other(format!("isnotempty({col})"))]),
-                Scalar::Bool(false) => Ok(vec![Atom::Other(format!("isempty({col})"))]),
-                _ => refuse("`exists` with a value other than true or false"),
-            };
-        }
-        if has(Modifier::FieldRef) {
-            let Scalar::String(other) = &value.value else {
-                return refuse("`fieldref` without a field name");
-            };
-            let op = if has(Modifier::Contains) {
-                "contains"
-            } else if has(Modifier::StartsWith) {
-                "startswith"
-            } else if has(Modifier::EndsWith) {
-                "endswith"
-            } else {
-                "=~"
-            };
-            let op = match (op, cased) {
-                ("=~", true) => "==".to_owned(),
-                (op, true) => format!("{op}_cs"),
-                (op, false) => op.to_owned(),
-            };
-            // Sigma fails when the other field is absent; Kusto reads an absent string as "",
-            // which every string operator would accept, so the emptiness is tested first.
-            let tests: Vec<String> = self
-                .pipeline
-                .map_fields(self.table, other)
-                .into_iter()
-                .map(column)
-                .map(|o| format!("(isnotempty({o}) and {col} {op} {o})"))
-                .collect();
-            return Ok(vec![Atom::Other(group(&tests, " or "))]);
-        }
-        if has(Modifier::Re) {
-            let Scalar::String(pattern) = &value.value else {
-                return refuse("`re` without a pattern string");
-            };
-            let mut flags = String::new();
-            for (flag, letter) in [
-                (Modifier::ReInsensitive, 'i'),
-                (Modifier::ReMultiline, 'm'),
-                (Modifier::ReDotAll, 's'),
-            ] {
-                if has(flag) {
-                    flags.push(letter);
+        let mut atoms = Vec::with_capacity(value.tests.len());
+        for test in &value.tests {
+            atoms.push(match test {
+                ValueTest::Exists(true) => Atom::Other(format!("isnotempty({col})")),
+                ValueTest::Exists(false) => Atom::Other(format!("isempty({col})")),
+                ValueTest::FieldRef {
+                    other,
+                    position,
+                    cased,
+                } => {
+                    let op = match (position, cased) {
+                        (Position::Exact, false) => "=~",
+                        (Position::Exact, true) => "==",
+                        (Position::Contains, false) => "contains",
+                        (Position::Contains, true) => "contains_cs",
+                        (Position::Prefix, false) => "startswith",
+                        (Position::Prefix, true) => "startswith_cs",
+                        (Position::Suffix, false) => "endswith",
+                        (Position::Suffix, true) => "endswith_cs",
+                    };
+                    // Sigma fails when the other field is absent; Kusto reads an absent string
+                    // as "", which every string operator would accept, so the emptiness is
+                    // tested first.
+                    let tests: Vec<String> = self
+                        .pipeline
+                        .map_fields(self.table, other)
+                        .into_iter()
+                        .map(column)
+                        .map(|o| format!("(isnotempty({o}) and {col} {op} {o})"))
+                        .collect();
+                    Atom::Other(group(&tests, " or "))
                 }
-            }
-            let pattern = if flags.is_empty() {
-                pattern.clone()
-            } else {
-                format!("(?{flags}){pattern}")
-            };
-            return Ok(vec![Atom::Other(format!(
-                "{col} matches regex {}",
-                string_literal(&pattern)
-            ))]);
+                ValueTest::Regex {
+                    pattern,
+                    insensitive,
+                    multiline,
+                    dot_all,
+                } => {
+                    let mut flags = String::new();
+                    for (on, letter) in [(insensitive, 'i'), (multiline, 'm'), (dot_all, 's')] {
+                        if *on {
+                            flags.push(letter);
+                        }
+                    }
+                    let pattern = if flags.is_empty() {
+                        pattern.clone()
+                    } else {
+                        format!("(?{flags}){pattern}")
+                    };
+                    Atom::Other(format!("{col} matches regex {}", string_literal(&pattern)))
+                }
+                ValueTest::Cidr(net) => {
+                    // The engine tests the network of the range, so `10.1.2.3/8` is `10.0.0.0/8`.
+                    let function = match net {
+                        IpNet::V4(_) => "ipv4_is_in_range",
+                        IpNet::V6(_) => "ipv6_is_in_range",
+                    };
+                    Atom::Other(format!(
+                        "{function}({col}, {})",
+                        string_literal(&net.to_string())
+                    ))
+                }
+                ValueTest::Number(op, _) | ValueTest::TimePart(_, op, _) => {
+                    let Some(number) = number_literal(&value.written) else {
+                        return Err(refuse(&format!(
+                            "the comparison with `{}`, which is not a number,",
+                            value.written.text()
+                        )));
+                    };
+                    // Kusto's `datetime_part` names, which match the engine's parts
+                    // (`week_of_year` is the ISO 8601 week, as the engine's `week` is).
+                    let lhs = match test {
+                        ValueTest::TimePart(part, _, _) => {
+                            let part = match part {
+                                TimePart::Minute => "Minute",
+                                TimePart::Hour => "Hour",
+                                TimePart::Day => "Day",
+                                TimePart::Week => "week_of_year",
+                                TimePart::Month => "Month",
+                                TimePart::Year => "Year",
+                            };
+                            format!("datetime_part(\"{part}\", todatetime({col}))")
+                        }
+                        _ => format!("todouble({col})"),
+                    };
+                    let op = match op {
+                        NumOp::Eq => "==",
+                        NumOp::Lt => "<",
+                        NumOp::Lte => "<=",
+                        NumOp::Gt => ">",
+                        NumOp::Gte => ">=",
+                    };
+                    Atom::Other(format!("{lhs} {op} {number}"))
+                }
+                ValueTest::Equals(Scalar::Int(i)) => Atom::NumEq(i.to_string()),
+                ValueTest::Equals(Scalar::Float(f)) if f.is_finite() => Atom::NumEq(real(*f)),
+                ValueTest::Equals(Scalar::Bool(b)) => Atom::Other(format!("{col} == {b}")),
+                // Anything else the engine compares as the text it is written as.
+                ValueTest::Equals(other) => {
+                    pattern_test(col, &literal_parts(&other.text()), item.cased, keyword)
+                }
+                ValueTest::Null if keyword => return Err(refuse("a null keyword")),
+                ValueTest::Null => Atom::Other(format!("isempty({col})")),
+                ValueTest::Pattern(parts) => pattern_test(col, parts, item.cased, keyword),
+            });
         }
-        if has(Modifier::Cidr) {
-            let text = value.value.text();
-            let net = text
-                .parse::<IpNet>()
-                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from));
-            let Ok(net) = net else {
-                return refuse(&format!("the CIDR range `{text}`"));
-            };
-            // The engine tests the network of the range, so `10.1.2.3/8` means `10.0.0.0/8`.
-            let function = match net {
-                IpNet::V4(_) => "ipv4_is_in_range",
-                IpNet::V6(_) => "ipv6_is_in_range",
-            };
-            return Ok(vec![Atom::Other(format!(
-                "{function}({col}, {})",
-                string_literal(&net.trunc().to_string())
-            ))]);
-        }
-        let comparison = item.modifiers.iter().find_map(|(m, _)| match m {
-            Modifier::Lt => Some("<"),
-            Modifier::Lte => Some("<="),
-            Modifier::Gt => Some(">"),
-            Modifier::Gte => Some(">="),
-            _ => None,
-        });
-        // Kusto's `datetime_part` names, which match the engine's parts (`week_of_year` is the
-        // ISO 8601 week, as the engine's `week` is).
-        let time_part = item.modifiers.iter().find_map(|(m, _)| match m {
-            Modifier::Minute => Some("Minute"),
-            Modifier::Hour => Some("Hour"),
-            Modifier::Day => Some("Day"),
-            Modifier::Week => Some("week_of_year"),
-            Modifier::Month => Some("Month"),
-            Modifier::Year => Some("Year"),
-            _ => None,
-        });
-        if comparison.is_some() || time_part.is_some() {
-            let Some(number) = number_literal(&value.value) else {
-                return refuse(&format!(
-                    "the comparison with `{}`, which is not a number,",
-                    value.value.text()
-                ));
-            };
-            let lhs = match time_part {
-                Some(part) => format!("datetime_part(\"{part}\", todatetime({col}))"),
-                None => format!("todouble({col})"),
-            };
-            return Ok(vec![Atom::Other(format!(
-                "{lhs} {} {number}",
-                comparison.unwrap_or("==")
-            ))]);
-        }
-        let transformed = item.modifiers.iter().any(|(m, _)| {
-            m.is_position()
-                || m.is_encoding()
-                || matches!(
-                    m,
-                    Modifier::Windash
-                        | Modifier::Base64
-                        | Modifier::Base64Offset
-                        | Modifier::Expand
-                )
-        });
-        if !keyword && !transformed {
-            match &value.value {
-                Scalar::Int(i) => return Ok(vec![Atom::NumEq(i.to_string())]),
-                Scalar::Float(f) if f.is_finite() => return Ok(vec![Atom::NumEq(real(*f))]),
-                Scalar::Bool(b) => return Ok(vec![Atom::Other(format!("{col} == {b}"))]),
-                Scalar::Null => return Ok(vec![Atom::Other(format!("isempty({col})"))]),
-                _ => {}
-            }
-        }
-        let alternatives = value_patterns(item, value, self.options).map_err(|e| Failure {
-            span: e.span,
-            reason: Reason::InvalidRule,
-            message: e.message,
-        })?;
-        let Some(alternatives) = alternatives else {
-            return refuse("a null keyword");
-        };
-        Ok(alternatives
-            .iter()
-            .map(|parts| pattern_test(col, parts, cased, keyword))
-            .collect())
+        Ok(atoms)
     }
-}
-
-/// The modifier chain of an item as written, such as `CommandLine|contains|all`.
-fn modifier_chain(item: &Item) -> String {
-    let mut chain = item.field.clone().unwrap_or_else(|| "keywords".to_owned());
-    for (modifier, _) in &item.modifiers {
-        chain.push('|');
-        chain.push_str(modifier.name());
-    }
-    chain
 }
 
 /// A number as a KQL literal, parsed the way the engine parses comparison values.

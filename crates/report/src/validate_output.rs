@@ -1,8 +1,7 @@
 //! Output of `ruleproof validate`: rustc-style text, versioned JSON, SARIF 2.1.0 and GitHub
 //! Actions annotations.
 
-use std::fmt::Write;
-
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 use ruleproof_validate::{Diagnostic, Severity, Validation, lints};
 use serde_json::json;
 
@@ -12,52 +11,49 @@ use crate::github::annotation;
 /// The version of the JSON shape.
 pub const JSON_FORMAT: &str = "ruleproof.validate/1";
 
-/// rustc-style: `error[RP104]: message`, ` --> file:line:col`, the source line and a caret.
+/// rustc-style: `error[RP104]: message`, ` --> file:line:col`, the source line and a caret
+/// under the span, labelled with the lint's name; drawn by `annotate-snippets`, the renderer
+/// rustc and cargo use, so the layout (gutter, wide characters, tabs) is theirs.
 pub fn human(validation: &Validation) -> String {
+    let renderer = Renderer::plain();
     let mut out = String::new();
     for d in &validation.diagnostics {
-        let at = d.line_col();
-        let _ = writeln!(out, "{}[{}]: {}", d.severity, d.lint.code, d.message);
-        let _ = writeln!(
-            out,
-            "  --> {}:{}:{}",
-            display_path(d.file.path()),
-            at.line,
-            at.col
-        );
-        let line = d.file.line_text(at.line);
-        if !line.is_empty() {
-            let gutter = at.line.to_string().len();
-            let width = caret_width(d, line, at.col);
-            let _ = writeln!(out, "{:gutter$} |", "");
-            let _ = writeln!(out, "{} | {line}", at.line);
-            let _ = writeln!(
-                out,
-                "{:gutter$} | {}{} {}",
-                "",
-                " ".repeat(at.col.saturating_sub(1) as usize),
-                "^".repeat(width),
-                d.lint.name
-            );
-        }
-        out.push('\n');
+        let level = match d.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+            Severity::Info | Severity::Off => Level::INFO,
+        };
+        let path = display_path(d.file.path());
+        let report = [level
+            .primary_title(d.message.as_str())
+            .id(d.lint.code)
+            .element(
+                Snippet::source(d.file.text())
+                    .path(path.as_str())
+                    .annotation(AnnotationKind::Primary.span(caret(d)).label(d.lint.name)),
+            )];
+        out.push_str(&renderer.render(&report));
+        out.push_str("\n\n");
     }
     out.push_str(&summary(validation));
     out
 }
 
-/// How many characters of the line the span covers (at least one, at most to the line's end).
-fn caret_width(d: &Diagnostic, line: &str, col: u32) -> usize {
-    let span_chars = d
-        .file
-        .text()
-        .get(d.span.start as usize..d.span.end as usize)
-        .map_or(1, |s| s.lines().next().unwrap_or_default().chars().count());
-    let remaining = line
+/// The byte range the caret covers: the span's first line, at least one character.
+fn caret(d: &Diagnostic) -> std::ops::Range<usize> {
+    let text = d.file.text();
+    let start = (d.span.start as usize).min(text.len());
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let end = (d.span.end as usize).clamp(start, line_end);
+    if end > start {
+        return start..end;
+    }
+    // An empty span still points at one character, when the line has one there.
+    let next = text[start..line_end]
         .chars()
-        .count()
-        .saturating_sub(col.saturating_sub(1) as usize);
-    span_chars.clamp(1, remaining.max(1))
+        .next()
+        .map_or(0, char::len_utf8);
+    start..start + next
 }
 
 /// The one-line summary: `validate: N files, N documents: N errors, N warnings, N notes`.

@@ -134,7 +134,7 @@ fn formats_agree_on_positions_and_counts() {
     for d in diagnostics {
         let (file, line, column) = (&d["file"], &d["line"], &d["column"]);
         let file = file.as_str().expect("a file");
-        let at = format!("  --> {file}:{line}:{column}\n");
+        let at = format!("--> {file}:{line}:{column}\n");
         assert!(
             human.contains(&at),
             "the human output lacks `{}`",

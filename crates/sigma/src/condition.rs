@@ -107,6 +107,7 @@ impl std::fmt::Display for IdentifierPattern {
     }
 }
 
+/// How many of the searches an `… of …` condition selects must match (Sigma spec, condition).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Quantifier {

@@ -10,6 +10,8 @@ pub struct FieldPath {
 }
 
 impl FieldPath {
+    /// A field name as written in a rule; a dotted name (`a.b`) is also split into segments so
+    /// it can reach into nested objects when no flat field has the whole name.
     pub fn new(name: &str) -> FieldPath {
         let segments = if name.contains('.') {
             name.split('.').map(Box::from).collect::<Box<[Box<str>]>>()
@@ -22,6 +24,7 @@ impl FieldPath {
         }
     }
 
+    /// The field name as written.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -25,7 +25,9 @@ mod eval;
 
 pub use collection::{Collection, DocumentCheck, LoadError, Loaded};
 pub use compile::{
-    CompileOptions, CompiledFilter, CompiledRule, ItemOutline, SearchOutline, value_patterns,
+    CompileOptions, CompiledFilter, CompiledRule, Cond, ItemOutline, LoweredItem, LoweredRule,
+    LoweredSearch, LoweredValue, NumOp, Position, SearchOutline, TimePart, ValueTest,
+    value_patterns,
 };
 pub use document::{
     Correlation, Document, DocumentBody, DocumentKind, Filter, LoadedFile, LogSource, Metadata,

@@ -63,6 +63,7 @@ pub fn literal_parts(text: &str) -> Vec<Part> {
     }
 }
 
+/// Whether the parts hold anything but literals (`*`, `?` or a `windash` dash).
 pub fn has_wildcards(parts: &[Part]) -> bool {
     parts.iter().any(|p| !matches!(p, Part::Literal(_)))
 }
@@ -110,6 +111,7 @@ pub fn wrap_contains(mut parts: Vec<Part>) -> Vec<Part> {
     parts
 }
 
+/// `startswith`: a wildcard at the end (not doubled when the value already has one).
 pub fn wrap_startswith(mut parts: Vec<Part>) -> Vec<Part> {
     if parts.last() != Some(&Part::AnyRun) {
         parts.push(Part::AnyRun);
@@ -117,6 +119,7 @@ pub fn wrap_startswith(mut parts: Vec<Part>) -> Vec<Part> {
     parts
 }
 
+/// `endswith`: a wildcard at the start (not doubled when the value already has one).
 pub fn wrap_endswith(mut parts: Vec<Part>) -> Vec<Part> {
     if parts.first() != Some(&Part::AnyRun) {
         parts.insert(0, Part::AnyRun);

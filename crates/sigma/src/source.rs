@@ -7,11 +7,14 @@ use std::sync::Arc;
 /// A half-open byte range into one source text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
+    /// The first byte, counted from the start of the text.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// The span `start..end` in bytes; offsets past 4 GiB saturate (files are capped far below).
     pub fn new(start: usize, end: usize) -> Span {
         Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -29,7 +32,9 @@ impl Span {
 /// A 1-based line and column (columns count characters, like editors do).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LineCol {
+    /// The line, from 1.
     pub line: u32,
+    /// The column in characters, from 1.
     pub col: u32,
 }
 
@@ -48,6 +53,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A source text and the path it is reported under; line starts are indexed once here.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> SourceFile {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0u32];
@@ -62,10 +68,12 @@ impl SourceFile {
         }
     }
 
+    /// The path the text was read from, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The whole text that spans index into.
     pub fn text(&self) -> &str {
         &self.text
     }

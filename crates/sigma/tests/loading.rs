@@ -5,10 +5,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use ruleproof_sigma::detection::Scalar;
+use ruleproof_sigma::pattern::display_parts;
 use ruleproof_sigma::source::{read_source, source_from_bytes};
 use ruleproof_sigma::{
     CompileOptions, CompiledRule, DocumentBody, DocumentKind, ErrorKind, Limits, LoadedFile,
-    ReadError, SearchRole, SourceFile, load_file, load_source,
+    LoweredRule, NumOp, ReadError, SearchRole, SourceFile, ValueTest, load_file, load_source,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -551,4 +553,48 @@ fn compiled_rules_and_the_index_can_be_shared_between_threads() {
     shareable::<CompiledRule>();
     shareable::<ruleproof_sigma::CompiledFilter>();
     shareable::<ruleproof_sigma::ruleset::RuleSetIndex>();
+}
+
+#[test]
+fn the_lowered_form_holds_typed_tests_with_placeholders_expanded_once() {
+    let loaded = load_text(
+        "title: t\nlogsource:\n  product: p\ndetection:\n  selection:\n    Image|endswith|expand: '\\\\%shells%.exe'\n    EventID: 4688\n    Size|gt: 10\n  condition: selection\n",
+    );
+    let Some(DocumentBody::Rule(rule)) = loaded.documents.first().map(|d| &d.body) else {
+        panic!("not a rule: {:#?}", loaded.errors);
+    };
+    let options = CompileOptions {
+        placeholders: Some(
+            [(
+                "shells".to_owned(),
+                vec!["cmd".to_owned(), "pwsh".to_owned()],
+            )]
+            .into(),
+        ),
+    };
+    let lowered = LoweredRule::lower(rule, &options).unwrap();
+    let items = &lowered.searches[0].maps[0];
+    let image: Vec<String> = items[0].values[0]
+        .tests
+        .iter()
+        .map(|t| match t {
+            ValueTest::Pattern(parts) => display_parts(parts),
+            other => panic!("not a pattern: {other:?}"),
+        })
+        .collect();
+    // `display_parts` writes the one literal backslash escaped, as Sigma would.
+    assert_eq!(image, [r"*\\cmd.exe", r"*\\pwsh.exe"]);
+    assert_eq!(items[0].key, "Image|endswith|expand");
+    assert_eq!(
+        items[1].values[0].tests,
+        [ValueTest::Equals(Scalar::Int(4688))]
+    );
+    assert_eq!(
+        items[2].values[0].tests,
+        [ValueTest::Number(NumOp::Gt, 10.0)]
+    );
+    // Lowering refuses what compiling refuses, with the same errors.
+    let without = LoweredRule::lower(rule, &CompileOptions::default()).unwrap_err();
+    let compiled = CompiledRule::compile(rule, &CompileOptions::default()).unwrap_err();
+    assert_eq!(without, compiled);
 }

@@ -19,8 +19,9 @@ use ruleproof_files::write_atomically;
 /// Formats of the coverage report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CoverageFormat {
-    /// For the terminal.
-    Text,
+    /// For the terminal (`text` is the older name, still accepted).
+    #[value(alias = "text")]
+    Human,
     /// For a pull-request comment: a summary table, then only what is uncovered or failing.
     Markdown,
     /// The versioned shape documented in docs/coverage.md.
@@ -36,7 +37,7 @@ pub struct CoverageArgs {
     #[command(flatten)]
     root: RootArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "human")]
     format: CoverageFormat,
     /// Write the report to this file (atomically) instead of stdout.
     #[arg(long, short = 'o')]
@@ -85,7 +86,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     }
     let verdict = policy.check(&report);
     let rendered = match args.format {
-        CoverageFormat::Text => render::text(&report, &verdict),
+        CoverageFormat::Human => render::text(&report, &verdict),
         CoverageFormat::Markdown => render::markdown(&report, &verdict),
         CoverageFormat::Json => format!("{:#}\n", render::json(&report, &verdict)),
         CoverageFormat::Html => {
@@ -113,7 +114,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     }
     // Text output already ends with the verdict; other formats (or a file) leave the terminal
     // without it, so it goes to stderr, where CI logs show it next to the exit code.
-    if args.format != CoverageFormat::Text || args.output.is_some() {
+    if args.format != CoverageFormat::Human || args.output.is_some() {
         eprint!("{}", render::policy_text(&verdict));
     }
     Ok(Outcome::failures_if(!verdict.passed()))

@@ -33,9 +33,21 @@ pub struct ExplainArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
-    /// Print the explanation as JSON.
-    #[arg(long)]
+    /// Output format of a single event's explanation.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ExplainFormat,
+    /// The same as `--format json` (the older spelling, still accepted).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+}
+
+/// Formats of an explanation; the names are those of [`super::Format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// The explanation tree, for the terminal.
+    Human,
+    /// `ruleproof.explanation/1`, one JSON object per rule.
+    Json,
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
@@ -88,7 +100,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     for rule in &rules {
         let explanation = rule.explain(&event);
         any_match |= explanation.matched;
-        if args.json {
+        if args.json || args.format == ExplainFormat::Json {
             println!("{:#}", explain_output::json(&explanation));
         } else {
             print!("{}", explain_output::human(&explanation));

@@ -56,12 +56,17 @@ enum Command {
     Convert(convert::ConvertArgs),
 }
 
-/// Output formats shared by commands that report results.
+/// Output formats shared by commands that report results. Every command names the same
+/// format the same way: `human` is the terminal text, `json` the versioned JSON shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For the terminal.
     Human,
+    /// The versioned shape documented in docs/output-formats.md.
     Json,
+    /// JUnit XML for CI test reports.
     Junit,
+    /// GitHub Actions annotations.
     Github,
 }
 

@@ -10,11 +10,17 @@ use ruleproof_validate::{Layout, LintConfig, Severity, validate};
 use super::RootArgs;
 use crate::Outcome;
 
+/// Formats of the validation report; the names are those of [`super::Format`] where they mean
+/// the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
+    /// For the terminal.
     Human,
+    /// The versioned shape documented in docs/output-formats.md.
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
     Sarif,
+    /// GitHub Actions annotations.
     Github,
 }
 

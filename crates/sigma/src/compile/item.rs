@@ -1,17 +1,20 @@
-//! Detection items: the key, the modifier chain checked, and every value compiled.
+//! Detection items: the key, the modifier chain checked, and every value lowered and compiled.
 
-use super::{CompileOptions, CompiledItem, CompiledValue, check_combinations, compile_value};
+use super::{
+    CompileOptions, CompiledItem, CompiledValue, LoweredItem, LoweredValue, check_combinations,
+    compile_tests, lower_value,
+};
 use crate::detection::Item;
 use crate::error::{ErrorKind, SigmaError};
 use crate::event::FieldPath;
 use crate::modifier::Modifier;
 
-/// Compiles one detection item, pushing its errors; `None` when it has any.
+/// Lowers and compiles one detection item, pushing its errors; `None` when it has any.
 pub(super) fn compile_item(
     item: &Item,
     options: &CompileOptions,
     errors: &mut Vec<SigmaError>,
-) -> Option<CompiledItem> {
+) -> Option<(LoweredItem, CompiledItem)> {
     let before = errors.len();
     let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
     let span_of = |m: Modifier| {
@@ -44,15 +47,27 @@ pub(super) fn compile_item(
         }
     };
     let mut values = Vec::new();
+    let mut lowered = Vec::new();
     for value in &item.values {
-        let display = value.value.text();
-        match compile_value(item, value, cased, options) {
+        let tests = match lower_value(item, value, cased, options) {
+            Ok(tests) => tests,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match compile_tests(&tests, cased, value.span) {
             Ok(alternatives) => values.push(CompiledValue {
-                display,
+                display: value.value.text(),
                 alternatives,
             }),
             Err(e) => errors.push(e),
         }
+        lowered.push(LoweredValue {
+            written: value.value.clone(),
+            span: value.span,
+            tests,
+        });
     }
     if errors.len() > before {
         return None;
@@ -65,11 +80,20 @@ pub(super) fn compile_item(
         ));
         return None;
     }
-    Some(CompiledItem {
+    let compiled = CompiledItem {
         field: item.field.as_deref().map(FieldPath::new),
-        key,
+        key: key.clone(),
         all: has(Modifier::All),
         negate: has(Modifier::Neq),
         values,
-    })
+    };
+    let lowered = LoweredItem {
+        field: item.field.clone(),
+        key,
+        all: compiled.all,
+        negated: compiled.negate,
+        cased,
+        values: lowered,
+    };
+    Some((lowered, compiled))
 }

@@ -1,24 +1,27 @@
 //! Compiling a rule once into matchers that evaluate events without parsing or per-event allocation.
 //!
 //! This module holds the compiled form and its entry points; its submodules each do one job:
-//! resolving the condition (`condition`), checking modifier chains (`modifiers`), compiling items
-//! (`item`) and values (`value`), reading a value's string patterns (`patterns`, shared with the
-//! KQL converter) and expanding placeholders (`placeholders`).
+//! resolving the condition (`condition`), checking modifier chains (`modifiers`), the lowered form
+//! every consumer reads (`lower`), lowering and compiling items (`item`) and values (`value`),
+//! reading a value's string patterns (`patterns`) and expanding placeholders (`placeholders`).
 
 mod condition;
 mod item;
+mod lower;
 mod modifiers;
 mod patterns;
 mod placeholders;
 mod value;
 
+pub use lower::{LoweredItem, LoweredRule, LoweredSearch, LoweredValue, ValueTest};
 pub use patterns::value_patterns;
 
 use condition::{mark_filters, resolve};
 use item::compile_item;
 use modifiers::check_combinations;
+use patterns::is_string_modifier;
 use placeholders::expand_placeholders;
-use value::compile_value;
+use value::{compile_tests, lower_value};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,7 +47,9 @@ pub struct CompileOptions {
 /// A rule (with any meta-filters applied) ready to evaluate events. `Send + Sync`.
 #[derive(Clone, Debug)]
 pub struct CompiledRule {
+    /// The rule's metadata (title, id, status, level, …), shared with its explanations.
     pub meta: Arc<Metadata>,
+    /// The rule's log source, which meta-filters and backtest routing compare.
     pub logsource: LogSource,
     pub(crate) searches: Vec<CompiledSearch>,
     pub(crate) condition: Cond,
@@ -81,8 +86,11 @@ pub struct ItemOutline {
 /// A meta-filter compiled on its own, to be applied to the rules it names.
 #[derive(Clone, Debug)]
 pub struct CompiledFilter {
+    /// The meta-filter's metadata.
     pub meta: Arc<Metadata>,
+    /// The log source of the rules the filter applies to when it names none.
     pub logsource: LogSource,
+    /// The rules the filter names, by id or name; empty means every rule of its log source.
     pub rules: Vec<String>,
     pub(crate) searches: Vec<CompiledSearch>,
     pub(crate) condition: Cond,
@@ -146,43 +154,70 @@ pub(crate) enum ValueMatcher {
     TimePart(TimePart, NumOp, f64),
 }
 
+/// A numeric comparison: `lt`, `lte`, `gt`, `gte`, or equality for a bare time part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NumOp {
+pub enum NumOp {
+    /// Equal (a time part without a comparison modifier).
     Eq,
+    /// `lt`: less than.
     Lt,
+    /// `lte`: less than or equal.
     Lte,
+    /// `gt`: greater than.
     Gt,
+    /// `gte`: greater than or equal.
     Gte,
 }
 
+/// Where `fieldref`'s other value must occur: the whole value, or with `startswith`,
+/// `endswith` or `contains`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Position {
+pub enum Position {
+    /// The whole value.
     Exact,
+    /// `startswith`.
     Prefix,
+    /// `endswith`.
     Suffix,
+    /// `contains`.
     Contains,
 }
 
+/// The part of a timestamp a time-part modifier reads (`week` is the ISO 8601 week).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TimePart {
+pub enum TimePart {
+    /// `minute`.
     Minute,
+    /// `hour`.
     Hour,
+    /// `day`: the day of the month.
     Day,
+    /// `week`: the ISO 8601 week of the year.
     Week,
+    /// `month`.
     Month,
+    /// `year`.
     Year,
 }
 
 /// The condition with identifiers resolved to indices into the rule's searches.
 #[derive(Clone, Debug)]
-pub(crate) enum Cond {
+pub enum Cond {
+    /// One search identifier, by index.
     Search(usize),
+    /// `not`.
     Not(Box<Cond>),
+    /// `and` over every part.
     And(Vec<Cond>),
+    /// `or` over every part.
     Or(Vec<Cond>),
+    /// `1 of …` or `all of …`, resolved to the searches the pattern selects.
     Quantified {
+        /// `1 of` or `all of`.
         quantifier: Quantifier,
+        /// The quantifier as written (`1 of selection*`), for explanations.
         label: String,
+        /// The selected searches, by index, never empty.
         searches: Vec<usize>,
     },
 }
@@ -190,7 +225,7 @@ pub(crate) enum Cond {
 impl CompiledRule {
     /// Compiles a loaded rule, collecting every error rather than stopping at the first.
     pub fn compile(rule: &Rule, options: &CompileOptions) -> Result<CompiledRule, Vec<SigmaError>> {
-        let (searches, condition) = compile_detection(&rule.detection, options, None)?;
+        let (_, searches, condition) = compile_detection(&rule.detection, options, None)?;
         Ok(CompiledRule {
             meta: Arc::new(rule.meta.clone()),
             logsource: rule.logsource.clone(),
@@ -258,17 +293,24 @@ impl CompiledRule {
             .collect()
     }
 
+    /// The references of the meta-filters applied (each its id, else its name, else its
+    /// title), in order.
     pub fn applied_filters(&self) -> &[String] {
         &self.filters
     }
 }
 
 impl CompiledFilter {
+    /// Compiles a meta-filter on its own, to be applied with [`CompiledRule::with_filters`].
+    ///
+    /// # Errors
+    ///
+    /// Every error of the filter's detection, as [`CompiledRule::compile`] reports them.
     pub fn compile(
         filter: &Filter,
         options: &CompileOptions,
     ) -> Result<CompiledFilter, Vec<SigmaError>> {
-        let (searches, condition) = compile_detection(
+        let (_, searches, condition) = compile_detection(
             &filter.detection,
             options,
             filter.meta.id.clone().or(Some(filter.meta.title.clone())),
@@ -318,34 +360,48 @@ impl Cond {
     }
 }
 
+/// Lowers and compiles a detection in one pass, so that the lowered form and the matchers come
+/// from the same reading and report the same errors in the order written.
 fn compile_detection(
     detection: &Detection,
     options: &CompileOptions,
     origin: Option<String>,
-) -> Result<(Vec<CompiledSearch>, Cond), Vec<SigmaError>> {
+) -> Result<(LoweredRule, Vec<CompiledSearch>, Cond), Vec<SigmaError>> {
     let mut errors = Vec::new();
     let mut searches = Vec::new();
+    let mut lowered = Vec::new();
     for search in &detection.searches {
-        let (keywords, maps) = match &search.body {
+        let (keywords, items): (bool, Vec<Vec<(LoweredItem, CompiledItem)>>) = match &search.body {
             SearchBody::Maps(maps) => (
                 false,
                 maps.iter()
-                    .map(|m| CompiledMap {
-                        items: m
-                            .items
+                    .map(|m| {
+                        m.items
                             .iter()
                             .filter_map(|item| compile_item(item, options, &mut errors))
-                            .collect(),
+                            .collect()
                     })
                     .collect(),
             ),
             SearchBody::Keywords(item) => (
                 true,
                 compile_item(item, options, &mut errors)
-                    .map(|item| vec![CompiledMap { items: vec![item] }])
+                    .map(|item| vec![vec![item]])
                     .unwrap_or_default(),
             ),
         };
+        let (lowered_maps, maps) = items
+            .into_iter()
+            .map(|map| {
+                let (lowered, compiled): (Vec<_>, Vec<_>) = map.into_iter().unzip();
+                (lowered, CompiledMap { items: compiled })
+            })
+            .unzip();
+        lowered.push(LoweredSearch {
+            name: search.name.clone(),
+            keywords,
+            maps: lowered_maps,
+        });
         searches.push(CompiledSearch {
             name: search.name.clone(),
             origin: origin.clone(),
@@ -375,5 +431,9 @@ fn compile_detection(
         Cond::Or(conditions)
     };
     mark_filters(&condition, false, &mut searches);
-    Ok((searches, condition))
+    let lowered = LoweredRule {
+        searches: lowered,
+        condition: condition.clone(),
+    };
+    Ok((lowered, searches, condition))
 }

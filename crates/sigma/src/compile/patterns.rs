@@ -1,5 +1,6 @@
-//! The string patterns a value stands for once its transforming modifiers are applied: the
-//! one reading of a value's modifiers that the engine and the KQL converter share.
+//! The string patterns a value stands for once its transforming modifiers are applied, read by
+//! the lowering of a value (`value.rs`) and by the crates that change or generate from a rule's
+//! written form (mutation testing, event generation).
 
 use super::{CompileOptions, expand_placeholders};
 use crate::detection::{Item, RuleValue, Scalar};
@@ -10,8 +11,16 @@ use crate::source::Span;
 
 /// The string patterns a value stands for once its modifiers are applied: placeholders expanded,
 /// then `windash`, the encodings and `contains`/`startswith`/`endswith` in the order written.
-/// Several patterns are alternatives (ORed). `None` means the value is `null`. Shared by the
-/// engine and by converters, so both read a rule the same way.
+/// Several patterns are alternatives (ORed). `None` means the value is `null`.
+///
+/// The lowering of a value reads it (see [`LoweredRule`](crate::LoweredRule), which renderers
+/// such as the KQL converter consume); mutation testing and event generation still call it on
+/// the written form.
+///
+/// # Errors
+///
+/// A placeholder without values, an encoding of a value with wildcards, or a modifier that
+/// cannot follow a text encoding, at the value's or the modifier's span.
 pub fn value_patterns(
     item: &Item,
     value: &RuleValue,
@@ -22,17 +31,7 @@ pub fn value_patterns(
     let string_modifiers = item
         .modifiers
         .iter()
-        .filter(|(m, _)| {
-            m.is_position()
-                || m.is_encoding()
-                || matches!(
-                    m,
-                    Modifier::Windash
-                        | Modifier::Base64
-                        | Modifier::Base64Offset
-                        | Modifier::Expand
-                )
-        })
+        .filter(|(m, _)| is_string_modifier(*m))
         .collect::<Vec<_>>();
     let text = match &value.value {
         Scalar::Null => {
@@ -92,6 +91,17 @@ pub fn value_patterns(
         }
     }
     Ok(Some(patterns))
+}
+
+/// Whether a modifier reads the value as text and transforms it: a position, `windash`, an
+/// encoding or `expand`.
+pub(super) fn is_string_modifier(m: Modifier) -> bool {
+    m.is_position()
+        || m.is_encoding()
+        || matches!(
+            m,
+            Modifier::Windash | Modifier::Base64 | Modifier::Base64Offset | Modifier::Expand
+        )
 }
 
 /// A value on its way through the transforming modifiers.

@@ -1,27 +1,32 @@
-//! One value of an item compiled into the typed test its modifiers make of it.
+//! One value of an item lowered into the typed tests its modifiers make of it, then compiled
+//! into the matchers that evaluate those tests.
 
 use ipnet::IpNet;
 
-use super::{CompileOptions, NumOp, Position, TimePart, ValueMatcher, value_patterns};
+use super::{
+    CompileOptions, NumOp, Position, TimePart, ValueMatcher, ValueTest, is_string_modifier,
+    value_patterns,
+};
 use crate::detection::{Item, RuleValue, Scalar};
 use crate::error::{ErrorKind, SigmaError};
 use crate::event::FieldPath;
 use crate::modifier::Modifier;
-use crate::pattern::StrMatcher;
+use crate::pattern::{self, StrMatcher};
+use crate::source::Span;
 
 /// The typed test (or, for expansions, the alternative tests) one value of an item stands for.
-pub(super) fn compile_value(
+pub(super) fn lower_value(
     item: &Item,
     value: &RuleValue,
     cased: bool,
     options: &CompileOptions,
-) -> Result<Vec<ValueMatcher>, SigmaError> {
+) -> Result<Vec<ValueTest>, SigmaError> {
     let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
     let invalid = |message: String| SigmaError::new(ErrorKind::InvalidValue, value.span, message);
 
     if has(Modifier::Exists) {
         return match value.value {
-            Scalar::Bool(b) if item.values.len() == 1 => Ok(vec![ValueMatcher::Exists(b)]),
+            Scalar::Bool(b) if item.values.len() == 1 => Ok(vec![ValueTest::Exists(b)]),
             _ => Err(invalid(
                 "`exists` takes a single `true` or `false`".to_owned(),
             )),
@@ -42,8 +47,8 @@ pub(super) fn compile_value(
         } else {
             Position::Exact
         };
-        return Ok(vec![ValueMatcher::FieldRef {
-            other: FieldPath::new(other),
+        return Ok(vec![ValueTest::FieldRef {
+            other: other.clone(),
             position,
             cased,
         }]);
@@ -52,25 +57,12 @@ pub(super) fn compile_value(
         let Scalar::String(text) = &value.value else {
             return Err(invalid("`re` takes a regular expression string".to_owned()));
         };
-        let mut builder = regex::RegexBuilder::new(text);
-        builder
-            .case_insensitive(has(Modifier::ReInsensitive))
-            .multi_line(has(Modifier::ReMultiline))
-            .dot_matches_new_line(has(Modifier::ReDotAll))
-            .size_limit(16 * 1024 * 1024);
-        return builder
-            .build()
-            .map(|re| vec![ValueMatcher::Regex(re)])
-            .map_err(|e| {
-                SigmaError::new(
-                    ErrorKind::InvalidRegex,
-                    value.span,
-                    format!(
-                        "the regular expression does not compile: {}",
-                        regex_reason(&e)
-                    ),
-                )
-            });
+        return Ok(vec![ValueTest::Regex {
+            pattern: text.clone(),
+            insensitive: has(Modifier::ReInsensitive),
+            multiline: has(Modifier::ReMultiline),
+            dot_all: has(Modifier::ReDotAll),
+        }]);
     }
     if has(Modifier::Cidr) {
         let text = value.value.text();
@@ -78,7 +70,7 @@ pub(super) fn compile_value(
             .parse::<IpNet>()
             .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
             .map_err(|_| invalid(format!("`{text}` is not a CIDR range")))?;
-        return Ok(vec![ValueMatcher::Cidr(net.trunc())]);
+        return Ok(vec![ValueTest::Cidr(net.trunc())]);
     }
     let time_part = item.modifiers.iter().find_map(|(m, _)| match m {
         Modifier::Minute => Some(TimePart::Minute),
@@ -108,29 +100,93 @@ pub(super) fn compile_value(
         };
         let op = num_op.unwrap_or(NumOp::Eq);
         return Ok(vec![match time_part {
-            Some(part) => ValueMatcher::TimePart(part, op, number),
-            None => ValueMatcher::Number(op, number),
+            Some(part) => ValueTest::TimePart(part, op, number),
+            None => ValueTest::Number(op, number),
         }]);
     }
+    // A number or boolean on a field, with no modifier that reads it as text, stays typed so
+    // that a converter can write it as a number; the engine compares its text all the same.
+    let untransformed = !item.modifiers.iter().any(|(m, _)| is_string_modifier(*m));
+    if item.field.is_some()
+        && untransformed
+        && matches!(
+            value.value,
+            Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_)
+        )
+    {
+        return Ok(vec![ValueTest::Equals(value.value.clone())]);
+    }
+    Ok(match value_patterns(item, value, options)? {
+        None => vec![ValueTest::Null],
+        Some(alternatives) => alternatives.into_iter().map(ValueTest::Pattern).collect(),
+    })
+}
 
-    let Some(alternatives) = value_patterns(item, value, options)? else {
-        return Ok(vec![ValueMatcher::Null]);
-    };
-    let mut matchers = Vec::with_capacity(alternatives.len());
-    for parts in alternatives {
+/// The matchers that evaluate a value's lowered tests: regular expressions and string patterns
+/// are compiled here, once.
+pub(super) fn compile_tests(
+    tests: &[ValueTest],
+    cased: bool,
+    span: Span,
+) -> Result<Vec<ValueMatcher>, SigmaError> {
+    let string = |parts: &[pattern::Part]| {
         let build = |cased: bool| {
-            StrMatcher::compile(&parts, cased).map_err(|e| {
+            StrMatcher::compile(parts, cased).map_err(|e| {
                 SigmaError::new(
                     ErrorKind::InvalidValue,
-                    value.span,
+                    span,
                     format!("the value cannot be compiled: {}", regex_reason(&e)),
                 )
             })
         };
-        matchers.push(ValueMatcher::Str {
+        Ok::<_, SigmaError>(ValueMatcher::Str {
             matcher: build(cased)?,
             cased,
             folded_twin: if cased { Some(build(false)?) } else { None },
+        })
+    };
+    let mut matchers = Vec::with_capacity(tests.len());
+    for test in tests {
+        matchers.push(match test {
+            ValueTest::Exists(b) => ValueMatcher::Exists(*b),
+            ValueTest::FieldRef {
+                other,
+                position,
+                cased,
+            } => ValueMatcher::FieldRef {
+                other: FieldPath::new(other),
+                position: *position,
+                cased: *cased,
+            },
+            ValueTest::Regex {
+                pattern,
+                insensitive,
+                multiline,
+                dot_all,
+            } => {
+                let mut builder = regex::RegexBuilder::new(pattern);
+                builder
+                    .case_insensitive(*insensitive)
+                    .multi_line(*multiline)
+                    .dot_matches_new_line(*dot_all)
+                    .size_limit(16 * 1024 * 1024);
+                ValueMatcher::Regex(builder.build().map_err(|e| {
+                    SigmaError::new(
+                        ErrorKind::InvalidRegex,
+                        span,
+                        format!(
+                            "the regular expression does not compile: {}",
+                            regex_reason(&e)
+                        ),
+                    )
+                })?)
+            }
+            ValueTest::Cidr(net) => ValueMatcher::Cidr(*net),
+            ValueTest::Number(op, n) => ValueMatcher::Number(*op, *n),
+            ValueTest::TimePart(part, op, n) => ValueMatcher::TimePart(*part, *op, *n),
+            ValueTest::Equals(scalar) => string(&pattern::literal_parts(&scalar.text()))?,
+            ValueTest::Null => ValueMatcher::Null,
+            ValueTest::Pattern(parts) => string(parts)?,
         });
     }
     Ok(matchers)
