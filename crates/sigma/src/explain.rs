@@ -143,7 +143,7 @@ pub struct MapExplain {
 pub struct ItemExplain {
     /// The key as written, with modifiers (`keywords` for keyword searches).
     pub key: String,
-    /// The event field it tests; `None` for keywords and for a field-less key.
+    /// The event field it tests; `None` for keyword searches.
     pub field: Option<String>,
     /// The item's verdict, after `neq` and `all` are applied.
     pub result: bool,
