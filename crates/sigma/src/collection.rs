@@ -39,18 +39,24 @@ pub trait DocumentCheck: Sync {
 /// An error a [`DocumentCheck`] found, with the lint code `validate` reports it under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckError {
+    /// The lint code, e.g. as listed by `ruleproof validate`.
     pub code: &'static str,
+    /// Where the problem is in the document's file.
     pub span: Span,
+    /// What is wrong, in one sentence.
     pub message: String,
 }
 
 /// Why a file or a document did not load.
 #[derive(Clone, Debug)]
 pub struct LoadError {
+    /// The file that did not load (or that holds the document that did not).
     pub path: PathBuf,
     /// The file's text, when it could be read (for positions).
     pub source: Option<SourceFile>,
+    /// Where the problem is; meaningful only with `source`.
     pub span: Span,
+    /// What is wrong, in one sentence.
     pub message: String,
     /// The lint code `validate` reports the same problem under, when known here.
     pub code: Option<&'static str>,
@@ -73,9 +79,13 @@ impl LoadError {
 /// A document that loaded, with where it came from and its compiled form.
 #[derive(Clone, Debug)]
 pub struct Loaded<T> {
+    /// The file the document was read from.
     pub path: PathBuf,
+    /// That file's text, for turning spans into positions.
     pub source: SourceFile,
+    /// The document as read.
     pub document: Document,
+    /// Its compiled form: a [`CompiledRule`], a [`CompiledFilter`], or `()` for correlations.
     pub compiled: T,
 }
 

@@ -8,17 +8,26 @@ use crate::source::Span;
 /// A parsed condition, naming identifiers (resolved to searches when the rule compiles).
 #[derive(Clone, Debug, PartialEq)]
 pub enum CondExpr {
+    /// A search identifier such as `selection`.
     Ident {
+        /// The identifier as written.
         name: String,
+        /// Its position inside the condition text.
         span: Span,
     },
+    /// `not` applied to its operand.
     Not(Box<CondExpr>),
+    /// `and` over two or more operands (a chain such as `a and b and c` is one node).
     And(Vec<CondExpr>),
+    /// `or` over two or more operands (a chain such as `a and b and c` is one node).
     Or(Vec<CondExpr>),
+    /// `1 of <target>` or `all of <target>`.
     Quantified {
+        /// Whether any one or every selected search must be true.
         quantifier: Quantifier,
         /// A name pattern with `*` wildcards, or `them`.
         target: IdentifierPattern,
+        /// The whole quantified expression inside the condition text.
         span: Span,
     },
 }

@@ -9,8 +9,11 @@ use crate::yaml::{Node, Value};
 /// A parsed `detection:` (or a filter's `filter:`) section.
 #[derive(Clone, Debug)]
 pub struct Detection {
+    /// The search identifiers, in the order written.
     pub searches: Vec<Search>,
+    /// The `condition:` strings; a list of several means any of them (Sigma 1 style).
     pub conditions: Vec<ConditionText>,
+    /// The whole section.
     pub span: Span,
 }
 
@@ -30,12 +33,16 @@ pub struct ConditionText {
 /// A search identifier such as `selection` and what it searches for.
 #[derive(Clone, Debug)]
 pub struct Search {
+    /// The identifier, e.g. `selection`, that conditions refer to.
     pub name: String,
+    /// Where the identifier is written, for errors about it.
     pub name_span: Span,
+    /// What it searches for.
     pub body: SearchBody,
 }
 
 #[derive(Clone, Debug)]
+/// The two shapes a search identifier's value can take (Sigma spec, "Detection").
 pub enum SearchBody {
     /// A map, or a list of maps that are ORed together; each map ANDs its items.
     Maps(Vec<ItemMap>),
@@ -44,8 +51,11 @@ pub enum SearchBody {
 }
 
 #[derive(Clone, Debug)]
+/// One map of a search: its items must all match.
 pub struct ItemMap {
+    /// The `key: value` items, in the order written.
     pub items: Vec<Item>,
+    /// The mapping in the file.
     pub span: Span,
 }
 
@@ -54,27 +64,39 @@ pub struct ItemMap {
 pub struct Item {
     /// `None` for keyword searches, which look at every value of the event.
     pub field: Option<String>,
+    /// The key as written, field and modifiers.
     pub key_span: Span,
+    /// The modifiers in the order written, each with its own span.
     pub modifiers: Vec<(Modifier, Span)>,
+    /// The values; an item matches when any matches (or every one, with `all`).
     pub values: Vec<RuleValue>,
     /// Whether the values were written as a list (one value written as a list is still a list).
     pub is_list: bool,
+    /// The value or list of values.
     pub value_span: Span,
 }
 
 /// A scalar value as written in a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleValue {
+    /// The scalar.
     pub value: Scalar,
+    /// Where it is written.
     pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// The scalar shapes a rule value can take (lists and maps are errors).
 pub enum Scalar {
+    /// `null`: matches an absent or null field.
     Null,
+    /// `true` / `false`.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A number with a fraction or exponent.
     Float(f64),
+    /// A string, with Sigma wildcards and escapes still in it.
     String(String),
 }
 
@@ -149,6 +171,7 @@ impl Detection {
         })
     }
 
+    /// The search identifier named `name`, if the detection defines it.
     pub fn search(&self, name: &str) -> Option<&Search> {
         self.searches.iter().find(|s| s.name == name)
     }

@@ -13,8 +13,11 @@ use crate::yaml::{Limits, Node, Value, parse_documents};
 /// The kinds of Sigma document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
+    /// A detection rule (has `detection:`).
     Rule,
+    /// A meta-filter (has `filter:`).
     Filter,
+    /// A correlation rule (has `correlation:`).
     Correlation,
 }
 
@@ -36,8 +39,11 @@ impl DocumentKind {
 /// `logsource:` of a rule or filter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogSource {
+    /// `category:`, e.g. `process_creation`.
     pub category: Option<String>,
+    /// `product:`, e.g. `windows`.
     pub product: Option<String>,
+    /// `service:`, e.g. `sysmon`.
     pub service: Option<String>,
 }
 
@@ -57,13 +63,21 @@ impl LogSource {
 /// What identifies a document and what rule authors read about it.
 #[derive(Clone, Debug, Default)]
 pub struct Metadata {
+    /// `title:`, the one required metadata field.
     pub title: String,
+    /// `id:`, a UUID by convention; how filters, correlations and test cases refer to the document.
     pub id: Option<String>,
+    /// `name:`, an alternative to `id` for references (Sigma 2.0).
     pub name: Option<String>,
+    /// `status:` as written (`stable`, `test`, `experimental`, …); not checked here.
     pub status: Option<String>,
+    /// `level:` as written (`informational` … `critical`); not checked here.
     pub level: Option<String>,
+    /// `description:`.
     pub description: Option<String>,
+    /// `falsepositives:` entries, each with its span for diagnostics.
     pub falsepositives: Vec<(String, Span)>,
+    /// `tags:`, e.g. `attack.t1059`.
     pub tags: Vec<String>,
 }
 
@@ -85,18 +99,24 @@ impl Metadata {
 /// A detection rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
+    /// Its metadata.
     pub meta: Metadata,
+    /// Which log source it applies to.
     pub logsource: LogSource,
+    /// Its `detection:` section.
     pub detection: Detection,
 }
 
 /// A meta-filter: a detection ANDed onto the rules it names.
 #[derive(Clone, Debug)]
 pub struct Filter {
+    /// Its metadata.
     pub meta: Metadata,
+    /// The log source a rule must be covered by for the filter to apply to it.
     pub logsource: LogSource,
     /// Ids or names of the rules the filter applies to.
     pub rules: Vec<(String, Span)>,
+    /// Its `filter:` section, read as a detection (searches and a condition).
     pub detection: Detection,
 }
 
@@ -104,33 +124,46 @@ pub struct Filter {
 /// (see [`crate::correlation`] for its evaluation over event sequences).
 #[derive(Clone, Debug)]
 pub struct Correlation {
+    /// Its metadata.
     pub meta: Metadata,
+    /// `type:`, which decides how the condition is evaluated.
     pub correlation_type: CorrelationType,
     /// Ids or names of the rules and correlations it correlates.
     pub rules: Vec<(String, Span)>,
+    /// `group-by:` field names; events are counted per distinct tuple of their values.
     pub group_by: Vec<String>,
+    /// `timespan:`, the window the events must fall in.
     pub timespan: Timespan,
+    /// `condition:`, the threshold the count or aggregate must meet (a `temporal` one without it needs every rule).
     pub condition: CorrelationCondition,
+    /// `aliases:`, mapping one group-by name onto different fields per rule.
     pub aliases: Aliases,
     /// Whether the referenced rules also raise alerts of their own (default `false`).
     pub generate: bool,
 }
 
 #[derive(Clone, Debug)]
+/// What a document holds, by kind.
 pub enum DocumentBody {
+    /// A detection rule.
     Rule(Rule),
+    /// A meta-filter.
     Filter(Filter),
+    /// A correlation rule.
     Correlation(Correlation),
 }
 
 /// One document of a file, with its YAML tree kept for validators.
 #[derive(Clone, Debug)]
 pub struct Document {
+    /// The document's YAML tree, for validators that look past what the loader kept.
     pub node: Node,
+    /// What the document loaded as.
     pub body: DocumentBody,
 }
 
 impl Document {
+    /// The metadata, whatever the kind.
     pub fn meta(&self) -> &Metadata {
         match &self.body {
             DocumentBody::Rule(r) => &r.meta,
@@ -139,6 +172,7 @@ impl Document {
         }
     }
 
+    /// The kind, from the body.
     pub fn kind(&self) -> DocumentKind {
         match self.body {
             DocumentBody::Rule(_) => DocumentKind::Rule,
@@ -151,10 +185,13 @@ impl Document {
 /// A loaded file: its source, the documents that loaded, and the errors of those that did not.
 #[derive(Clone, Debug)]
 pub struct LoadedFile {
+    /// The file, for turning spans into `line:col`.
     pub source: SourceFile,
+    /// The documents that loaded as Sigma, in file order.
     pub documents: Vec<Document>,
     /// The YAML trees of every document, including those that failed to load as Sigma.
     pub nodes: Vec<Node>,
+    /// Errors of the documents that did not load, with spans into `source`.
     pub errors: Vec<SigmaError>,
 }
 

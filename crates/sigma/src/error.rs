@@ -33,12 +33,16 @@ pub enum ErrorKind {
 /// One error in a Sigma document, positioned by a byte span in its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigmaError {
+    /// The class of error, for tests and tools that branch on it.
     pub kind: ErrorKind,
+    /// The human-readable message, without a position.
     pub message: String,
+    /// The bytes the error points at.
     pub span: Span,
 }
 
 impl SigmaError {
+    /// An error of `kind` at `span`.
     pub fn new(kind: ErrorKind, span: Span, message: impl Into<String>) -> SigmaError {
         SigmaError {
             kind,
@@ -63,22 +67,36 @@ impl fmt::Display for SigmaError {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("{}: cannot read: {source}", path.display())]
+    /// The file could not be opened or read.
     Io {
+        /// The file that failed.
         path: PathBuf,
         #[source]
+        /// The operating-system error.
         source: std::io::Error,
     },
     #[error("{}: the file is larger than the limit of {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
-    #[error("{}:{line}:{col}: the file is not valid UTF-8", path.display())]
-    InvalidUtf8 {
+    /// The file is larger than the size limit; it is not read past the limit.
+    TooLarge {
+        /// The file that failed.
         path: PathBuf,
+        /// The limit in bytes that it exceeded.
+        limit: u64,
+    },
+    #[error("{}:{line}:{col}: the file is not valid UTF-8", path.display())]
+    /// The bytes are not UTF-8; the position is where the first invalid sequence starts.
+    InvalidUtf8 {
+        /// The file that failed.
+        path: PathBuf,
+        /// 1-based line of the first invalid byte.
         line: usize,
+        /// 1-based column (in characters) of the first invalid byte.
         col: usize,
     },
 }
 
 impl ReadError {
+    /// The file the error is about, whatever the variant.
     pub fn path(&self) -> &std::path::Path {
         match self {
             ReadError::Io { path, .. }

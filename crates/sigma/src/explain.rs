@@ -9,40 +9,61 @@ use crate::condition::Quantifier;
 /// The full evaluation of one rule against one event.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
+    /// The rule's title.
     pub rule: String,
+    /// The verdict: the rule's condition held and no applied meta-filter rejected the event.
     pub matched: bool,
     /// References of the meta-filters that were applied.
     pub filters: Vec<String>,
+    /// The condition tree with each node's result.
     pub condition: CondExplain,
+    /// Every search of the rule (and of its meta-filters), in the order of their indices.
     pub searches: Vec<SearchExplain>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "node", rename_all = "snake_case")]
+/// One node of an evaluated condition, serialized with a `node` tag (`search`, `not`, `and`, …).
 pub enum CondExplain {
+    /// A search identifier: `index` points into [`Explanation::searches`].
     Search {
+        /// Index into [`Explanation::searches`].
         index: usize,
+        /// The search identifier as written.
         name: String,
+        /// The search's verdict.
         result: bool,
     },
+    /// `not` over one operand.
     Not {
+        /// The negation of `inner`'s result.
         result: bool,
+        /// The negated node.
         inner: Box<CondExplain>,
     },
+    /// `and` over its operands.
     And {
+        /// True when every child is true.
         result: bool,
+        /// The operands, in condition order.
         children: Vec<CondExplain>,
     },
+    /// `or` over its operands.
     Or {
+        /// True when any child is true.
         result: bool,
+        /// The operands, in condition order.
         children: Vec<CondExplain>,
     },
+    /// `1 of …` / `all of …` over the searches its pattern selected.
     Quantified {
         /// `1 of …` or `all of …`, for reading the verdict without parsing `label`.
         quantifier: Quantifier,
         /// The quantifier as written (`1 of selection_*`), for display only.
         label: String,
+        /// The quantifier's verdict over `children`.
         result: bool,
+        /// One `Search` node per selected search identifier.
         children: Vec<CondExplain>,
     },
 }
@@ -68,6 +89,7 @@ impl SearchRole {
 }
 
 impl CondExplain {
+    /// The node's verdict, whatever its variant.
     pub fn result(&self) -> bool {
         match self {
             CondExplain::Search { result, .. }
@@ -80,6 +102,7 @@ impl CondExplain {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// The evaluation of one search identifier.
 pub struct SearchExplain {
     /// The search identifier as written in its detection.
     pub name: String,
@@ -87,9 +110,11 @@ pub struct SearchExplain {
     pub origin: Option<String>,
     /// What the search does in the condition of the rule or meta-filter it came from.
     pub role: SearchRole,
+    /// The search's verdict.
     pub result: bool,
     /// Whether it is a keyword search (a list of values searched for anywhere in the event).
     pub keywords: bool,
+    /// The maps of the search (any one must match); a keyword search has a single map.
     pub maps: Vec<MapExplain>,
 }
 
@@ -105,35 +130,48 @@ impl SearchExplain {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One map of a search: its items are ANDed.
 pub struct MapExplain {
+    /// True when every item matched.
     pub result: bool,
+    /// The items, in the order written.
     pub items: Vec<ItemExplain>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One `key|modifiers: values` item of a map, and how it fared.
 pub struct ItemExplain {
     /// The key as written, with modifiers (`keywords` for keyword searches).
     pub key: String,
+    /// The event field it tests; `None` for keyword searches.
     pub field: Option<String>,
+    /// The item's verdict, after `neq` and `all` are applied.
     pub result: bool,
     /// Whether the item is `neq` (true when no value matches).
     pub negated: bool,
+    /// Whether `all` requires every value to match, instead of any one.
     pub all: bool,
     /// The event's value(s) of the field; `None` when the field is absent (or for keywords).
     pub actual: Option<Vec<String>>,
+    /// Each value of the item with its own result.
     pub values: Vec<ValueExplain>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One value of an item: what it was compared to and whether it matched.
 pub struct ValueExplain {
+    /// The value as written in the rule.
     pub display: String,
+    /// Whether this value matched the event's field.
     pub matched: bool,
+    /// Why a value missed when that is not obvious (e.g. a number compared with text); `None` when it matched.
     pub note: Option<String>,
 }
 
 /// A search identifier that decided the verdict, and whether it did so through a negation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decisive {
+    /// Index into [`Explanation::searches`].
     pub search: usize,
     /// True when the search was true and a `not` above it turned that into the verdict (a filter that rejected).
     pub negated: bool,

@@ -8,6 +8,7 @@ use crate::fold::{fold_case, with_folded};
 /// One piece of a Sigma string after escapes are resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// Characters matched literally (escapes already resolved).
     Literal(String),
     /// `*`: any run of characters.
     AnyRun,
@@ -168,12 +169,17 @@ fn is_word(c: char) -> bool {
     reason = "matchers sit inline in compiled rules and are read per event; boxing the larger ones would add a pointer chase on the hot path"
 )]
 pub enum StrMatcher {
+    /// The whole text equals the (possibly folded) literal.
     Exact(String),
+    /// The text starts with the literal (`lit*`).
     Prefix(String),
+    /// The text ends with the literal (`*lit`).
     Suffix(String),
+    /// The text contains the literal (`*lit*`), with a precompiled substring searcher.
     Contains(memmem::Finder<'static>),
     /// Matches everything (`*`).
     Any,
+    /// Any other pattern, as an anchored regex (`?` and inner `*` or `windash` dashes).
     Regex(Regex),
 }
 

@@ -31,23 +31,33 @@ impl Default for Limits {
 /// One YAML value and the bytes it was written in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
+    /// The parsed value.
     pub value: Value,
+    /// The bytes of the value in its file.
     pub span: Span,
 }
 
 /// The shapes a YAML value can take. Mapping keys keep their order and their own spans.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `null`, `~` or an empty value.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// An integer that fits in `i64`.
     Int(i64),
+    /// A number with a fraction or exponent, or an integer too large for `i64`.
     Float(f64),
+    /// A string scalar, quoted or plain, with escapes resolved.
     String(String),
+    /// A block or flow list.
     Seq(Vec<Node>),
+    /// A mapping, with keys in the order written.
     Map(Vec<(Node, Node)>),
 }
 
 impl Node {
+    /// The text of a string scalar; `None` for every other shape, numbers included.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::String(s) => Some(s),
@@ -55,6 +65,7 @@ impl Node {
         }
     }
 
+    /// The entries of a mapping; `None` for every other shape.
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
             Value::Map(m) => Some(m),
@@ -62,6 +73,7 @@ impl Node {
         }
     }
 
+    /// The elements of a list; `None` for every other shape.
     pub fn as_seq(&self) -> Option<&[Node]> {
         match &self.value {
             Value::Seq(s) => Some(s),
@@ -94,6 +106,7 @@ impl Node {
         }
     }
 
+    /// The shape with an article (`a string`, `a list`, …), for "expected X, found Y" messages.
     pub fn kind_name(&self) -> &'static str {
         match self.value {
             Value::Null => "null",
@@ -152,7 +165,9 @@ impl Node {
 /// A YAML syntax or limit error, at a position in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError {
+    /// What is wrong, in one sentence.
     pub message: String,
+    /// Where in the file it is.
     pub span: Span,
 }
 

@@ -16,13 +16,21 @@ use crate::yaml::{Node, Value};
 /// `value_median`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CorrelationType {
+    /// `event_count`: the number of matching events per group.
     EventCount,
+    /// `value_count`: the number of distinct values of `condition.field` per group.
     ValueCount,
+    /// `temporal`: all referenced rules matched within the timespan, in any order.
     Temporal,
+    /// `temporal_ordered`: all referenced rules matched within the timespan, in the order listed.
     TemporalOrdered,
+    /// `value_sum`: the sum of `condition.field` over the group's events.
     ValueSum,
+    /// `value_avg`: the mean of `condition.field` over the group's events.
     ValueAvg,
+    /// `value_percentile`: a percentile of `condition.field` (see `percentile`).
     ValuePercentile,
+    /// `value_median`: the median of `condition.field` (pySigma only; not in the specification).
     ValueMedian,
 }
 
@@ -134,11 +142,17 @@ impl Timespan {
 /// A comparison operator of a correlation condition (specification, "Condition").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConditionOp {
+    /// `gt`: greater than.
     Gt,
+    /// `gte`: greater than or equal.
     Gte,
+    /// `lt`: less than.
     Lt,
+    /// `lte`: less than or equal.
     Lte,
+    /// `eq`: equal.
     Eq,
+    /// `neq`: not equal.
     Neq,
 }
 
@@ -228,7 +242,7 @@ pub type Aliases = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The `correlation:` section, read.
 #[derive(Clone, Debug)]
-pub struct CorrelationSection {
+pub(crate) struct CorrelationSection {
     pub correlation_type: CorrelationType,
     pub rules: Vec<(String, Span)>,
     pub group_by: Vec<String>,

@@ -31,10 +31,12 @@ pub enum Realert {
 /// How a stream is evaluated.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
+    /// Which event fields hold the time, and how they are read.
     pub timestamps: TimestampFields,
     /// How far (ms) an event may be older than the newest one seen and still be evaluated in
     /// time order. Observations wait this long before they are evaluated; older ones are late.
     pub lateness_ms: i64,
+    /// What happens to a group's window after it raises an alert.
     pub realert: Realert,
     /// Also return the evaluations whose condition did not hold (for `explain`).
     pub trace: bool,
@@ -67,6 +69,7 @@ pub struct Evaluation {
     pub group: Vec<(String, String)>,
     /// The window, in ms since the epoch: `[window_end - timespan, window_end]`.
     pub window_start: i64,
+    /// The window's end: the time of the evaluated observation.
     pub window_end: i64,
     /// The aggregated value compared with the condition (a count, a sum, …).
     pub value: f64,
@@ -89,7 +92,12 @@ pub enum Skipped {
     /// No usable timestamp (the message names the fields tried or the bad value).
     NoTimestamp(String),
     /// Older than the newest event seen minus the lateness (`limit`, ms since the epoch).
-    Late { time: i64, limit: i64 },
+    Late {
+        /// The event's time, ms since the epoch.
+        time: i64,
+        /// The oldest time still accepted, ms since the epoch.
+        limit: i64,
+    },
 }
 
 /// An observation waiting in the reorder buffer: what one event contributes to one correlation.
@@ -122,6 +130,7 @@ pub struct CorrelationEngine<'a> {
 }
 
 impl<'a> CorrelationEngine<'a> {
+    /// An engine with empty windows for every correlation of `set`.
     pub fn new(set: &'a CorrelationSet, options: EngineOptions) -> CorrelationEngine<'a> {
         CorrelationEngine {
             set,

@@ -23,10 +23,15 @@ pub enum Source {
 /// One correlation, ready to evaluate.
 #[derive(Debug)]
 pub struct CompiledCorrelation {
+    /// The correlation's metadata, shared with the alerts it raises.
     pub meta: Arc<Metadata>,
+    /// Its `type:`.
     pub correlation_type: CorrelationType,
+    /// Its `timespan:` in milliseconds.
     pub timespan_ms: i64,
+    /// Its `timespan:` as written (`5m`), for messages.
     pub timespan_text: String,
+    /// Its `condition:`.
     pub condition: CorrelationCondition,
     /// The `group-by` names as written (aliases included): the keys of an alert's group.
     pub group_by: Vec<String>,
@@ -38,6 +43,7 @@ pub struct CompiledCorrelation {
     pub(crate) group_fields: Vec<Vec<FieldPath>>,
     /// The value fields of `condition.field`.
     pub(crate) value_fields: Vec<FieldPath>,
+    /// Its `generate:`: whether the rules it references also alert on their own.
     pub generate: bool,
 }
 
@@ -47,13 +53,20 @@ pub enum CorrelationSetError {
     /// A `rules:` entry names no rule and no correlation.
     #[error("correlation `{correlation}` refers to `{reference}`, which is no rule or correlation")]
     UnknownReference {
+        /// The reference of the correlation that holds the entry.
         correlation: String,
+        /// The entry as written.
         reference: String,
+        /// Where the entry is written (in the correlation's file).
         span: Span,
     },
     /// Correlations that refer to each other in a cycle can never be evaluated.
     #[error("correlation `{correlation}` refers to itself through a chain of correlations")]
-    Cycle { correlation: String },
+    /// A correlation that reaches itself through its `rules:`.
+    Cycle {
+        /// The reference of a correlation on the cycle.
+        correlation: String,
+    },
 }
 
 /// Correlations compiled together, with the routes from rule matches and correlation alerts to

@@ -82,9 +82,13 @@ pub struct RuleSetIndex {
 /// Figures about an index, for reports and benchmarks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IndexStats {
+    /// Rules in the index.
     pub rules: usize,
+    /// Distinct atoms (field/literal facts) the index tests.
     pub atoms: usize,
+    /// Distinct fields the atoms test.
     pub fields: usize,
+    /// Distinct literals searched for in every value of the event, for keyword searches.
     pub keyword_literals: usize,
     /// Rules evaluated for every event because some branch of their condition has no atom.
     pub always_evaluated: usize,
@@ -217,18 +221,22 @@ impl RuleSetIndex {
         }
     }
 
+    /// The rules, in the order the index was built from; match results index into this.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
     }
 
+    /// The number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether the index holds no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
 
+    /// Figures about the index, for reports and benchmarks.
     pub fn stats(&self) -> IndexStats {
         IndexStats {
             rules: self.rules.len(),
