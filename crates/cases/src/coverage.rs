@@ -462,7 +462,7 @@ impl RuleCoverage {
 }
 
 /// How reports name an item: `` `selection` › `Field|mod` ``, with the alternative when there are several.
-pub fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
+pub(crate) fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
     if search.alternatives > 1 {
         format!(
             "`{}` › alternative {} › `{}`",

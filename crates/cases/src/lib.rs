@@ -2,6 +2,7 @@
 //! and its reason, and the scaffolding commands that write fixture files.
 
 #![warn(missing_docs)]
+
 pub mod coverage;
 pub mod diagnostic;
 pub mod format;

@@ -45,7 +45,7 @@ pub struct LoadedCorrelation {
     pub path: PathBuf,
     /// The correlation's text, for diagnostics and line numbers.
     pub source: SourceFile,
-    /// The parsed correlation; compiled together with the rules by [`RuleSet::correlation_set`].
+    /// The parsed correlation; compiled together with the rules by `RuleSet::correlation_set`.
     pub correlation: Correlation,
 }
 
@@ -89,7 +89,7 @@ impl RuleSet {
         RuleSet::from(Collection::load(&[dir.to_owned()], options, check))
     }
     /// The rule a test-case file names: by id or name, or by path relative to the repository root.
-    pub fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
+    pub(crate) fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
         self.rules
             .iter()
             .find(|r| r.rule.meta.is_named(reference))
@@ -100,7 +100,7 @@ impl RuleSet {
     }
 
     /// The correlation a test-case file names: by id or name, or by path.
-    pub fn find_correlation(&self, reference: &str, root: &Path) -> Option<&LoadedCorrelation> {
+    pub(crate) fn find_correlation(&self, reference: &str, root: &Path) -> Option<&LoadedCorrelation> {
         self.correlations
             .iter()
             .find(|c| c.correlation.meta.is_named(reference))
@@ -117,7 +117,7 @@ impl RuleSet {
     ///
     /// # Errors
     /// References that resolve to nothing, and cycles.
-    pub fn correlation_set(&self) -> Result<CorrelationSet, Vec<CorrelationSetError>> {
+    pub(crate) fn correlation_set(&self) -> Result<CorrelationSet, Vec<CorrelationSetError>> {
         let correlations: Vec<&Correlation> =
             self.correlations.iter().map(|c| &c.correlation).collect();
         let metas: Vec<&ruleproof_sigma::Metadata> =

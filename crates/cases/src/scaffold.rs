@@ -19,7 +19,7 @@ pub enum ScaffoldError {
 }
 
 /// A scenario id from free text: lowercase words joined by `-`.
-pub fn slug(text: &str) -> String {
+pub(crate) fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {

@@ -56,7 +56,7 @@ pub struct SequenceResult {
 }
 
 /// Runs the sequence cases of a file against correlation `index` of `rules.correlations`.
-pub fn run_sequences(
+pub(crate) fn run_sequences(
     file: &TestCaseFile,
     rules: &RuleSet,
     set: &CorrelationSet,
@@ -195,7 +195,7 @@ fn outcome(failed: bool, xfail: bool) -> Outcome {
 }
 
 /// Why an event was skipped, as one sentence.
-pub fn skipped_text(why: &Skipped) -> String {
+pub(crate) fn skipped_text(why: &Skipped) -> String {
     match why {
         Skipped::NoTimestamp(message) => format!("skipped by correlations: {message}"),
         Skipped::Late { time, limit } => format!(
