@@ -100,7 +100,11 @@ impl RuleSet {
     }
 
     /// The correlation a test-case file names: by id or name, or by path.
-    pub(crate) fn find_correlation(&self, reference: &str, root: &Path) -> Option<&LoadedCorrelation> {
+    pub(crate) fn find_correlation(
+        &self,
+        reference: &str,
+        root: &Path,
+    ) -> Option<&LoadedCorrelation> {
         self.correlations
             .iter()
             .find(|c| c.correlation.meta.is_named(reference))
