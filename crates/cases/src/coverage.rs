@@ -39,16 +39,20 @@ pub fn is_generic_falsepositive(entry: &str) -> bool {
 /// How many of some kind of thing are covered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counter {
+    /// How many are covered (at most `total`).
     pub covered: usize,
+    /// How many there are.
     pub total: usize,
 }
 
 impl Counter {
+    /// Adds another count to this one, for sums over rules.
     pub fn add(&mut self, other: Counter) {
         self.covered += other.covered;
         self.total += other.total;
     }
 
+    /// Whether everything is covered; nothing to cover counts as complete.
     pub fn is_complete(self) -> bool {
         self.covered == self.total
     }
@@ -102,6 +106,7 @@ pub struct CaseCounts {
 }
 
 impl CaseCounts {
+    /// Every case of the rule, once.
     pub fn total(&self) -> usize {
         self.positives
             + self.negatives
@@ -144,6 +149,7 @@ pub enum ScenarioStatus {
 }
 
 impl ScenarioStatus {
+    /// The spelling used in reports: `covered`, `failing` or `uncovered`.
     pub fn as_str(self) -> &'static str {
         match self {
             ScenarioStatus::Covered => "covered",
@@ -156,8 +162,11 @@ impl ScenarioStatus {
 /// A case as a scenario lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScenarioCase {
+    /// The case's `name`.
     pub name: String,
+    /// The verdict the case expects.
     pub expect: Verdict,
+    /// How the case ended; anything but a pass keeps the scenario from being covered.
     pub outcome: Outcome,
 }
 
@@ -165,11 +174,15 @@ pub struct ScenarioCase {
 /// `falsepositives:` (then `id` is `None` and it is uncovered).
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioCoverage {
+    /// The scenario's `id` in the test-case file; `None` when only the rule names it.
     pub id: Option<String>,
+    /// The scenario's `title`; `None` when only the rule names it.
     pub title: Option<String>,
     /// The rule's `falsepositives:` entry this scenario documents.
     pub falsepositive: Option<String>,
+    /// Whether passing cases document it.
     pub status: ScenarioStatus,
+    /// The cases that name the scenario, in file order.
     pub cases: Vec<ScenarioCase>,
 }
 
@@ -214,6 +227,7 @@ impl ScenarioCoverage {
 /// One value of a detection item (one entry of an OR list).
 #[derive(Clone, Debug, Serialize)]
 pub struct ValueCoverage {
+    /// The value as written in the rule, for reports.
     pub display: String,
     /// The passing cases that matched (or were rejected) because of this value.
     pub covered_by: Vec<String>,
@@ -224,26 +238,37 @@ pub struct ValueCoverage {
 pub struct ItemCoverage {
     /// The 1-based alternative (map of a list of maps) the item belongs to.
     pub alternative: usize,
+    /// The item's key as written, with modifiers (`Image|endswith`; `keywords` for keyword
+    /// searches).
     pub key: String,
+    /// The passing cases in which the item was part of a true alternative that decided the verdict.
     pub covered_by: Vec<String>,
+    /// The item's values (the entries of its OR list), in order.
     pub values: Vec<ValueCoverage>,
 }
 
 /// One search identifier of a rule.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchCoverage {
+    /// The search identifier, as written under `detection:`.
     pub name: String,
+    /// Whether the condition uses it as a selection or (negated) as a filter.
     pub role: SearchRole,
     /// How many alternatives (maps) the search ORs; 1 for a plain map.
     pub alternatives: usize,
+    /// The passing cases whose verdict the search decided: as a selection for a match, as a negated
+    /// filter for a no-match.
     pub covered_by: Vec<String>,
+    /// The items of every alternative, in order (each records its alternative).
     pub items: Vec<ItemCoverage>,
 }
 
 /// A meta-filter that applies to the rule (or that one of its cases applies).
 #[derive(Clone, Debug, Serialize)]
 pub struct MetaFilterCoverage {
+    /// The filter's id, else name, else title: how cases name it in `with_filters`.
     pub reference: String,
+    /// The filter's `title`.
     pub title: String,
     /// Passing `with_filters` checks that expected no match and were rejected by this filter.
     pub covered_by: Vec<String>,
@@ -252,17 +277,25 @@ pub struct MetaFilterCoverage {
 /// Something not covered, as reports and policy messages name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Gap {
+    /// What kind of thing is not covered.
     pub kind: GapKind,
+    /// The uncovered thing, named for people (`` `selection` › `Image|endswith` ``, a scenario's label …).
     pub description: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+/// The kinds of [`Gap`], in the order reports list them.
 pub enum GapKind {
+    /// A false-positive scenario not covered by passing cases.
     Scenario,
+    /// A search identifier no passing case exercises.
     Search,
+    /// A detection item no passing case exercises.
     Item,
+    /// A value of an OR list no passing case exercises.
     Value,
+    /// A meta-filter no passing `with_filters` check shows rejecting an event.
     MetaFilter,
 }
 
@@ -277,24 +310,34 @@ pub struct RuleCoverage {
     pub expected_test_file: Option<PathBuf>,
     /// Problems of the test-case file (`path:line:col: message`); its broken cases did not run.
     pub errors: Vec<String>,
+    /// The rule's cases by kind.
     pub cases: CaseCounts,
     /// `falsepositives:` entries that need no scenario (`Unknown`, …).
     pub generic_falsepositives: Vec<String>,
+    /// The rule's false-positive scenarios: those the test-case file declares, then entries of the
+    /// rule's `falsepositives:` that no scenario documents.
     pub scenarios: Vec<ScenarioCoverage>,
+    /// The rule's own search identifiers (not those of meta-filters), in the order written.
     pub searches: Vec<SearchCoverage>,
+    /// The meta-filters that apply to the rule or that its cases apply.
     pub meta_filters: Vec<MetaFilterCoverage>,
 }
 
 /// Scenario counts by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ScenarioCounts {
+    /// Scenarios whose cases all pass.
     pub covered: usize,
+    /// Scenarios with a failing or expected-failure case.
     pub failing: usize,
+    /// Scenarios no case documents.
     pub uncovered: usize,
+    /// All scenarios.
     pub total: usize,
 }
 
 impl ScenarioCounts {
+    /// Covered against total, for percentages and policy checks.
     pub fn counter(self) -> Counter {
         Counter {
             covered: self.covered,
@@ -313,9 +356,13 @@ impl ScenarioCounts {
 /// Detection counters: search identifiers, items, values and meta-filters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DetectionCounts {
+    /// Search identifiers exercised by passing cases.
     pub searches: Counter,
+    /// Detection items exercised by passing cases.
     pub items: Counter,
+    /// Values of OR lists exercised by passing cases.
     pub values: Counter,
+    /// Meta-filters shown rejecting an event by passing `with_filters` checks.
     pub meta_filters: Counter,
 }
 
@@ -340,6 +387,7 @@ fn tally<'a>(covered_by: impl Iterator<Item = &'a Vec<String>>) -> Counter {
 }
 
 impl RuleCoverage {
+    /// The rule's scenarios counted by status.
     pub fn scenario_counts(&self) -> ScenarioCounts {
         let mut counts = ScenarioCounts::default();
         for scenario in &self.scenarios {
@@ -353,6 +401,7 @@ impl RuleCoverage {
         counts
     }
 
+    /// The rule's searches, items, values and meta-filters, covered against total.
     pub fn detection(&self) -> DetectionCounts {
         let items = || self.searches.iter().flat_map(|s| &s.items);
         DetectionCounts {
@@ -413,7 +462,7 @@ impl RuleCoverage {
 }
 
 /// How reports name an item: `` `selection` › `Field|mod` ``, with the alternative when there are several.
-pub fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
+pub(crate) fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
     if search.alternatives > 1 {
         format!(
             "`{}` › alternative {} › `{}`",
@@ -427,12 +476,17 @@ pub fn item_label(search: &SearchCoverage, item: &ItemCoverage) -> String {
 /// Sums over the repository.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CoverageTotals {
+    /// Detection rules measured.
     pub rules: usize,
+    /// Detection rules with no test-case file.
     pub rules_without_test_file: usize,
     /// Rules with nothing uncovered or failing.
     pub complete_rules: usize,
+    /// Cases by kind, over every rule.
     pub cases: CaseCounts,
+    /// Scenarios by status, over every rule.
     pub scenarios: ScenarioCounts,
+    /// Detection counters, over every rule.
     pub detection: DetectionCounts,
 }
 
@@ -440,10 +494,13 @@ pub struct CoverageTotals {
 /// missed by one, and which base rules contributed to an alert.
 #[derive(Clone, Debug, Serialize)]
 pub struct CorrelationCoverage {
+    /// The correlation rule, with its path relative to the repository root.
     pub correlation: RuleSummary,
     /// The test-case file (relative to the repository root), `None` when there is none.
     pub test_file: Option<PathBuf>,
+    /// How many sequence cases the file has.
     pub sequences: usize,
+    /// How many of them fail (stale `xfail` marks included).
     pub failing: usize,
     /// The smallest value that meets a `gt`/`gte` condition; `None` for other conditions, where
     /// "met exactly" and "missed by one" do not apply.
@@ -495,6 +552,7 @@ pub struct CoverageReport {
 }
 
 impl CoverageReport {
+    /// Sums over every detection rule of the report (correlations are not counted).
     pub fn totals(&self) -> CoverageTotals {
         let mut totals = CoverageTotals::default();
         for rule in &self.rules {

@@ -14,11 +14,14 @@ pub const FORMAT_VERSION: i64 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// `expect: match`: the rule must match the event.
     Match,
+    /// `expect: no-match`: the rule must not match the event.
     NoMatch,
 }
 
 impl Verdict {
+    /// `Match` for `true`, `NoMatch` for `false`.
     pub fn from_bool(matched: bool) -> Verdict {
         if matched {
             Verdict::Match
@@ -27,6 +30,7 @@ impl Verdict {
         }
     }
 
+    /// The spelling used in test-case files and reports: `match` or `no-match`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Match => "match",
@@ -38,17 +42,24 @@ impl Verdict {
 /// A name written in the file, with where it was written (for errors about what it names).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Named {
+    /// The text as written (a plain string scalar).
     pub text: String,
+    /// Where the text was written in its file.
     pub span: Span,
 }
 
 /// A parsed test-case file with every matrix case expanded.
 #[derive(Clone, Debug)]
 pub struct TestCaseFile {
+    /// The file's text, for diagnostics.
     pub source: SourceFile,
+    /// `rule:`: the tested rule's id or name, or its path relative to the repository root.
     pub rule: Named,
+    /// `kql.pipeline:`: the pipeline to convert the rule's KQL with, if the file names one.
     pub kql_pipeline: Option<Named>,
+    /// `scenarios:`: the documented false-positive scenarios, in file order.
     pub scenarios: Vec<Scenario>,
+    /// Event cases (for a detection rule), matrix cases expanded, in file order.
     pub cases: Vec<Case>,
     /// Sequence cases, for a correlation rule.
     pub sequences: Vec<SequenceCase>,
@@ -57,12 +68,18 @@ pub struct TestCaseFile {
 /// A sequence case: ordered events for a correlation rule, and the alerts they must raise.
 #[derive(Clone, Debug)]
 pub struct SequenceCase {
+    /// The case's `name`, unique within its file.
     pub name: String,
+    /// Where the case starts in the file (for matrix cases, the template).
     pub span: Span,
+    /// Whether alerts are expected, and which.
     pub expect: SequenceExpect,
+    /// The events, in the order they are fed to the correlation engine (`events` inline, or
+    /// `events_file` as JSON Lines).
     pub events: Vec<SequenceEvent>,
     /// Which base rules must match which events.
     pub reason: Vec<EventReason>,
+    /// The case's `xfail` reason, when it is expected to fail.
     pub xfail: Option<String>,
 }
 
@@ -70,14 +87,18 @@ pub struct SequenceCase {
 /// groups, in order) or none (`expect: no-fire`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SequenceExpect {
+    /// `expect: fires` (true) or `expect: no-fire` (false).
     pub fires: bool,
+    /// `fires: N`: the exact number of alerts (at least 1), when given.
     pub count: Option<usize>,
+    /// `groups:`: the group-by values of each alert, in order, when given.
     pub groups: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// One event of a sequence, with where it was written (for messages).
 #[derive(Clone, Debug)]
 pub struct SequenceEvent {
+    /// The event's fields, a JSON object.
     pub event: serde_json::Value,
     /// `events[2]` for inline events, `file.jsonl:3` for events from a file.
     pub origin: String,
@@ -86,42 +107,62 @@ pub struct SequenceEvent {
 /// `reason: [{event: 2, rules: [pool_connection]}]`: the base rules event 2 must match.
 #[derive(Clone, Debug)]
 pub struct EventReason {
+    /// The 0-based index of the event in the case's `events`.
     pub event: usize,
+    /// The base rules (by id or name) the event must match.
     pub rules: Vec<Named>,
+    /// Where the entry was written, for errors about it.
     pub span: Span,
 }
 
 /// A documented false-positive scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// The scenario's `id`, which cases name in `scenario:`.
     pub id: Named,
+    /// The scenario's `title`, one line.
     pub title: String,
+    /// The scenario's `description`, if any.
     pub description: Option<String>,
+    /// The scenario's `exclusion`: how to exclude it (e.g. the filter to deploy), if given.
     pub exclusion: Option<String>,
     /// The rule's `falsepositives:` entry this scenario documents.
     pub falsepositive: Option<Named>,
 }
 
 #[derive(Clone, Debug)]
+/// One event case of a detection rule: an event, the verdict it must get and why.
 pub struct Case {
+    /// The case's `name`, unique within its file (matrix cases get one per row).
     pub name: String,
     /// Where the case starts in the file (for matrix cases, the template).
     pub span: Span,
+    /// The verdict the rule must give, without meta-filters.
     pub expect: Verdict,
+    /// The event, a JSON object (inline `event`, or read from `event_file`).
     pub event: serde_json::Value,
+    /// `reason:`: the search identifiers that must be the reason for the verdict.
     pub reason: Vec<Named>,
+    /// `scenario:`: the documented false-positive scenario the case belongs to, if any.
     pub scenario: Option<Named>,
+    /// `with_filters:`: a second check with meta-filters applied, if given.
     pub with_filters: Option<WithFilters>,
+    /// The case's `xfail` reason, when it is expected to fail.
     pub xfail: Option<String>,
+    /// `kql:`: per-case settings of the KQL parity check, if given.
     pub kql: Option<CaseKql>,
 }
 
 /// Meta-filters to apply to the rule, and the verdict expected with them.
 #[derive(Clone, Debug)]
 pub struct WithFilters {
+    /// The meta-filters, by id or name.
     pub filters: Vec<Named>,
+    /// The verdict expected with the filters applied.
     pub expect: Verdict,
+    /// Search identifiers of the filters that must be the reason for the verdict.
     pub reason: Vec<Named>,
+    /// Where `with_filters` was written, for errors about it.
     pub span: Span,
 }
 
@@ -130,6 +171,7 @@ pub struct WithFilters {
 pub struct CaseKql {
     /// A record already in the KQL schema, used instead of mapping the event.
     pub event: Option<serde_json::Value>,
+    /// The reason the KQL verdict is expected to differ from Sigma's, if it is.
     pub xfail: Option<String>,
 }
 

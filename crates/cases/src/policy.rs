@@ -18,13 +18,21 @@ const MAX_LISTED: usize = 10;
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read {path}: {source}")]
+    /// The file exists but could not be read.
     Read {
+        /// The configuration file's path.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// `path:line:col: message`, pointing at the offending key or value.
     #[error("{location}: {message}")]
-    Parse { location: String, message: String },
+    Parse {
+        /// `path:line:col` of the problem, or just the path when the parser gives no position.
+        location: String,
+        /// What is wrong, without the parser's own location prefix and source snippet.
+        message: String,
+    },
 }
 
 /// The whole `ruleproof.yml`; other keys belong to other commands and are only skipped here.
@@ -44,10 +52,13 @@ struct RepositoryConfig {
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     #[serde(default)]
+    /// Requirements of every rule, before the status and level sections override them.
     pub default: Requirements,
     #[serde(default)]
+    /// Overrides by the rule's `status`.
     pub status: ByStatus,
     #[serde(default)]
+    /// Overrides by the rule's `level`.
     pub level: ByLevel,
 }
 
@@ -61,9 +72,13 @@ pub struct Requirements {
     pub min_negative: Option<u32>,
     /// Per cent of false-positive scenarios covered (0–100).
     pub scenario_coverage: Option<Percent>,
+    /// Per cent of search identifiers exercised by passing cases.
     pub search_coverage: Option<Percent>,
+    /// Per cent of detection items (`Field|modifier: values`) exercised by passing cases.
     pub item_coverage: Option<Percent>,
+    /// Per cent of the values of OR lists exercised by passing cases.
     pub value_coverage: Option<Percent>,
+    /// Per cent of the applicable meta-filters that a passing `with_filters` check shows rejecting an event.
     pub meta_filter_coverage: Option<Percent>,
     /// Per cent of non-equivalent mutants the cases kill (`ruleproof mutate`, see
     /// `docs/mutation.md`); `coverage --check` leaves it to `mutate`.
@@ -76,10 +91,12 @@ pub struct Requirements {
 pub struct Percent(u32);
 
 impl Percent {
+    /// The percentage, or `None` above 100.
     pub fn new(value: u32) -> Option<Percent> {
         (value <= 100).then_some(Percent(value))
     }
 
+    /// The percentage, 0 to 100.
     pub fn get(self) -> u32 {
         self.0
     }
@@ -98,10 +115,15 @@ impl<'de> Deserialize<'de> for Percent {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ByStatus {
+    /// For `status: stable`.
     pub stable: Option<Requirements>,
+    /// For `status: test`.
     pub test: Option<Requirements>,
+    /// For `status: experimental`.
     pub experimental: Option<Requirements>,
+    /// For `status: deprecated`.
     pub deprecated: Option<Requirements>,
+    /// For `status: unsupported`.
     pub unsupported: Option<Requirements>,
 }
 
@@ -109,10 +131,15 @@ pub struct ByStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ByLevel {
+    /// For `level: informational`.
     pub informational: Option<Requirements>,
+    /// For `level: low`.
     pub low: Option<Requirements>,
+    /// For `level: medium`.
     pub medium: Option<Requirements>,
+    /// For `level: high`.
     pub high: Option<Requirements>,
+    /// For `level: critical`.
     pub critical: Option<Requirements>,
 }
 
@@ -177,6 +204,10 @@ impl Policy {
     }
 
     /// Reads the policy of the repository at `root`; the built-in policy when there is no file.
+    ///
+    /// # Errors
+    /// [`PolicyError::Read`] when the file exists but cannot be read, and whatever
+    /// [`Policy::parse`] rejects.
     pub fn load(root: &Path) -> Result<Policy, PolicyError> {
         let path = root.join(CONFIG_FILE);
         match std::fs::read_to_string(&path) {
@@ -187,6 +218,10 @@ impl Policy {
     }
 
     /// Parses the text of a `ruleproof.yml`; `path` is only used in error messages.
+    ///
+    /// # Errors
+    /// [`PolicyError::Parse`] for YAML that does not parse, unknown keys (of the file or of the
+    /// `coverage:` policy) and percentages above 100.
     pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
         // An empty file is a configuration that sets nothing.
         if text.trim().is_empty() {
@@ -364,22 +399,29 @@ fn shortfall(required: Percent, counter: Counter, what: &str, missing: &[&str]) 
 pub struct RuleFailure {
     /// Relative to the repository root.
     pub path: PathBuf,
+    /// The rule's `title`.
     pub title: String,
+    /// The rule's `status`, if given (it chose the requirements).
     pub status: Option<String>,
+    /// The rule's `level`, if given (it chose the requirements).
     pub level: Option<String>,
+    /// What the rule lacks, one sentence each.
     pub lacks: Vec<String>,
 }
 
 /// The result of checking a coverage report against the policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PolicyReport {
+    /// How many rules were checked.
     pub rules_checked: usize,
+    /// The rules that do not meet the policy, in report order.
     pub failures: Vec<RuleFailure>,
     /// Load errors of the run: a rule that does not load cannot meet any policy.
     pub errors: Vec<String>,
 }
 
 impl PolicyReport {
+    /// Whether every rule meets the policy and nothing failed to load.
     pub fn passed(&self) -> bool {
         self.failures.is_empty() && self.errors.is_empty()
     }

@@ -17,33 +17,48 @@ use crate::diagnostic::Diagnostic;
 pub struct LoadedRule {
     /// The path as found (under the rules directory).
     pub path: PathBuf,
+    /// The rule's text, for diagnostics and line numbers.
     pub source: SourceFile,
+    /// The parsed rule, as written.
     pub rule: Rule,
+    /// The rule compiled with the repository's options, ready to evaluate events.
     pub compiled: CompiledRule,
 }
 
 #[derive(Clone, Debug)]
+/// A meta-filter of the repository (Sigma filters specification), compiled.
 pub struct LoadedFilter {
+    /// The path as found (under the rules directory).
     pub path: PathBuf,
+    /// The filter's text, for diagnostics and line numbers.
     pub source: SourceFile,
+    /// The parsed filter, as written.
     pub filter: Filter,
+    /// The filter compiled, ready to be applied to the rules it names.
     pub compiled: CompiledFilter,
 }
 
 /// A correlation rule of the repository.
 #[derive(Clone, Debug)]
 pub struct LoadedCorrelation {
+    /// The path as found (under the rules directory).
     pub path: PathBuf,
+    /// The correlation's text, for diagnostics and line numbers.
     pub source: SourceFile,
+    /// The parsed correlation; compiled together with the rules by `RuleSet::correlation_set`.
     pub correlation: Correlation,
 }
 
 /// Every rule, filter and correlation under a directory, and the problems of those that did not load.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
+    /// The rules that parsed and compiled, in walk order.
     pub rules: Vec<LoadedRule>,
+    /// The meta-filters that parsed and compiled, in walk order.
     pub filters: Vec<LoadedFilter>,
+    /// The correlation rules that parsed, in walk order.
     pub correlations: Vec<LoadedCorrelation>,
+    /// Problems of the files that were read but did not load (parse or compile errors).
     pub diagnostics: Vec<Diagnostic>,
     /// Files that could not be read at all (I/O errors), as messages.
     pub unreadable: Vec<String>,
@@ -74,7 +89,7 @@ impl RuleSet {
         RuleSet::from(Collection::load(&[dir.to_owned()], options, check))
     }
     /// The rule a test-case file names: by id or name, or by path relative to the repository root.
-    pub fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
+    pub(crate) fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
         self.rules
             .iter()
             .find(|r| r.rule.meta.is_named(reference))
@@ -85,7 +100,11 @@ impl RuleSet {
     }
 
     /// The correlation a test-case file names: by id or name, or by path.
-    pub fn find_correlation(&self, reference: &str, root: &Path) -> Option<&LoadedCorrelation> {
+    pub(crate) fn find_correlation(
+        &self,
+        reference: &str,
+        root: &Path,
+    ) -> Option<&LoadedCorrelation> {
         self.correlations
             .iter()
             .find(|c| c.correlation.meta.is_named(reference))
@@ -102,7 +121,7 @@ impl RuleSet {
     ///
     /// # Errors
     /// References that resolve to nothing, and cycles.
-    pub fn correlation_set(&self) -> Result<CorrelationSet, Vec<CorrelationSetError>> {
+    pub(crate) fn correlation_set(&self) -> Result<CorrelationSet, Vec<CorrelationSetError>> {
         let correlations: Vec<&Correlation> =
             self.correlations.iter().map(|c| &c.correlation).collect();
         let metas: Vec<&ruleproof_sigma::Metadata> =
@@ -110,6 +129,7 @@ impl RuleSet {
         CorrelationSet::compile(&correlations, &metas)
     }
 
+    /// The meta-filter with this id or name, else with this title.
     pub fn find_filter(&self, reference: &str) -> Option<&LoadedFilter> {
         self.filters
             .iter()

@@ -17,7 +17,9 @@ use crate::sequence::{SequenceResult, run_sequences};
 pub struct Layout {
     /// The repository root: rule paths in test-case files are relative to it.
     pub root: PathBuf,
+    /// Where the rules and meta-filters are loaded from (`rules/` by default).
     pub rules_dir: PathBuf,
+    /// Where the test-case files are, mirroring the layout of `rules_dir`.
     pub cases_dir: PathBuf,
 }
 
@@ -73,6 +75,7 @@ pub trait PreparedKql {
 /// What the KQL said about one event.
 #[derive(Clone, Debug)]
 pub struct KqlVerdict {
+    /// Whether the KQL query matched the event.
     pub matched: bool,
     /// The evaluator's explanation tree, rendered.
     pub explanation: String,
@@ -92,7 +95,9 @@ pub trait KqlParity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
+    /// The check held: verdict and reason as expected.
     Pass,
+    /// The check did not hold, and the case is not marked `xfail`.
     Fail,
     /// Marked `xfail` and failing as it says.
     ExpectedFailure,
@@ -101,6 +106,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether this outcome fails the run: a failure, or a stale `xfail` mark.
     pub fn is_failure(self) -> bool {
         matches!(self, Outcome::Fail | Outcome::UnexpectedPass)
     }
@@ -118,18 +124,22 @@ impl Outcome {
 /// One evaluation of the rule (plain, or with meta-filters) against a case's event.
 #[derive(Clone, Debug)]
 pub struct Check {
+    /// The verdict the case expects.
     pub expect: Verdict,
+    /// The verdict the rule gave.
     pub actual: Verdict,
     /// Searches that must be the reason for the verdict.
     pub reason: Vec<String>,
     /// Searches that were (true selections for a match, negated filters for a no-match).
     pub actual_reason: Vec<String>,
+    /// The engine's explanation of the evaluation, for reports.
     pub explanation: Explanation,
     /// Why this check failed, one sentence each; empty when it passed.
     pub problems: Vec<String>,
 }
 
 impl Check {
+    /// Whether any problem was found (xfail is not taken into account here).
     pub fn failed(&self) -> bool {
         !self.problems.is_empty()
     }
@@ -138,25 +148,41 @@ impl Check {
 /// The KQL parity check of one case.
 #[derive(Clone, Debug)]
 pub struct KqlCheck {
+    /// The Sigma verdict of the plain check (without meta-filters).
     pub sigma: Verdict,
+    /// The KQL verdict for the same event (or for the case's own KQL record).
     pub kql: Verdict,
+    /// The KQL evaluator's explanation, rendered.
     pub explanation: String,
+    /// The reason of the case's `kql.xfail` mark, when the mismatch is expected.
     pub xfail: Option<String>,
+    /// Pass when the two verdicts agree, with `xfail` taken into account.
     pub outcome: Outcome,
 }
 
 #[derive(Clone, Debug)]
+/// The result of one case of a detection rule's test-case file.
 pub struct CaseResult {
+    /// The case's `name`.
     pub name: String,
+    /// 1-based line of the case in its test-case file.
     pub line: u32,
+    /// 1-based column of the case in its test-case file.
     pub col: u32,
+    /// The scenario id the case belongs to, if any.
     pub scenario: Option<String>,
+    /// The reason of the case's `xfail` mark, if it has one.
     pub xfail: Option<String>,
+    /// The rule evaluated on its own, without meta-filters.
     pub check: Check,
+    /// With `with_filters:`, the references of the meta-filters applied and the check of the rule
+    /// with them applied.
     pub with_filters: Option<(Vec<String>, Check)>,
     /// The outcome of the Sigma checks (plain and filtered), with `xfail` taken into account.
     pub outcome: Outcome,
+    /// The KQL parity check, when one was asked for and the rule has KQL.
     pub kql: Option<KqlCheck>,
+    /// The case's event, as given, for reports and coverage.
     pub event: Value,
 }
 
@@ -170,10 +196,15 @@ impl CaseResult {
 /// A rule as reports name it.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RuleSummary {
+    /// The rule's `title`.
     pub title: String,
+    /// The rule's `id`, if it has one.
     pub id: Option<String>,
+    /// The rule file's path, as found under the rules directory.
     pub path: PathBuf,
+    /// The rule's `status` (`stable`, `test`, `experimental`, …), if given.
     pub status: Option<String>,
+    /// The rule's `level` (`informational` … `critical`), if given.
     pub level: Option<String>,
     /// The rule's `falsepositives:` entries.
     pub falsepositives: Vec<String>,
@@ -202,42 +233,62 @@ impl RuleSummary {
 }
 
 #[derive(Clone, Debug)]
+/// The result of one test-case file: its cases, sequences and the problems that stopped them.
 pub struct FileResult {
+    /// The test-case file's path.
     pub path: PathBuf,
+    /// The rule (or correlation) the file tests; `None` when the reference did not resolve or the
+    /// file did not parse.
     pub rule: Option<RuleSummary>,
     /// The rule's search identifiers and their items, for coverage.
     pub scenarios: Vec<Scenario>,
+    /// The results of the file's cases, in file order.
     pub cases: Vec<CaseResult>,
     /// Sequence cases, when the file tests a correlation rule.
     pub sequences: Vec<SequenceResult>,
+    /// Problems that kept the file or some of its cases from running (bad references, parse
+    /// errors); any fails the run.
     pub errors: Vec<Diagnostic>,
 }
 
 #[derive(Clone, Debug, Default)]
+/// Everything a run found: per-file results, untested rules and load problems.
 pub struct RunReport {
+    /// One result per test-case file run, in walk order.
     pub files: Vec<FileResult>,
     /// Rules that no test-case file names.
     pub untested: Vec<RuleSummary>,
     /// Rules and filters that failed to load, and unreadable files.
     pub load_errors: Vec<Diagnostic>,
+    /// Files that could not be read at all (I/O errors), as messages.
     pub unreadable: Vec<String>,
 }
 
 /// Totals for summaries and exit codes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Totals {
+    /// Test-case files run.
     pub files: usize,
+    /// Cases run, sequence cases included.
     pub cases: usize,
+    /// Cases whose outcome is [`Outcome::Pass`].
     pub passed: usize,
+    /// Cases that failed, stale `xfail` marks included.
     pub failed: usize,
+    /// Cases that failed as their `xfail` mark says.
     pub expected_failures: usize,
+    /// Cases with a KQL parity check.
     pub kql_checks: usize,
+    /// KQL parity checks that failed.
     pub kql_failed: usize,
+    /// Load problems, unreadable files and per-file errors.
     pub errors: usize,
+    /// Rules that no test-case file names.
     pub untested_rules: usize,
 }
 
 impl RunReport {
+    /// Counts over every file; each case is counted once, by its overall Sigma outcome.
     pub fn totals(&self) -> Totals {
         let mut totals = Totals {
             files: self.files.len(),

@@ -14,11 +14,12 @@ use crate::format::{Verdict, parse_test_case_file};
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
     #[error("{0}")]
+    /// The rule or the test-case file cannot take the case; the message names the file.
     Invalid(String),
 }
 
 /// A scenario id from free text: lowercase words joined by `-`.
-pub fn slug(text: &str) -> String {
+pub(crate) fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
@@ -129,9 +130,13 @@ fn yaml_key(key: &str) -> String {
 /// A case to append.
 #[derive(Clone, Debug)]
 pub struct NewCase {
+    /// The case's `name`, unique within its file.
     pub name: String,
+    /// The expected verdict.
     pub expect: Verdict,
+    /// The event as a JSON object, rendered as block YAML.
     pub event: serde_json::Value,
+    /// The scenario id the case belongs to, if any.
     pub scenario: Option<String>,
 }
 

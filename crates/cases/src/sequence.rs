@@ -16,22 +16,32 @@ use crate::run::Outcome;
 pub struct SequenceAlert {
     /// 0-based index of the event that raised it.
     pub event: u64,
+    /// The group-by field values of the alert (empty without `group-by`).
     pub group: Map<String, Value>,
+    /// The value compared with the condition: a count, or the aggregate of `value_count` etc.
     pub value: f64,
     /// 0-based indices of the contributing events.
     pub events: Vec<u64>,
+    /// Start of the correlation window, as formatted by `format_timestamp` (RFC 3339, UTC).
     pub window_start: String,
+    /// End of the correlation window, formatted like `window_start`.
     pub window_end: String,
 }
 
 /// The result of one sequence case.
 #[derive(Clone, Debug)]
 pub struct SequenceResult {
+    /// The case's `name`.
     pub name: String,
+    /// 1-based line of the case in its test-case file.
     pub line: u32,
+    /// 1-based column of the case in its test-case file.
     pub col: u32,
+    /// The reason given when the case is expected to fail (`xfail`), if it is.
     pub xfail: Option<String>,
+    /// What the case expects of the tested correlation's alerts.
     pub expect: SequenceExpect,
+    /// The alerts the tested correlation raised, in order.
     pub alerts: Vec<SequenceAlert>,
     /// Per event, the references (id, else name, else title) of the base rules it matched.
     pub matched: Vec<Vec<String>>,
@@ -41,11 +51,12 @@ pub struct SequenceResult {
     pub peak: f64,
     /// Why the case failed, one sentence each; empty when it passed.
     pub problems: Vec<String>,
+    /// Pass, fail, expected failure or unexpected pass, with `xfail` taken into account.
     pub outcome: Outcome,
 }
 
 /// Runs the sequence cases of a file against correlation `index` of `rules.correlations`.
-pub fn run_sequences(
+pub(crate) fn run_sequences(
     file: &TestCaseFile,
     rules: &RuleSet,
     set: &CorrelationSet,
@@ -184,7 +195,7 @@ fn outcome(failed: bool, xfail: bool) -> Outcome {
 }
 
 /// Why an event was skipped, as one sentence.
-pub fn skipped_text(why: &Skipped) -> String {
+pub(crate) fn skipped_text(why: &Skipped) -> String {
     match why {
         Skipped::NoTimestamp(message) => format!("skipped by correlations: {message}"),
         Skipped::Late { time, limit } => format!(
