@@ -13,22 +13,35 @@ use serde_json::{Map, Value};
 /// line is reported and skipped without being read into memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Why an input as a whole cannot be read (as opposed to one bad record, a [`RecordError`]):
+/// reading that input stops.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// The file could not be opened.
     #[error("{path}: cannot open: {source}")]
     Open {
+        /// The path as given.
         path: String,
+        /// The I/O error from opening it.
         source: std::io::Error,
     },
+    /// The file is binary EVTX, which is not read directly; convert it to JSON first.
     #[error(
         "{path}: an EVTX file; events are read from EVTX converted to JSON (for example \
          `evtx_dump -o jsonl`), not from EVTX itself"
     )]
-    Evtx { path: String },
+    Evtx {
+        /// The path as given.
+        path: String,
+    },
+    /// Reading (or decompressing) failed part-way through the input.
     #[error("{path}: read error after line {line}: {source}")]
     Read {
+        /// The path as given (`-` for standard input).
         path: String,
+        /// The last line read completely, 1-based (0 when nothing was read).
         line: usize,
+        /// The I/O or gzip error.
         source: std::io::Error,
     },
 }
@@ -36,21 +49,28 @@ pub enum EventError {
 /// Why one record is not an event; the reader goes on with the next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordError {
+    /// The 1-based line of the input the problem is on (for invalid JSON, the line of the
+    /// syntax error itself, not just where the record starts).
     pub line: usize,
+    /// What is wrong, for the user; one line, without the file name.
     pub message: String,
 }
 
 /// One complete JSON value as text, and the line it starts on.
 #[derive(Clone, Debug)]
 pub struct RawRecord {
+    /// The 1-based line of the input the record starts on.
     pub line: usize,
+    /// The record's JSON text, unparsed (lines joined with `\n` when it spans several).
     pub text: String,
 }
 
 /// An event ready to match, and the line of the input it came from.
 #[derive(Clone, Debug)]
 pub struct Event {
+    /// The 1-based line its record starts on (shared by all events of an array record).
     pub line: usize,
+    /// The event as a JSON object, EVTX shapes already flattened (see [`flatten_evtx`]).
     pub value: Value,
 }
 
@@ -74,6 +94,10 @@ impl std::fmt::Debug for EventSource {
 
 impl EventSource {
     /// Opens a path, or standard input for `-`; gzip is recognised by its magic bytes.
+    ///
+    /// # Errors
+    /// [`EventError::Open`] when the file cannot be opened, [`EventError::Evtx`] when it is a
+    /// binary EVTX file.
     pub fn open(path: &Path) -> Result<EventSource, EventError> {
         let name = path.display().to_string();
         if path.as_os_str() == "-" {
@@ -476,6 +500,9 @@ impl Iterator for Records {
 
 /// Parses a record into events: an object is one event, an array holds several. EVTX-converter
 /// shapes are flattened.
+///
+/// # Errors
+/// A [`RecordError`] when the text is not JSON, or is (or holds) something other than objects.
 pub fn parse_record(record: &RawRecord) -> Result<Vec<Value>, RecordError> {
     let error = |message: String| RecordError {
         line: record.line,
@@ -501,7 +528,11 @@ pub fn parse_record(record: &RawRecord) -> Result<Vec<Value>, RecordError> {
     }
 }
 
-/// Reads a whole input into events, for small inputs such as regression samples.
+/// Reads a whole input into events, for small inputs such as regression samples. Bad records
+/// do not stop reading: they are returned alongside the events.
+///
+/// # Errors
+/// An [`EventError`] when the input cannot be opened or read.
 pub fn read_all(path: &Path) -> Result<(Vec<Event>, Vec<RecordError>), EventError> {
     let mut events = Vec::new();
     let mut errors = Vec::new();

@@ -23,15 +23,26 @@ pub const BACKTEST_FORMAT: &str = "ruleproof.backtest/1";
 /// How many unexpected matches a report lists; all are counted.
 const MAX_LISTED: usize = 200;
 
+/// Why an expectations file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectError {
+    /// The file could not be read.
     #[error("{path}: cannot read: {source}")]
     Read {
+        /// The file's path.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The YAML is malformed or has unknown keys, an expectation has no bound (or `exactly`
+    /// with another bound), or a glob or allowlist pattern does not compile.
     #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The file's path.
+        path: String,
+        /// What is wrong, on one line.
+        message: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,11 +83,13 @@ struct AllowShape {
 /// A corpus-file glob, matched against the path as given and against the file name.
 #[derive(Clone, Debug)]
 pub struct FileGlob {
+    /// The glob as written in the expectations file, for reports.
     pub text: String,
     pattern: glob::Pattern,
 }
 
 impl FileGlob {
+    /// Whether the corpus file (its path as given, or its bare file name) matches the glob.
     pub fn matches(&self, file: &str) -> bool {
         let name = Path::new(file)
             .file_name()
@@ -89,11 +102,14 @@ impl FileGlob {
 /// How many matches a rule may have: between `min` and `max`, inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Bound {
+    /// The least allowed count (`at_least`, or `exactly`); `None` for no lower bound.
     pub min: Option<u64>,
+    /// The greatest allowed count (`at_most`, or `exactly`); `None` for no upper bound.
     pub max: Option<u64>,
 }
 
 impl Bound {
+    /// Whether `count` lies within the bound.
     pub fn holds(&self, count: u64) -> bool {
         self.min.is_none_or(|m| count >= m) && self.max.is_none_or(|m| count <= m)
     }
@@ -111,11 +127,15 @@ impl std::fmt::Display for Bound {
     }
 }
 
+/// One entry of `expectations:`: how often the rules it names may match (after the allowlist
+/// has set its matches aside), over the whole corpus or the files its glob selects.
 #[derive(Clone, Debug)]
 pub struct Expectation {
     /// The rule's id, name or title.
     pub rule: String,
+    /// The allowed number of matches, summed over all rules the reference names.
     pub bound: Bound,
+    /// Only matches in corpus files this glob matches count; `None` for all files.
     pub file: Option<FileGlob>,
 }
 
@@ -123,9 +143,14 @@ pub struct Expectation {
 /// (Sigma wildcards, case-insensitive) are set aside.
 #[derive(Clone, Debug)]
 pub struct Allowed {
+    /// The rule's id, name or title.
     pub rule: String,
+    /// Only events in corpus files this glob matches are covered; `None` for all files.
     pub file: Option<FileGlob>,
+    /// The `where:` entries: field, pattern as written, and the compiled pattern. A field that
+    /// is absent never matches; for an array, any element may match.
     pub conditions: Vec<(FieldPath, String, StrMatcher)>,
+    /// Why the matches are acceptable, shown in reports.
     pub reason: Option<String>,
 }
 
@@ -151,11 +176,17 @@ impl Allowed {
 /// A parsed expectations file.
 #[derive(Clone, Debug, Default)]
 pub struct Expectations {
+    /// The `expectations:` entries, in file order.
     pub expectations: Vec<Expectation>,
+    /// The `allowlist:` entries, in file order; the first that covers a match takes it.
     pub allowlist: Vec<Allowed>,
 }
 
 impl Expectations {
+    /// Reads and parses an expectations file.
+    ///
+    /// # Errors
+    /// [`ExpectError::Read`] when it cannot be read, else as [`Expectations::parse`].
     pub fn load(path: &Path) -> Result<Expectations, ExpectError> {
         let text = std::fs::read_to_string(path).map_err(|source| ExpectError::Read {
             path: path.display().to_string(),
@@ -164,7 +195,12 @@ impl Expectations {
         Expectations::parse(&text, path)
     }
 
-    /// Parses the YAML text of an expectations file; `path` is used in messages.
+    /// Parses the YAML text of an expectations file; `path` is used in messages. Empty text is
+    /// an empty file: no expectations, no allowlist.
+    ///
+    /// # Errors
+    /// [`ExpectError::Invalid`] for malformed YAML, unknown keys, a missing or contradictory
+    /// bound, or a glob or pattern that does not compile.
     pub fn parse(text: &str, path: &Path) -> Result<Expectations, ExpectError> {
         let invalid = |message: String| ExpectError::Invalid {
             path: path.display().to_string(),
@@ -267,6 +303,8 @@ pub struct Tally<'a> {
 }
 
 impl<'a> Tally<'a> {
+    /// A tally with nothing counted yet; resolves which rules each expectation and allowlist
+    /// entry names once, up front.
     pub fn new(expectations: &'a Expectations, rules: &'a [CompiledRule]) -> Tally<'a> {
         let expected_for = rules
             .iter()
@@ -305,6 +343,7 @@ impl<'a> Tally<'a> {
         self.files.len() - 1
     }
 
+    /// Counts a record that was not an event (reported, does not fail the backtest).
     pub fn bad_record(&mut self) {
         self.bad_records += 1;
     }
@@ -402,50 +441,80 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// The verdict on one expectation.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExpectationResult {
+    /// The rule reference as written in the expectation.
     pub rule: String,
+    /// The title of the first loaded rule it names; `None` when it names none.
     pub title: Option<String>,
+    /// The expectation's file glob as written, if it has one.
     pub file: Option<String>,
+    /// The bound in words (`exactly 3`, `at least 1`, …).
     pub expected: String,
+    /// The bound itself.
     pub bound: Bound,
+    /// Matches counted (allowlisted ones excluded).
     pub actual: u64,
+    /// Whether a rule was found and the count is within the bound.
     pub passed: bool,
+    /// Why it failed other than by count (no loaded rule by that reference).
     pub problem: Option<String>,
 }
 
+/// A match no expectation covers (allowlisted matches are not unexpected).
 #[derive(Clone, Debug, Serialize)]
 pub struct UnexpectedMatch {
+    /// The rule's reference: its id, else its name, else its title.
     pub rule: String,
+    /// The rule's title.
     pub title: String,
+    /// The corpus file, as given.
     pub file: String,
+    /// The 1-based line the event's record starts on.
     pub line: usize,
     /// The event's position in its file, counting from 0.
     pub event: usize,
 }
 
+/// How many matches one allowlist entry set aside.
 #[derive(Clone, Debug, Serialize)]
 pub struct AllowedCount {
+    /// The rule reference as written in the entry.
     pub rule: String,
+    /// The entry's reason, if given.
     pub reason: Option<String>,
+    /// Matches it covered (0 for an entry that no longer applies).
     pub matches: u64,
 }
 
+/// The outcome of a backtest: serialised as the `ruleproof.backtest/1` JSON shape (see
+/// [`BacktestReport::json`]) and rendered as text or JUnit.
 #[derive(Clone, Debug, Serialize)]
 pub struct BacktestReport {
+    /// The corpus files, in the order they were read.
     pub files: Vec<String>,
+    /// Events read over all files.
     pub events: usize,
+    /// Records that were not events.
     pub bad_records: usize,
+    /// One verdict per expectation, in file order.
     pub results: Vec<ExpectationResult>,
+    /// Whether unexpected matches fail the backtest.
     pub unexpected_policy: Unexpected,
+    /// All unexpected matches, counted.
     pub unexpected_total: usize,
     /// The first unexpected matches (all are counted in `unexpected_total`).
     pub unexpected: Vec<UnexpectedMatch>,
+    /// One count per allowlist entry, in file order.
     pub allowed: Vec<AllowedCount>,
+    /// Whether every expectation held and, under [`Unexpected::Fail`], nothing was unexpected.
     pub passed: bool,
 }
 
 impl BacktestReport {
+    /// The report for a terminal: a `PASS`/`FAIL` line per expectation, the unexpected matches
+    /// (as `FAIL` or `NOTE` by policy), allowlist counts, and a summary line.
     pub fn human(&self) -> String {
         let mut out = String::new();
         for r in &self.results {
@@ -516,6 +585,8 @@ impl BacktestReport {
         value
     }
 
+    /// The report as JUnit XML (one suite, `expectations`): a test case per expectation, plus
+    /// one for "no unexpected matches" under [`Unexpected::Fail`].
     pub fn junit(&self) -> String {
         let mut report = Report::new("ruleproof-backtest");
         let mut suite = TestSuite::new("expectations");

@@ -4,6 +4,8 @@
 //! [`expect`] checks match counts against an expectations file (with an allowlist of known false
 //! positives); [`regression`] runs SigmaHQ's `regression_data` layout.
 
+#![warn(missing_docs)]
+
 pub mod correlate;
 pub mod events;
 pub mod expect;

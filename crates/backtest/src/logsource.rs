@@ -6,22 +6,38 @@ use std::path::Path;
 use ruleproof_sigma::LogSource;
 use serde::Deserialize;
 
+/// Why a `--logsource` value or a log-source mapping file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LogSourceError {
+    /// The `--logsource` value (held here as given) is not `key:value` pairs with keys among
+    /// `product`, `category`, `service`, or names none of them.
     #[error(
         "`{0}`: a log source is `key:value` pairs (product, category, service) separated by commas"
     )]
     Syntax(String),
     #[error("{path}: cannot read: {source}")]
+    /// The mapping file could not be read.
     Read {
+        /// The mapping file's path.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The mapping file is not a YAML list of entries, or an entry's `files` is not a glob.
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The mapping file's path.
+        path: String,
+        /// The first line of the YAML error, or which glob is bad.
+        message: String,
+    },
 }
 
-/// Parses `product:windows,category:process_creation`.
+/// Parses `product:windows,category:process_creation` (the keys of a Sigma `logsource`, in any
+/// order and any subset; spaces around parts are ignored).
+///
+/// # Errors
+/// [`LogSourceError::Syntax`] for a part without `:`, an unknown key, or no part at all.
 pub fn parse_logsource(text: &str) -> Result<LogSource, LogSourceError> {
     let mut logsource = LogSource::default();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -61,6 +77,10 @@ pub struct LogSourceMap {
 }
 
 impl LogSourceMap {
+    /// Reads and parses a mapping file.
+    ///
+    /// # Errors
+    /// [`LogSourceError::Read`] when it cannot be read, else as [`LogSourceMap::parse`].
     pub fn load(path: &Path) -> Result<LogSourceMap, LogSourceError> {
         let text = std::fs::read_to_string(path).map_err(|source| LogSourceError::Read {
             path: path.display().to_string(),
@@ -69,6 +89,10 @@ impl LogSourceMap {
         LogSourceMap::parse(&text, path)
     }
 
+    /// Parses the YAML text of a mapping file; `path` only names it in errors.
+    ///
+    /// # Errors
+    /// [`LogSourceError::Parse`] when the YAML is not a list of entries or a glob is invalid.
     pub fn parse(text: &str, path: &Path) -> Result<LogSourceMap, LogSourceError> {
         let parse_error = |message: String| LogSourceError::Parse {
             path: path.display().to_string(),

@@ -14,8 +14,11 @@ use serde_json::Value;
 use crate::events::read_all;
 use crate::logsource::first_line;
 
+/// Why a regression run cannot start at all (problems with single `info.yml` files are
+/// collected in [`RegressionReport::errors`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum RegressionError {
+    /// The regression directory (held as given) does not exist or is not a directory.
     #[error("{0}: no such directory")]
     Missing(String),
 }
@@ -49,10 +52,13 @@ struct TestInfo {
     path: Option<String>,
 }
 
+/// The outcome of one regression test (serialised in lowercase: `pass`, `fail`, `unsupported`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The sample read cleanly and the rule matched it at least `match_count` times.
     Pass,
+    /// Too few matches, an unreadable sample or bad record, or no loaded rule with the id.
     Fail,
     /// The test's type or sample is not something ruleproof can run.
     Unsupported,
@@ -66,37 +72,54 @@ pub const REGRESSION_FORMAT: &str = "ruleproof.regression/1";
 pub struct RegressionResult {
     /// The `info.yml` the test is described in.
     pub info: String,
+    /// The rule's id, from `rule_metadata[].id`.
     pub rule: String,
+    /// The loaded rule's title, else the title `info.yml` gives, if any.
     pub title: Option<String>,
+    /// The test's `name`, else `test N` (1-based position in `regression_tests_info`).
     pub test: String,
+    /// The test's `type` as written (only `evtx` is run).
     pub kind: Option<String>,
+    /// The test's `provider` as written (informational).
     pub provider: Option<String>,
+    /// The `.json` sample that was run, once one was found.
     pub sample: Option<String>,
+    /// The test's `match_count`, 1 when not given.
     pub expected_at_least: u64,
+    /// Events of the sample the rule matched.
     pub matches: u64,
+    /// Events read from the sample.
     pub events: usize,
+    /// The outcome.
     pub status: Status,
     /// Why it failed or is unsupported, and for failures the rule's explanation on the first
     /// event.
     pub explanation: Option<String>,
 }
 
+/// The outcome of a whole regression run, in `info.yml` path order.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RegressionReport {
+    /// One result per rule id and test of each `info.yml`.
     pub results: Vec<RegressionResult>,
     /// `info.yml` files that could not be read, as messages.
     pub errors: Vec<String>,
 }
 
 impl RegressionReport {
+    /// How many results have this status.
     pub fn count(&self, status: Status) -> usize {
         self.results.iter().filter(|r| r.status == status).count()
     }
 
+    /// Whether the run passes: no unreadable `info.yml` and no failed test (unsupported tests
+    /// do not fail it).
     pub fn passed(&self) -> bool {
         self.errors.is_empty() && self.count(Status::Fail) == 0
     }
 
+    /// The report for a terminal: a `PASS`/`FAIL`/`SKIP` line per test (with the explanation
+    /// indented under failures and skips), the errors, and a summary line.
     pub fn human(&self) -> String {
         let mut out = String::new();
         for r in &self.results {
@@ -151,6 +174,8 @@ impl RegressionReport {
         value
     }
 
+    /// The report as JUnit XML (one suite, `regression_data`): failures as failures, unsupported
+    /// tests as skipped, unreadable `info.yml` files as errors.
     pub fn junit(&self) -> String {
         let mut report = Report::new("ruleproof-regression");
         let mut suite = TestSuite::new("regression_data");
@@ -189,6 +214,9 @@ impl RegressionReport {
 }
 
 /// Runs every test under `dir` against the rules.
+///
+/// # Errors
+/// [`RegressionError::Missing`] when `dir` is not a directory.
 pub fn run(dir: &Path, rules: &[CompiledRule]) -> Result<RegressionReport, RegressionError> {
     if !dir.is_dir() {
         return Err(RegressionError::Missing(dir.display().to_string()));

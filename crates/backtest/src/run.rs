@@ -16,8 +16,9 @@ const CHUNK: usize = 4096;
 pub struct Matched<'a> {
     /// The event's position in its input, counting from 0.
     pub number: usize,
-    /// The line its record starts on.
+    /// The 1-based line its record starts on.
     pub line: usize,
+    /// The event itself, EVTX shapes flattened (see [`crate::events::flatten_evtx`]).
     pub event: &'a Value,
     /// Indices into the index's rules, in rule order.
     pub rules: &'a [usize],
@@ -26,15 +27,20 @@ pub struct Matched<'a> {
 /// What the sink is handed, in input order.
 #[derive(Debug)]
 pub enum Item<'a> {
+    /// An event and the rules it matches (possibly none).
     Event(Matched<'a>),
+    /// A record that is not an event; counted in [`Counts::bad_records`], and the run goes on.
     Bad(&'a RecordError),
 }
 
 /// Totals for one input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Events read (an array record counts each of its objects).
     pub events: usize,
+    /// Records that were not events (invalid JSON, not objects, too long).
     pub bad_records: usize,
+    /// Matches: (event, rule) pairs, so one event matching three rules counts three.
     pub matches: usize,
 }
 
@@ -42,6 +48,11 @@ type Outcome = Result<Vec<(Value, Vec<usize>)>, RecordError>;
 
 /// Runs the index over every event of `source`, calling `progress` with the bytes read so far
 /// after each batch and `sink` for every event (and every unreadable record) in input order.
+/// `route`, when given, restricts matching to the rules of one log source.
+///
+/// # Errors
+/// An [`EventError`] when the input cannot be read any further; events already handed to `sink`
+/// stay handed.
 pub fn run_source(
     index: &RuleSetIndex,
     source: EventSource,
