@@ -4,7 +4,8 @@
 //! - The crate dependencies are exactly the ones ARCHITECTURE.md lists (from `cargo metadata`).
 //! - `anyhow` is a dependency of binaries only (`ruleproof` and `xtask`); libraries return
 //!   `thiserror` errors.
-//! - Every library crate warns on missing documentation, except those listed with the reason.
+//! - Every library crate denies missing documentation, so an undocumented public item fails
+//!   the build.
 //! - Every Rust file opens with a `//!` comment that says what it is for.
 //! - Every JSON output carries a versioned `format` field.
 
@@ -172,25 +173,8 @@ fn only_the_engine_and_lints_read_modifier_chains() {
     );
 }
 
-/// Library crates whose public items are not all documented yet, with how many items lack
-/// documentation. Each must still lack `#![warn(missing_docs)]`, so the list cannot go stale.
-const UNDOCUMENTED: [(&str, &str); 3] = [
-    (
-        "crates/sigma",
-        "about 225 public items without documentation",
-    ),
-    (
-        "crates/cases",
-        "about 220 public items without documentation",
-    ),
-    (
-        "crates/backtest",
-        "about 100 public items without documentation",
-    ),
-];
-
 #[test]
-fn library_crates_warn_on_missing_docs() {
+fn library_crates_deny_missing_docs() {
     let crates = root().join("crates");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&crates)
         .unwrap()
@@ -202,17 +186,9 @@ fn library_crates_warn_on_missing_docs() {
     for dir in dirs {
         let relative = format!("crates/{}", dir.file_name().unwrap().to_string_lossy());
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-        let warns =
-            lib.contains("#![warn(missing_docs)]") || lib.contains("#![deny(missing_docs)]");
-        let listed = UNDOCUMENTED.iter().any(|(c, _)| *c == relative);
         assert!(
-            warns != listed,
-            "{relative}: {}",
-            if listed {
-                "it warns on missing docs now; remove it from UNDOCUMENTED"
-            } else {
-                "add #![warn(missing_docs)] to src/lib.rs and document its public items"
-            }
+            lib.contains("#![deny(missing_docs)]"),
+            "{relative}: add #![deny(missing_docs)] to src/lib.rs and document its public items"
         );
     }
 }

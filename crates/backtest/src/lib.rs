@@ -4,7 +4,7 @@
 //! [`expect`] checks match counts against an expectations file (with an allowlist of known false
 //! positives); [`regression`] runs SigmaHQ's `regression_data` layout.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod correlate;
 pub mod events;

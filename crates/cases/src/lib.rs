@@ -1,7 +1,7 @@
 //! Test cases for Sigma rules: the YAML fixture format, the runner that asserts every verdict
 //! and its reason, and the scaffolding commands that write fixture files.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod coverage;
 pub mod diagnostic;

@@ -5,7 +5,7 @@
 //! Every command walks directories through [`walk`] and writes files through
 //! [`write_atomically`], so each of these behaviours is decided in one place.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod walk;
 mod write;

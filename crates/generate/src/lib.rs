@@ -8,7 +8,7 @@
 //! The pipeline is [`branch::ways`] (the condition in disjunctive normal form) →
 //! [`generate`] (field requirements per way → values from [`sample`] → engine check).
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod branch;
 pub mod build;

@@ -5,7 +5,7 @@
 //! (`ruleproof-cases`) defines the `KqlParity` trait, the KQL language crate (`ruleproof-kql`)
 //! knows only the engine, and this crate implements the one with the other.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@
 //! refused with a [`KqlError`] that points at the offending bytes. Operator semantics, and the
 //! choices made where records differ from Kusto tables, are described in the `ast` module.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod ast;
 pub mod convert;

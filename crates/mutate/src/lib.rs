@@ -6,7 +6,7 @@
 //! the rule as written, [`generate::mutants`] makes every mutant from the parsed detection and
 //! condition, and each mutant is compiled once and evaluated on the same events, in parallel.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod generate;
 pub mod operator;

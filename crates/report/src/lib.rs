@@ -1,7 +1,7 @@
 //! Renders what ruleproof found, in the formats people and CI systems read. Every renderer
 //! returns text; only the binary decides where it goes.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod coverage;
 pub mod explain_output;

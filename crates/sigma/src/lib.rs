@@ -5,7 +5,7 @@
 //! [`CompiledRule::matches`] / [`CompiledRule::explain`]. Positions are byte [`Span`]s into a
 //! [`SourceFile`], turned into `line:col` only when printed.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod collection;
 pub mod condition;

@@ -9,7 +9,7 @@
 //! [`sigmahq_corpus`] panics with what to do, unless the environment variable
 //! `RULEPROOF_NO_CORPUS=1` says that the corpus is absent on purpose. CI always has it.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 

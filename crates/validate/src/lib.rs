@@ -7,7 +7,7 @@
 //! A [`SchemaViolation`] carries the JSON pointer of the offending value, which [`validate`]
 //! maps back to a position in the YAML source.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod diagnostic;
