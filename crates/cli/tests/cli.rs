@@ -653,6 +653,32 @@ fn convert_and_cases_new_output_match_their_snapshots() {
     ruleproof_testkit::assert_snapshot(&snapshots.join("cases_new.yml"), &skeleton);
 }
 
+/// A snapshot of what `match` prints over the correlation fixture that fires: the base rule's
+/// match lines and the correlation's alert lines (`docs/output-formats.md`, "match").
+#[test]
+fn match_output_matches_its_snapshot() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let output = ruleproof(
+        &repository(),
+        &[
+            "match",
+            "--rules",
+            "rules",
+            "--events",
+            "test-cases/linux/network_connection/sequences/pools_fires.jsonl",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    ruleproof_testkit::assert_snapshot(&snapshots.join("match.jsonl"), &stdout(&output));
+}
+
 /// `--format` names the same format the same way in every command; the older names stay
 /// accepted (`coverage --format text`, `explain --json`).
 #[test]
