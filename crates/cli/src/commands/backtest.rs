@@ -13,8 +13,7 @@ use ruleproof_backtest::run::{Counts, Item, run_source};
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
 use ruleproof_sigma::{CompileOptions, Correlation};
 
-use super::matching::load_placeholders;
-use super::{Format, load_collection};
+use super::{Format, load_collection, load_placeholders};
 use crate::Outcome;
 
 /// Where the events come from and which log source they belong to.

@@ -10,7 +10,7 @@ use ruleproof_files::write_atomically;
 use ruleproof_kql::{Pipeline, convert_document};
 use ruleproof_sigma::CompileOptions;
 
-use super::matching::load_placeholders;
+use super::load_placeholders;
 use super::{force_hint, load_collection};
 use crate::Outcome;
 

@@ -13,7 +13,8 @@ use ruleproof_sigma::correlation::{CorrelationEngine, format_timestamp, number_t
 use ruleproof_sigma::{CompiledRule, Correlation};
 
 use super::load_collection;
-use super::matching::{CorrelationArgs, load_placeholders, skipped_message};
+use super::load_placeholders;
+use super::matching::{CorrelationArgs, skipped_message};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]

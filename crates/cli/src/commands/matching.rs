@@ -1,9 +1,8 @@
 //! `ruleproof match`: evaluate a rule set against events with the rule-set index, on all cores,
 //! printing one JSON line per match in input order.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use ruleproof_backtest::correlate;
@@ -12,7 +11,6 @@ use ruleproof_sigma::correlation::{
     CorrelationEngine, EngineOptions, Evaluation, Realert, Skipped, Timespan, TimestampFields,
     format_timestamp,
 };
-use ruleproof_sigma::yaml::Limits;
 
 use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
 
@@ -30,30 +28,6 @@ pub struct MatchArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
-}
-
-/// Loads placeholder values: a mapping from names to a value or a list of values.
-pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<String>>> {
-    let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;
-    let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
-        .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))?;
-    let mut values = HashMap::new();
-    for doc in &docs {
-        let Some(entries) = doc.as_map() else {
-            bail!(
-                "{}: placeholder values must be a mapping of names to lists",
-                source.location(doc.span)
-            );
-        };
-        for (key, value) in entries {
-            let list = match value.as_seq() {
-                Some(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
-                None => value.scalar_text().into_iter().collect(),
-            };
-            values.insert(key.scalar_text().unwrap_or_default(), list);
-        }
-    }
-    Ok(values)
 }
 
 /// How correlation rules are evaluated over events (`match`, `explain`).

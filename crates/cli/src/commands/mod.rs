@@ -12,10 +12,12 @@ mod regression;
 mod test;
 mod validate;
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
+use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{Collection, CompileOptions};
 use ruleproof_validate::LoadCheck;
 
@@ -127,4 +129,28 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Mutate(args) => mutate::run(args),
         Command::Generate(args) => generate::run(args),
     }
+}
+
+/// Loads placeholder values: a mapping from names to a value or a list of values.
+pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;
+    let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
+        .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))?;
+    let mut values = HashMap::new();
+    for doc in &docs {
+        let Some(entries) = doc.as_map() else {
+            bail!(
+                "{}: placeholder values must be a mapping of names to lists",
+                source.location(doc.span)
+            );
+        };
+        for (key, value) in entries {
+            let list = match value.as_seq() {
+                Some(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
+                None => value.scalar_text().into_iter().collect(),
+            };
+            values.insert(key.scalar_text().unwrap_or_default(), list);
+        }
+    }
+    Ok(values)
 }
