@@ -189,7 +189,7 @@ pub fn event_for_value(
     let target = format!(
         "{}: {} {}",
         search.name,
-        key_text(item),
+        item.key_text(),
         value_text(&item.values.get(at.value)?.value)
     );
     for condition in rule
@@ -329,7 +329,7 @@ impl Generator<'_> {
                             format!(
                                 "{}: {} {}",
                                 search.name,
-                                key_text(item),
+                                item.key_text(),
                                 value_text(&item.values[v].value)
                             ),
                             Choice {
@@ -612,7 +612,7 @@ impl Generator<'_> {
                 let Some(value) = item.values.get(pick) else {
                     continue;
                 };
-                let key = key_text(item);
+                let key = item.key_text();
                 let mut variants: Vec<(String, Value)> = Vec::new();
                 if has(item, Modifier::Cidr) {
                     if let Some((_, Some(outside))) = cidr_sample(&value.value.text()) {
@@ -665,15 +665,6 @@ const KEYWORD_FIELD: &str = "Message";
 
 fn has(item: &Item, modifier: Modifier) -> bool {
     item.modifiers.iter().any(|(m, _)| *m == modifier)
-}
-
-fn key_text(item: &Item) -> String {
-    let mut key = item.field.clone().unwrap_or_else(|| "keywords".to_owned());
-    for (m, _) in &item.modifiers {
-        key.push('|');
-        key.push_str(m.name());
-    }
-    key
 }
 
 fn value_text(value: &Scalar) -> String {

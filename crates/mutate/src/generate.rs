@@ -180,7 +180,7 @@ impl Generator<'_> {
 
     fn item(&mut self, search: &str, at: ItemAt, item: &Item) {
         let place = Place { search, at, item };
-        let key = key_text(item);
+        let key = item.key_text();
         let has = |m: Modifier| item.modifiers.iter().any(|(x, _)| *x == m);
         let modifier_span = |pred: &dyn Fn(Modifier) -> bool| {
             item.modifiers
@@ -234,7 +234,7 @@ impl Generator<'_> {
                     place,
                     Operator::ChangeStringModifier,
                     span,
-                    |m| format!("{key} → {}", key_text(m)),
+                    |m| format!("{key} → {}", m.key_text()),
                     |m| match (current, target) {
                         (Some(k), Some(t)) => m.modifiers[k].0 = t,
                         (Some(k), None) => {
@@ -250,7 +250,7 @@ impl Generator<'_> {
                     place,
                     Operator::DropCased,
                     modifier_span(&|m| m == Modifier::Cased),
-                    |m| format!("{key} → {}", key_text(m)),
+                    |m| format!("{key} → {}", m.key_text()),
                     |m| m.modifiers.retain(|(x, _)| *x != Modifier::Cased),
                 );
             } else if kind == ItemKind::String {
@@ -258,7 +258,7 @@ impl Generator<'_> {
                     place,
                     Operator::AddCased,
                     item.key_span,
-                    |m| format!("{key} → {}", key_text(m)),
+                    |m| format!("{key} → {}", m.key_text()),
                     |m| m.modifiers.push((Modifier::Cased, Span::default())),
                 );
             }
@@ -268,7 +268,7 @@ impl Generator<'_> {
                 place,
                 Operator::DropAll,
                 modifier_span(&|m| m == Modifier::All),
-                |m| format!("{key} → {}", key_text(m)),
+                |m| format!("{key} → {}", m.key_text()),
                 |m| m.modifiers.retain(|(x, _)| *x != Modifier::All),
             );
         }
@@ -410,21 +410,11 @@ fn is_encoded(item: &Item) -> bool {
         .any(|(m, _)| m.is_encoding() || matches!(m, Modifier::Base64 | Modifier::Base64Offset))
 }
 
-/// `Field|mod|mod`, or `keywords` for a keyword search.
-fn key_text(item: &Item) -> String {
-    let mut key = item.field.clone().unwrap_or_else(|| "keywords".to_owned());
-    for (m, _) in &item.modifiers {
-        key.push('|');
-        key.push_str(m.name());
-    }
-    key
-}
-
 /// `Field|mod: 'value'` or `Field|mod: [2 values]`.
 fn item_text(item: &Item) -> String {
     match item.values.as_slice() {
-        [one] => format!("{}: {}", key_text(item), value_text(&one.value)),
-        values => format!("{}: [{} values]", key_text(item), values.len()),
+        [one] => format!("{}: {}", item.key_text(), value_text(&one.value)),
+        values => format!("{}: [{} values]", item.key_text(), values.len()),
     }
 }
 
@@ -537,7 +527,7 @@ fn same_value_matches(
     options: &CompileOptions,
 ) -> bool {
     if ItemKind::of(item_a) != ItemKind::String || ItemKind::of(item_b) != ItemKind::String {
-        return a.value == b.value && key_text(item_a) == key_text(item_b);
+        return a.value == b.value && item_a.key_text() == item_b.key_text();
     }
     let cased = |item: &Item| item.modifiers.iter().any(|(m, _)| *m == Modifier::Cased);
     let (Ok(Some(pa)), Ok(Some(pb))) = (

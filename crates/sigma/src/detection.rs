@@ -76,6 +76,19 @@ pub struct Item {
     pub value_span: Span,
 }
 
+impl Item {
+    /// The key as a rule writes it: `Field|mod1|mod2`, or `keywords` for a keyword search (the
+    /// field-less list of Sigma specification 2.1, "Keywords").
+    pub fn key_text(&self) -> String {
+        let mut key = self.field.clone().unwrap_or_else(|| "keywords".to_owned());
+        for (modifier, _) in &self.modifiers {
+            key.push('|');
+            key.push_str(modifier.name());
+        }
+        key
+    }
+}
+
 /// A scalar value as written in a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleValue {
