@@ -52,17 +52,9 @@ pub struct CoverageArgs {
 }
 
 pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
-    let layout = Layout::at(&args.root.root);
-    if !layout.rules_dir.is_dir() {
-        bail!("no rules directory at {}", layout.rules_dir.display());
-    }
+    let layout = args.root.layout(&args.paths)?;
     // The policy is read first: a broken configuration is an error before any work is done.
     let policy = Policy::load(&layout.root)?;
-    for path in &args.paths {
-        if !path.exists() {
-            bail!("{}: no such file or directory", path.display());
-        }
-    }
     if let Some(output) = &args.output
         && output.exists()
         && !args.force

@@ -80,6 +80,26 @@ pub struct RootArgs {
     root: PathBuf,
 }
 
+impl RootArgs {
+    /// The repository's layout, after checking that it has a `rules/` directory and that every
+    /// path given on the command line exists.
+    ///
+    /// # Errors
+    /// No `rules/` directory under the root, or a path that does not exist.
+    pub fn layout(&self, paths: &[PathBuf]) -> anyhow::Result<ruleproof_cases::Layout> {
+        let layout = ruleproof_cases::Layout::at(&self.root);
+        if !layout.rules_dir.is_dir() {
+            bail!("no rules directory at {}", layout.rules_dir.display());
+        }
+        for path in paths {
+            if !path.exists() {
+                bail!("{}: no such file or directory", path.display());
+            }
+        }
+        Ok(layout)
+    }
+}
+
 /// Loads rule files and directories through the one loading path, with the validator's checks
 /// (so a document `validate` rejects loads nowhere), printing every load error and every entry a
 /// walk had to leave out on stderr. The outcome is [`Outcome::Error`] when anything did not load.

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::ValueEnum;
+use ruleproof_cases::RuleSet;
 use ruleproof_cases::policy::Policy;
-use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::mutation as render;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
@@ -38,16 +37,8 @@ pub struct MutateArgs {
 }
 
 pub fn run(args: MutateArgs) -> anyhow::Result<Outcome> {
-    let layout = Layout::at(&args.root.root);
-    if !layout.rules_dir.is_dir() {
-        bail!("no rules directory at {}", layout.rules_dir.display());
-    }
+    let layout = args.root.layout(&args.paths)?;
     let policy = Policy::load(&layout.root)?;
-    for path in &args.paths {
-        if !path.exists() {
-            bail!("{}: no such file or directory", path.display());
-        }
-    }
     let paths = layout.select_test_cases(&args.paths);
     let options = CompileOptions::default();
     let rules = RuleSet::load_checked(&layout.rules_dir, &options, Some(&LoadCheck::new()));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use ruleproof_cases::{Layout, RuleSet};
+use ruleproof_cases::RuleSet;
 use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
@@ -24,15 +24,7 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
-    let layout = Layout::at(&args.root.root);
-    if !layout.rules_dir.is_dir() {
-        bail!("no rules directory at {}", layout.rules_dir.display());
-    }
-    for path in &args.paths {
-        if !path.exists() {
-            bail!("{}: no such file or directory", path.display());
-        }
-    }
+    let layout = args.root.layout(&args.paths)?;
     let paths = layout.select_test_cases(&args.paths);
     let rules = RuleSet::load_checked(
         &layout.rules_dir,
