@@ -25,15 +25,6 @@ pub enum EventError {
         /// The I/O error from opening it.
         source: std::io::Error,
     },
-    /// The file is binary EVTX, which is not read directly; convert it to JSON first.
-    #[error(
-        "{path}: an EVTX file; events are read from EVTX converted to JSON (for example \
-         `evtx_dump -o jsonl`), not from EVTX itself"
-    )]
-    Evtx {
-        /// The path as given.
-        path: String,
-    },
     /// Reading (or decompressing) failed part-way through the input.
     #[error("{path}: read error after line {line}: {source}")]
     Read {
@@ -50,10 +41,22 @@ pub enum EventError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordError {
     /// The 1-based line of the input the problem is on (for invalid JSON, the line of the
-    /// syntax error itself, not just where the record starts).
+    /// syntax error itself, not just where the record starts), or the EVTX record number; 0 when
+    /// the error is about no one record, such as an EVTX chunk that does not parse.
     pub line: usize,
     /// What is wrong, for the user; one line, without the file name.
     pub message: String,
+}
+
+impl RecordError {
+    /// `file:line: message`, or `file: message` for errors about no one line (an EVTX chunk).
+    pub fn located(&self, file: &str) -> String {
+        if self.line == 0 {
+            format!("{file}: {}", self.message)
+        } else {
+            format!("{file}:{}: {}", self.line, self.message)
+        }
+    }
 }
 
 /// One complete JSON value as text, and the line it starts on.
@@ -81,7 +84,26 @@ pub struct EventSource {
     /// The size of the file on disk, for progress; `None` for standard input.
     pub size: Option<u64>,
     reader: Box<dyn BufRead + Send>,
+    /// An EVTX file, read natively instead of `reader`.
+    evtx: Option<File>,
 }
+
+/// What a record's position counts: a line of a JSON input, or an EVTX record number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// The 1-based line of a JSON input the record starts on.
+    Line,
+    /// The EVTX record number (`EventRecordID`).
+    Record,
+}
+
+/// The magic bytes an EVTX file starts with.
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+/// EVTX files are a 4 KiB header followed by 64 KiB chunks, so a chunk's number gives its offset.
+const EVTX_HEADER_BYTES: u64 = 4096;
+const EVTX_CHUNK_BYTES: u64 = 65536;
+/// Records read ahead of the matcher from an EVTX file: bounded, so memory stays small.
+const EVTX_READ_AHEAD: usize = 4096;
 
 impl std::fmt::Debug for EventSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,11 +115,11 @@ impl std::fmt::Debug for EventSource {
 }
 
 impl EventSource {
-    /// Opens a path, or standard input for `-`; gzip is recognised by its magic bytes.
+    /// Opens a path, or standard input for `-`; gzip and EVTX are recognised by their magic
+    /// bytes, not by the file's name.
     ///
     /// # Errors
-    /// [`EventError::Open`] when the file cannot be opened, [`EventError::Evtx`] when it is a
-    /// binary EVTX file.
+    /// [`EventError::Open`] when the file cannot be opened.
     pub fn open(path: &Path) -> Result<EventSource, EventError> {
         let name = path.display().to_string();
         if path.as_os_str() == "-" {
@@ -108,11 +130,27 @@ impl EventSource {
             source,
         })?;
         let size = file.metadata().ok().map(|m| m.len());
-        let mut source = EventSource::from_reader(name, size, file);
-        if source.is_evtx() {
-            return Err(EventError::Evtx { path: source.name });
+        let open_error = |source| EventError::Open {
+            path: name.clone(),
+            source,
+        };
+        let mut head = [0u8; 8];
+        let is_evtx = {
+            use std::io::Seek;
+            let mut file = &file;
+            let read = file.read(&mut head).map_err(open_error)?;
+            file.seek(std::io::SeekFrom::Start(0)).map_err(open_error)?;
+            head[..read] == *EVTX_MAGIC
+        };
+        if is_evtx {
+            return Ok(EventSource {
+                name,
+                size,
+                reader: Box::new(std::io::empty()),
+                evtx: Some(file),
+            });
         }
-        Ok(source)
+        Ok(EventSource::from_reader(name, size, file))
     }
 
     /// Wraps any reader, decompressing it when it starts with the gzip magic bytes.
@@ -134,19 +172,28 @@ impl EventSource {
         } else {
             Box::new(buffered)
         };
-        EventSource { name, size, reader }
+        EventSource {
+            name,
+            size,
+            reader,
+            evtx: None,
+        }
     }
 
-    /// Whether the input starts like an EVTX file (`ElfFile\0`).
-    fn is_evtx(&mut self) -> bool {
-        self.reader
-            .fill_buf()
-            .is_ok_and(|head| head.starts_with(b"ElfFile\0"))
+    /// What the positions of this input's records count.
+    pub fn unit(&self) -> Unit {
+        if self.evtx.is_some() {
+            Unit::Record
+        } else {
+            Unit::Line
+        }
     }
 
     /// Splits the input into records without parsing them, so parsing can run in parallel.
-    pub fn records(self) -> Records {
+    pub fn records(mut self) -> Records {
+        let evtx = self.evtx.take().map(read_evtx);
         Records {
+            evtx,
             name: self.name,
             reader: self.reader,
             line: 0,
@@ -197,6 +244,8 @@ enum Expect {
 /// The records of an input, in order: each a complete top-level JSON value (an object per line
 /// in JSON Lines, or a pretty-printed value over several lines).
 pub struct Records {
+    /// Records of an EVTX file, read by a thread of their own.
+    evtx: Option<std::sync::mpsc::Receiver<Result<RawRecord, RecordError>>>,
     name: String,
     reader: Box<dyn BufRead + Send>,
     line: usize,
@@ -445,6 +494,9 @@ impl Iterator for Records {
     type Item = Result<Result<RawRecord, RecordError>, EventError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(evtx) = &self.evtx {
+            return evtx.recv().ok().map(Ok);
+        }
         loop {
             if let Some(record) = self.queue.pop_front() {
                 return Some(Ok(record));
@@ -495,6 +547,67 @@ impl Iterator for Records {
                 }
             }
         }
+    }
+}
+
+/// Reads an EVTX file with the `evtx` crate on a thread of its own, handing on each record as
+/// its JSON (the shape `evtx_dump` writes, flattened later like any EVTX JSON) with its record
+/// number as its position. A chunk that does not parse is reported with its offset and the
+/// following chunks are read.
+fn read_evtx(file: File) -> std::sync::mpsc::Receiver<Result<RawRecord, RecordError>> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(EVTX_READ_AHEAD);
+    // The parser reads whole chunks only; a file cut inside one would lose it without a word.
+    let length = file.metadata().map_or(0, |m| m.len());
+    let partial = length.saturating_sub(EVTX_HEADER_BYTES) % EVTX_CHUNK_BYTES;
+    std::thread::spawn(move || {
+        let mut parser = match evtx::EvtxParser::from_read_seek(BufReader::new(file)) {
+            Ok(parser) => parser,
+            Err(e) => {
+                let _ = sender.send(Err(RecordError {
+                    line: 0,
+                    message: format!("not a readable EVTX file: {e}"),
+                }));
+                return;
+            }
+        };
+        for record in parser.records_json() {
+            let item = match record {
+                Ok(record) => Ok(RawRecord {
+                    line: usize::try_from(record.event_record_id).unwrap_or(usize::MAX),
+                    text: record.data,
+                }),
+                Err(e) => Err(RecordError {
+                    line: 0,
+                    message: evtx_error_message(&e),
+                }),
+            };
+            if sender.send(item).is_err() {
+                return;
+            }
+        }
+        if length > EVTX_HEADER_BYTES && partial > 0 {
+            let offset = length - partial;
+            let _ = sender.send(Err(RecordError {
+                line: 0,
+                message: format!(
+                    "the file ends inside EVTX chunk {} (at byte offset {offset}, {partial} of its \
+                     {EVTX_CHUNK_BYTES} bytes present); its records were not read",
+                    (offset - EVTX_HEADER_BYTES) / EVTX_CHUNK_BYTES
+                ),
+            }));
+        }
+    });
+    receiver
+}
+
+/// An EVTX error, with the byte offset of the chunk it is about.
+fn evtx_error_message(error: &evtx::err::EvtxError) -> String {
+    match error {
+        evtx::err::EvtxError::FailedToParseChunk { chunk_id, source } => format!(
+            "EVTX chunk {chunk_id} at byte offset {} does not parse ({source}); its records were skipped",
+            EVTX_HEADER_BYTES + chunk_id * EVTX_CHUNK_BYTES
+        ),
+        other => format!("an EVTX record does not parse: {other}"),
     }
 }
 
@@ -675,7 +788,7 @@ fn strip_spaces(name: &str) -> String {
 }
 
 /// The files to read for a path: the path itself (whatever its name), or the event files under a
-/// directory (`.json`, `.jsonl`, `.ndjson`, with or without `.gz`) in walk order, and the entries
+/// directory (`.json`, `.jsonl`, `.ndjson`, `.evtx`, with or without `.gz`) in walk order, and the entries
 /// the walk had to leave out (symbolic-link loops, unreadable directories).
 pub fn event_files(path: &Path) -> ruleproof_files::Walk {
     ruleproof_files::walk(path, &is_event_file)
@@ -685,7 +798,7 @@ pub fn event_files(path: &Path) -> ruleproof_files::Walk {
 fn is_event_file(path: &Path) -> bool {
     let name = path.to_string_lossy();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    [".json", ".jsonl", ".ndjson"]
+    [".json", ".jsonl", ".ndjson", ".evtx"]
         .iter()
         .any(|ext| name.ends_with(ext))
 }

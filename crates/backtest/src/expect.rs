@@ -578,9 +578,15 @@ impl BacktestReport {
 
     /// The report as JSON, with its versioned `format` ([`BACKTEST_FORMAT`]).
     pub fn json(&self) -> Value {
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Some(map) = value.as_object_mut() {
-            map.insert("format".to_owned(), Value::from(BACKTEST_FORMAT));
+        // `format` first: JSON objects keep the order they are written in.
+        let mut value = Value::Object(serde_json::Map::from_iter([(
+            "format".to_owned(),
+            Value::from(BACKTEST_FORMAT),
+        )]));
+        if let (Some(map), Ok(Value::Object(fields))) =
+            (value.as_object_mut(), serde_json::to_value(self))
+        {
+            map.extend(fields);
         }
         value
     }

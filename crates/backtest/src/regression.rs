@@ -158,9 +158,15 @@ impl RegressionReport {
 
     /// The report as JSON, with its versioned `format` ([`REGRESSION_FORMAT`]) and a summary.
     pub fn json(&self) -> Value {
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Some(map) = value.as_object_mut() {
-            map.insert("format".to_owned(), Value::from(REGRESSION_FORMAT));
+        // `format` first: JSON objects keep the order they are written in.
+        let mut value = Value::Object(serde_json::Map::from_iter([(
+            "format".to_owned(),
+            Value::from(REGRESSION_FORMAT),
+        )]));
+        if let (Some(map), Ok(Value::Object(fields))) =
+            (value.as_object_mut(), serde_json::to_value(self))
+        {
+            map.extend(fields);
             map.insert(
                 "summary".to_owned(),
                 serde_json::json!({
@@ -284,7 +290,7 @@ fn run_test(
     let kind = test.kind.as_deref().unwrap_or("");
     if !kind.eq_ignore_ascii_case("evtx") {
         result.explanation = Some(format!(
-            "tests of type `{kind}` are not supported (only `evtx` with a converted `.json`)"
+            "tests of type `{kind}` are not supported (only `evtx`)"
         ));
         return result;
     }
@@ -294,7 +300,7 @@ fn run_test(
         .and_then(|p| find_sample(root, info_path, p))
     else {
         result.explanation = Some(format!(
-            "no `.json` conversion found for `{}`",
+            "neither the `.evtx` nor a `.json` conversion of it found for `{}`",
             test.path.as_deref().unwrap_or("(no path)")
         ));
         return result;
@@ -320,12 +326,7 @@ fn run_test(
     result.matches = events.iter().filter(|e| rule.matches(&e.value)).count() as u64;
     if let Some(error) = errors.first() {
         result.status = Status::Fail;
-        result.explanation = Some(format!(
-            "{}:{}: {}",
-            sample.display(),
-            error.line,
-            error.message
-        ));
+        result.explanation = Some(error.located(&sample.display().to_string()));
     } else if result.matches >= expected {
         result.status = Status::Pass;
     } else {
@@ -353,19 +354,26 @@ fn run_test(
     result
 }
 
-/// The `.json` next to the `.evtx` a test names. SigmaHQ writes paths from the repository root
+/// The `.json` conversion next to the `.evtx` a test names, else the `.evtx` itself (read
+/// natively). SigmaHQ writes paths from the repository root
 /// (`regression_data/rules/…`), so they are tried against the regression directory and its
 /// ancestors, and the file name against the `info.yml`'s directory.
 fn find_sample(root: &Path, info_path: &Path, path: &str) -> Option<PathBuf> {
-    let relative = Path::new(path).with_extension("json");
-    let mut candidates = Vec::new();
-    if let (Some(dir), Some(name)) = (info_path.parent(), relative.file_name()) {
-        candidates.push(dir.join(name));
-    }
-    let mut base = Some(root);
-    while let Some(dir) = base {
-        candidates.push(dir.join(&relative));
-        base = dir.parent();
-    }
-    candidates.into_iter().find(|c| c.is_file())
+    ["json", "evtx"].into_iter().find_map(|extension| {
+        let relative = Path::new(path).with_extension(extension);
+        let mut candidates = Vec::new();
+        if let (Some(dir), Some(name)) = (info_path.parent(), relative.file_name()) {
+            candidates.push(dir.join(name));
+        }
+        // Ancestors of the directory as given on the command line (`data`) include the
+        // directories above it only once it is absolute.
+        let absolute = std::path::absolute(root).unwrap_or_else(|_| root.to_owned());
+        candidates.push(root.join(&relative));
+        let mut base = Some(absolute.as_path());
+        while let Some(dir) = base {
+            candidates.push(dir.join(&relative));
+            base = dir.parent();
+        }
+        candidates.into_iter().find(|c| c.is_file())
+    })
 }

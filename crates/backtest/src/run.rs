@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
 use serde_json::Value;
 
-use crate::events::{EventError, EventSource, RawRecord, RecordError, parse_record};
+use crate::events::{EventError, EventSource, RawRecord, RecordError, Unit, parse_record};
 
 /// Records parsed and matched per parallel batch: enough to keep every core busy, few enough
 /// that memory stays small.
@@ -16,8 +16,10 @@ const CHUNK: usize = 4096;
 pub struct Matched<'a> {
     /// The event's position in its input, counting from 0.
     pub number: usize,
-    /// The 1-based line its record starts on.
+    /// The 1-based line its record starts on, or its EVTX record number (see `unit`).
     pub line: usize,
+    /// What `line` counts.
+    pub unit: Unit,
     /// The event itself, EVTX shapes flattened (see [`crate::events::flatten_evtx`]).
     pub event: &'a Value,
     /// Indices into the index's rules, in rule order.
@@ -60,6 +62,7 @@ pub fn run_source(
     progress: &mut dyn FnMut(u64),
     sink: &mut dyn FnMut(Item<'_>),
 ) -> Result<Counts, EventError> {
+    let unit = source.unit();
     let mut records = source.records();
     let mut counts = Counts::default();
     let mut batch: Vec<Result<RawRecord, RecordError>> = Vec::with_capacity(CHUNK);
@@ -102,6 +105,7 @@ pub fn run_source(
                         sink(Item::Event(Matched {
                             number: counts.events,
                             line,
+                            unit,
                             event,
                             rules,
                         }));

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ruleproof_backtest::events::EventSource;
+use ruleproof_backtest::events::{EventSource, read_all};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::regression::{self, Status};
 use ruleproof_backtest::run::{Item, run_source};
@@ -132,13 +132,22 @@ fn regression_layout_runs_and_counts_unsupported_tests() {
     assert_eq!(
         got,
         vec![
+            ("Native EVTX Test", Status::Pass),
             ("Positive Detection Test", Status::Fail),
             ("PCAP Test", Status::Unsupported),
             ("Sample Without Conversion", Status::Unsupported),
             ("Positive Detection Test", Status::Pass),
         ]
     );
-    let failed = &report.results[0];
+    let native = &report.results[0];
+    assert_eq!((native.matches, native.events), (1, 4));
+    assert!(
+        native
+            .sample
+            .as_deref()
+            .is_some_and(|s| s.ends_with(".evtx"))
+    );
+    let failed = &report.results[1];
     assert_eq!((failed.matches, failed.events), (1, 2));
     let explanation = failed.explanation.as_deref().unwrap_or_default();
     assert!(
@@ -149,7 +158,7 @@ fn regression_layout_runs_and_counts_unsupported_tests() {
     assert!(!report.passed());
     let text = report.human();
     assert!(
-        text.ends_with("1 passed, 1 failed, 2 unsupported, 0 unreadable info file(s)\n"),
+        text.ends_with("2 passed, 1 failed, 2 unsupported, 0 unreadable info file(s)\n"),
         "{text}"
     );
     assert_eq!(report.json()["summary"]["unsupported"], 2);
@@ -200,4 +209,75 @@ fn regression_report_formats_are_snapshotted() {
         &relative(format!("{:#}\n", report.json())),
     );
     check_snapshot("regression", "junit.xml", &relative(report.junit()));
+}
+
+fn evtx_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evtx/new-user-security.evtx")
+}
+
+#[test]
+fn evtx_records_are_flattened_like_evtx_json_with_record_numbers() {
+    let (events, errors) = read_all(&evtx_fixture()).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let lines: Vec<usize> = events.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![1, 2, 3, 4], "record numbers in place of lines");
+    let created = &events[1].value;
+    assert_eq!(created["EventID"], 4720);
+    assert_eq!(created["SamAccountName"], "IEUser");
+    assert_eq!(created["Channel"], "Security");
+    assert_eq!(
+        created["Provider_Name"],
+        "Microsoft-Windows-Security-Auditing"
+    );
+    assert_eq!(created["Computer"], "IE8Win7");
+    assert!(
+        created.get("Event").is_none(),
+        "EventData fields sit at the top level"
+    );
+}
+
+/// The fixture is a 4 KiB header and one 64 KiB chunk.
+fn evtx_parts() -> (Vec<u8>, Vec<u8>) {
+    let bytes = std::fs::read(evtx_fixture()).unwrap();
+    assert_eq!(bytes.len(), 4096 + 65536);
+    (bytes[..4096].to_vec(), bytes[4096..].to_vec())
+}
+
+#[test]
+fn a_corrupt_evtx_chunk_is_reported_with_its_offset_and_the_rest_is_read() {
+    let (header, chunk) = evtx_parts();
+    let mut corrupt = chunk.clone();
+    // Keep the chunk magic but break its header, so the chunk is found and fails to parse.
+    for byte in &mut corrupt[8..512] {
+        *byte = 0xa5;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.evtx");
+    std::fs::write(&path, [header, corrupt, chunk].concat()).unwrap();
+    let (events, errors) = read_all(&path).unwrap();
+    assert_eq!(events.len(), 4, "the good chunk after the bad one is read");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].message.contains("chunk 0 at byte offset 4096"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn an_evtx_file_cut_inside_a_chunk_says_so() {
+    let (header, chunk) = evtx_parts();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.evtx");
+    std::fs::write(&path, [header, chunk[..30000].to_vec()].concat()).unwrap();
+    let (events, errors) = read_all(&path).unwrap();
+    assert!(events.is_empty());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("ends inside EVTX chunk 0 (at byte offset 4096, 30000 of its 65536 bytes"),
+        "{}",
+        errors[0].message
+    );
 }

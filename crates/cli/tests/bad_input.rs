@@ -72,12 +72,16 @@ struct EmptyFiles {
     extension: String,
 }
 
-/// A file too big or too odd to commit: `before`, `fill` repeated `times`, the bytes of `hex`,
+/// A file too big or too odd to commit: the bytes of `from`, `before`, `fill` repeated `times`,
+/// the bytes of `hex`,
 /// then `after`; `gzip` compresses the result; `truncate` keeps only that many bytes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Generated {
     path: String,
+    /// A file whose bytes come first (`{repo}` is the repository root).
+    #[serde(default)]
+    from: Option<String>,
     #[serde(default)]
     before: String,
     #[serde(default)]
@@ -129,7 +133,7 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-fn set_up(dir: &Path, setup: &Setup) -> Result<(), Box<dyn std::error::Error>> {
+fn set_up(dir: &Path, setup: &Setup, repo: &Path) -> Result<(), Box<dyn std::error::Error>> {
     for d in &setup.dirs {
         std::fs::create_dir_all(dir.join(d))?;
     }
@@ -149,7 +153,11 @@ fn set_up(dir: &Path, setup: &Setup) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     for generated in &setup.generated {
-        let mut bytes = generated.before.as_bytes().to_vec();
+        let mut bytes = match &generated.from {
+            Some(from) => std::fs::read(from.replace("{repo}", &repo.to_string_lossy()))?,
+            None => Vec::new(),
+        };
+        bytes.extend_from_slice(generated.before.as_bytes());
         for _ in 0..generated.times {
             bytes.extend_from_slice(generated.fill.as_bytes());
         }
@@ -167,7 +175,11 @@ fn set_up(dir: &Path, setup: &Setup) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(length) = generated.truncate {
             bytes.truncate(length);
         }
-        std::fs::write(dir.join(&generated.path), bytes)?;
+        let path = dir.join(&generated.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, bytes)?;
     }
     #[cfg(unix)]
     for (path, mode) in &setup.modes {
@@ -183,8 +195,8 @@ fn check(path: &Path) -> datatest_stable::Result<()> {
     let scratch = tempfile::tempdir()?;
     let dir = scratch.path().join("case");
     copy_dir(path.parent().ok_or("a case file has a directory")?, &dir)?;
-    set_up(&dir, &case.setup)?;
     let repo = repository().canonicalize()?;
+    set_up(&dir, &case.setup, &repo)?;
     let args: Vec<String> = case
         .args
         .iter()

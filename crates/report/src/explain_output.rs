@@ -8,11 +8,14 @@ pub const JSON_FORMAT: &str = "ruleproof.explanation/1";
 
 /// The explanation as JSON: the tree `Explanation` serializes to, with a `format` field.
 pub fn json(explanation: &Explanation) -> Value {
-    let mut value = serde_json::to_value(explanation).unwrap_or(Value::Null);
-    if let Some(map) = value.as_object_mut() {
-        map.insert("format".to_owned(), Value::from(JSON_FORMAT));
+    // `format` first: JSON objects keep the order they are written in.
+    let mut value = serde_json::Map::new();
+    value.insert("format".to_owned(), Value::from(JSON_FORMAT));
+    match serde_json::to_value(explanation) {
+        Ok(Value::Object(map)) => value.extend(map),
+        _ => return Value::Null,
     }
-    value
+    Value::Object(value)
 }
 
 /// The explanation as an indented tree for people.

@@ -285,7 +285,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
         match item {
             Item::Event(matched) => tally.record(file, &matched),
             Item::Bad(error) => {
-                eprintln!("error: {name}:{}: {}", error.line, error.message);
+                eprintln!("error: {}", error.located(name));
                 tally.bad_record();
             }
         }

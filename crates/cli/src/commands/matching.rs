@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use ruleproof_backtest::correlate;
+use ruleproof_backtest::events::Unit;
 use ruleproof_backtest::run::Item;
 use ruleproof_sigma::correlation::{
     CorrelationEngine, EngineOptions, Evaluation, Realert, Skipped, Timespan, TimestampFields,
@@ -133,14 +134,23 @@ pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
                         continue;
                     }
                     let rule = &index.rules()[rule];
-                    out.line(&serde_json::json!({
-                        "file": file,
-                        "line": matched.line,
-                        "event": event_index,
-                        "rule": rule.meta.reference(),
-                        "title": rule.meta.title,
-                        "level": rule.meta.level,
-                    }));
+                    out.line(&match matched.unit {
+                        Unit::Line => serde_json::json!({
+                            "file": file,
+                            "line": matched.line,
+                            "event": event_index,
+                            "rule": rule.meta.reference(),
+                            "title": rule.meta.title,
+                            "level": rule.meta.level,
+                        }),
+                        Unit::Record => serde_json::json!({
+                            "file": file,
+                            "record": matched.line,
+                            "rule": rule.meta.reference(),
+                            "title": rule.meta.title,
+                            "level": rule.meta.level,
+                        }),
+                    });
                 }
                 if let Some((_, engine)) = current.as_mut()
                     && let Err(why) = engine.push(
@@ -159,7 +169,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
                 }
                 out.alerts(&set, file, &mut evaluations);
             }
-            Item::Bad(error) => eprintln!("error: {file}:{}: {}", error.line, error.message),
+            Item::Bad(error) => eprintln!("error: {}", error.located(file)),
         }
     })?;
     if let Some((name, mut engine)) = current.take() {
