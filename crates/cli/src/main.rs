@@ -12,6 +12,9 @@ use commands::Cli;
 pub use outcome::Outcome;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `print!` panics when a reader such as `head` closes the pipe.
+    // With the default disposition the process ends quietly, as `cat` or `grep` do.
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

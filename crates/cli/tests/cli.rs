@@ -736,3 +736,32 @@ fn format_names_are_the_same_everywhere_and_old_names_still_work() {
         );
     }
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_run_quietly() {
+    use std::io::Read;
+    // Far more output than a pipe buffers (64 KiB), so the binary is still writing when the
+    // reader goes away.
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"DestinationHostname\":\"pool.minexmr.com\"}\n".repeat(20_000),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleproof"))
+        .current_dir(repository())
+        .args(["match", "--rules", "rules", "--events"])
+        .arg(&events)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut first = [0_u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here, as `| head -c 1` would.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -33,7 +33,7 @@ pub struct Layout {
 }
 
 /// The outcome of validating a set of paths.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Validation {
     /// Sorted by file, then position.
     pub diagnostics: Vec<Diagnostic>,
@@ -41,6 +41,9 @@ pub struct Validation {
     pub files: usize,
     /// How many YAML documents they held.
     pub documents: usize,
+    /// Directory walks that met a symbolic-link loop or an unreadable directory: input errors,
+    /// not findings about a file, so they are not lint diagnostics (the walk went on).
+    pub walk_problems: Vec<WalkError>,
 }
 
 impl Validation {
@@ -80,21 +83,11 @@ struct FileOutcome {
 pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
     let schemas = Schemas::new();
     let mut files: Vec<PathBuf> = Vec::new();
-    let mut walk_outcomes: Vec<FileOutcome> = Vec::new();
+    let mut walk_problems: Vec<WalkError> = Vec::new();
     for path in paths {
         let walked = yaml_files(path);
         files.extend(walked.files);
-        // A symbolic-link loop or an unreadable directory is reported where it is, like an
-        // unreadable file.
-        walk_outcomes.extend(walked.problems.iter().map(|problem| FileOutcome {
-            file: SourceFile::new(problem_path(problem), ""),
-            findings: vec![(
-                Finding::new(&yaml_syntax::LINT, Span::default(), problem.to_string()),
-                None,
-            )],
-            documents: Vec::new(),
-            test_case: None,
-        }));
+        walk_problems.extend(walked.problems);
     }
     files.sort();
     files.dedup();
@@ -112,11 +105,11 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
             }
         })
         .collect();
-    let outcomes: Vec<FileOutcome> = outcomes.into_iter().chain(walk_outcomes).collect();
 
     let mut validation = Validation {
         files: outcomes.len(),
         documents: outcomes.iter().map(|o| o.documents.len()).sum(),
+        walk_problems,
         ..Validation::default()
     };
     let documents: Vec<&Indexed> = outcomes.iter().flat_map(|o| o.documents.iter()).collect();
@@ -144,12 +137,6 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
         (a.file.path(), a.span.start, a.lint.code).cmp(&(b.file.path(), b.span.start, b.lint.code))
     });
     validation
-}
-
-fn problem_path(problem: &WalkError) -> &Path {
-    match problem {
-        WalkError::Loop { path, .. } | WalkError::Io { path, .. } => path,
-    }
 }
 
 fn push(

@@ -85,9 +85,14 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
         ValidateFormat::Github => validate_output::github(&validation),
     };
     print!("{output}");
+    for problem in &validation.walk_problems {
+        eprintln!("error: {problem}");
+    }
     let errors = validation.count(Severity::Error);
     let warnings = validation.count(Severity::Warning);
-    Ok(Outcome::failures_if(
-        errors > 0 || (args.deny_warnings && warnings > 0),
-    ))
+    Ok(
+        Outcome::error_if(!validation.walk_problems.is_empty()).and(Outcome::failures_if(
+            errors > 0 || (args.deny_warnings && warnings > 0),
+        )),
+    )
 }
