@@ -258,11 +258,17 @@ fn span_of(source: &SourceFile, location: &serde_saphyr::Location) -> Span {
 
 fn into_node(source: &SourceFile, raw: Spanned<RawValue>) -> Node {
     let span = span_of(source, &raw.referenced);
+    let plain = |typed: Value| {
+        source
+            .text()
+            .get(span.start as usize..span.end as usize)
+            .map_or(typed.clone(), |text| yaml11::resolve(text, typed))
+    };
     let value = match raw.value {
-        RawValue::Null => Value::Null,
-        RawValue::Bool(b) => Value::Bool(b),
-        RawValue::Int(i) => Value::Int(i),
-        RawValue::Float(f) => Value::Float(f),
+        RawValue::Null => plain(Value::Null),
+        RawValue::Bool(b) => plain(Value::Bool(b)),
+        RawValue::Int(i) => plain(Value::Int(i)),
+        RawValue::Float(f) => plain(Value::Float(f)),
         RawValue::String(s) => Value::String(s),
         RawValue::Seq(items) => {
             Value::Seq(items.into_iter().map(|i| into_node(source, i)).collect())
@@ -345,5 +351,82 @@ impl<'de> Visitor<'de> for RawVisitor {
             entries.push(entry);
         }
         Ok(RawValue::Map(entries))
+    }
+}
+
+/// Plain scalars typed as PyYAML types them (YAML 1.1's resolver as PyYAML implements it), since
+/// pySigma reads rules with PyYAML: `y`, `n`, `0o17` and `1e3` are strings there, `010` is the
+/// octal 8. serde-saphyr follows YAML 1.2 and its own extensions, so a scalar it typed as
+/// anything but a string is typed again from its source text (docs/semantics.md, "YAML scalars").
+mod yaml11 {
+    use std::sync::LazyLock;
+
+    use regex::Regex;
+
+    use super::Value;
+
+    /// PyYAML's implicit resolvers (`yaml/resolver.py`), anchored; sexagesimal forms left out
+    /// (they are rare in rules and serde-saphyr already reads them as strings).
+    static BOOL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            "^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+        )
+        .expect("a valid pattern")
+    });
+    static INT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            "^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+        )
+        .expect("a valid pattern")
+    });
+    static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .expect("a valid pattern")
+    });
+
+    /// The value PyYAML gives the plain scalar `text`, which serde-saphyr typed as `typed`.
+    pub(super) fn resolve(text: &str, typed: Value) -> Value {
+        if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
+            return Value::Null;
+        }
+        if BOOL.is_match(text) {
+            return Value::Bool(matches!(
+                text,
+                "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
+            ));
+        }
+        if INT.is_match(text) {
+            return int(text).map_or(typed, Value::Int);
+        }
+        if FLOAT.is_match(text) {
+            return match typed {
+                Value::Float(_) => typed,
+                _ => text.replace('_', "").parse().map_or(typed, Value::Float),
+            };
+        }
+        Value::String(text.to_owned())
+    }
+
+    /// An integer in PyYAML's bases: `0b` binary, `0x` hexadecimal, a leading `0` octal.
+    fn int(text: &str) -> Option<i64> {
+        let digits = text.replace('_', "");
+        let (negative, digits) = match digits.as_bytes().first() {
+            Some(b'-') => (true, &digits[1..]),
+            Some(b'+') => (false, &digits[1..]),
+            _ => (false, &digits[..]),
+        };
+        let magnitude = if let Some(binary) = digits.strip_prefix("0b") {
+            i64::from_str_radix(binary, 2)
+        } else if let Some(hex) = digits.strip_prefix("0x") {
+            i64::from_str_radix(hex, 16)
+        } else if digits.len() > 1 && digits.starts_with('0') {
+            i64::from_str_radix(&digits[1..], 8)
+        } else {
+            digits.parse()
+        }
+        .ok()?;
+        Some(if negative { -magnitude } else { magnitude })
     }
 }
