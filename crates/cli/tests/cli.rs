@@ -85,11 +85,30 @@ fn a_bad_reference_is_a_load_error_with_exit_2() {
         text.replacen("scenario: system-update", "scenario: no-such-scenario", 1),
     )
     .unwrap();
+    // A sequence case of a correlation names scenarios the same way.
+    let sequences = dir
+        .path()
+        .join("test-cases/linux/network_connection/mr_lnx_crypto_mining_many_pools.yml");
+    let text = std::fs::read_to_string(&sequences).unwrap();
+    std::fs::write(
+        &sequences,
+        text.replacen(
+            "      expect: fires\n",
+            "      expect: fires\n      scenario: no-such-pool-scenario\n",
+            1,
+        ),
+    )
+    .unwrap();
     let output = ruleproof(dir.path(), &["test"]);
     assert_eq!(code(&output), 2, "{}", stdout(&output));
+    let out = stdout(&output);
     assert!(
-        stdout(&output)
-            .contains("names scenario `no-such-scenario`, which the file does not declare")
+        out.contains("names scenario `no-such-scenario`, which the file does not declare"),
+        "{out}"
+    );
+    assert!(
+        out.contains("case `three distinct pools in ten minutes - exactly at the threshold` names scenario `no-such-pool-scenario`, which the file does not declare"),
+        "{out}"
     );
 }
 
@@ -501,9 +520,9 @@ fn regression_reports_pass_fail_and_unsupported_tests() {
 
 #[test]
 fn a_rule_file_or_directory_selects_its_test_cases() {
-    // rules/linux holds the seed rule (87 cases) and the correlation built on it (9 sequences).
+    // rules/linux holds the seed rule (87 cases) and the correlation built on it (10 sequences).
     for (path, passed) in [
-        ("rules/linux", "96 passed"),
+        ("rules/linux", "97 passed"),
         (SEED_RULE, "87 passed"),
         (SEED_CASES, "87 passed"),
     ] {
