@@ -1,16 +1,17 @@
-//! Backtest expectations: how often each rule may match a corpus (exactly, at least, at most N,
-//! optionally per corpus file), an allowlist of known false positives, and the verdict on every
-//! match no expectation covers. Reports as text, JSON and JUnit.
+//! Backtest expectations: how often each rule or correlation may match a corpus (exactly, at
+//! least, at most N, optionally per corpus file), an allowlist of known false positives, and the
+//! verdict on every match no expectation covers. Reports as text, JSON and JUnit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use ruleproof_sigma::correlation::{CorrelationSet, Evaluation};
 use ruleproof_sigma::event::with_scalar_text;
 use ruleproof_sigma::fold::with_folded;
 use ruleproof_sigma::pattern::{StrMatcher, parse_sigma_string};
-use ruleproof_sigma::{CompiledRule, Event, FieldPath};
+use ruleproof_sigma::{CompiledRule, Event, FieldPath, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -281,16 +282,25 @@ pub enum Unexpected {
     Fail,
 }
 
-fn names(rule: &CompiledRule, reference: &str) -> bool {
-    rule.meta.is_named(reference) || rule.meta.title == reference
+fn names(meta: &Metadata, reference: &str) -> bool {
+    meta.is_named(reference) || meta.title == reference
 }
 
-/// Counts matches as a corpus is replayed, then judges them.
+/// Counts matches and correlation alerts as a corpus is replayed, then judges them.
+///
+/// Rules and correlations are numbered together as subjects: detection rule `i` is subject `i`,
+/// correlation `c` of the set is subject `rules.len() + c`.
 #[derive(Debug)]
 pub struct Tally<'a> {
     expectations: &'a Expectations,
-    rules: &'a [CompiledRule],
-    /// Per rule, the expectations and allowlist entries that name it.
+    /// Per subject, its metadata.
+    subjects: Vec<&'a Metadata>,
+    /// Per subject, whether `ruleproof match` prints its matches or alerts: a rule or
+    /// correlation that only feeds a correlation (`generate: false`) is counted for the
+    /// expectations that name it but is never unexpected.
+    reported: Vec<bool>,
+    rule_count: usize,
+    /// Per subject, the expectations and allowlist entries that name it.
     expected_for: Vec<Vec<usize>>,
     allowed_for: Vec<Vec<usize>>,
     files: Vec<String>,
@@ -303,28 +313,44 @@ pub struct Tally<'a> {
 }
 
 impl<'a> Tally<'a> {
-    /// A tally with nothing counted yet; resolves which rules each expectation and allowlist
-    /// entry names once, up front.
-    pub fn new(expectations: &'a Expectations, rules: &'a [CompiledRule]) -> Tally<'a> {
-        let expected_for = rules
+    /// A tally with nothing counted yet; resolves which rules and correlations each expectation
+    /// and allowlist entry names once, up front. `correlations` is compiled against `rules`.
+    pub fn new(
+        expectations: &'a Expectations,
+        rules: &'a [CompiledRule],
+        correlations: &'a CorrelationSet,
+    ) -> Tally<'a> {
+        let correlation_list = correlations.correlations();
+        let subjects: Vec<&Metadata> = rules
             .iter()
-            .map(|r| {
+            .map(|r| &*r.meta)
+            .chain(correlation_list.iter().map(|c| &*c.meta))
+            .collect();
+        let reported = (0..rules.len())
+            .map(|r| correlations.reports_rule(r))
+            .chain((0..correlation_list.len()).map(|c| correlations.reports_correlation(c)))
+            .collect();
+        let expected_for = subjects
+            .iter()
+            .map(|m| {
                 (0..expectations.expectations.len())
-                    .filter(|i| names(r, &expectations.expectations[*i].rule))
+                    .filter(|i| names(m, &expectations.expectations[*i].rule))
                     .collect()
             })
             .collect();
-        let allowed_for = rules
+        let allowed_for = subjects
             .iter()
-            .map(|r| {
+            .map(|m| {
                 (0..expectations.allowlist.len())
-                    .filter(|i| names(r, &expectations.allowlist[*i].rule))
+                    .filter(|i| names(m, &expectations.allowlist[*i].rule))
                     .collect()
             })
             .collect();
         Tally {
             expectations,
-            rules,
+            subjects,
+            reported,
+            rule_count: rules.len(),
             expected_for,
             allowed_for,
             files: Vec::new(),
@@ -351,33 +377,59 @@ impl<'a> Tally<'a> {
     /// Counts one event's matches.
     pub fn record(&mut self, file: usize, matched: &Matched<'_>) {
         self.events += 1;
-        let name = &self.files[file];
         for &rule in matched.rules {
-            if let Some(&entry) = self.allowed_for[rule]
-                .iter()
-                .find(|&&a| self.expectations.allowlist[a].covers(name, matched.event))
-            {
-                self.allowed[entry] += 1;
-                continue;
-            }
-            *self.counts.entry((rule, file)).or_default() += 1;
-            let covered = self.expected_for[rule].iter().any(|&e| {
-                self.expectations.expectations[e]
-                    .file
-                    .as_ref()
-                    .is_none_or(|g| g.matches(name))
-            });
-            if !covered {
-                self.unexpected_total += 1;
-                if self.unexpected.len() < MAX_LISTED {
-                    self.unexpected.push(UnexpectedMatch {
-                        rule: self.rules[rule].meta.reference().to_owned(),
-                        title: self.rules[rule].meta.title.clone(),
-                        file: name.clone(),
-                        line: matched.line,
-                        event: matched.number,
-                    });
-                }
+            self.count(rule, file, matched.line, matched.number, matched.event);
+        }
+    }
+
+    /// Counts one correlation alert (an evaluation whose condition held), raised in `file`.
+    /// Allowlist `where:` entries are matched against the alert's group: each `group-by` name
+    /// (aliases as written) with the group's value. The alert's line is its raising event's,
+    /// and its `event` number is `match`'s: that line counted from 0.
+    pub fn record_alert(&mut self, file: usize, alert: &Evaluation) {
+        let group: serde_json::Map<String, Value> = alert
+            .group
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        let event = alert.event as usize;
+        self.count(
+            self.rule_count + alert.correlation,
+            file,
+            event + 1,
+            event,
+            &Value::Object(group),
+        );
+    }
+
+    /// Counts one match of subject `subject`: set aside by the first allowlist entry that covers
+    /// `event`, else counted, and listed as unexpected when reported and no expectation covers it.
+    fn count(&mut self, subject: usize, file: usize, line: usize, number: usize, event: &Value) {
+        let name = &self.files[file];
+        if let Some(&entry) = self.allowed_for[subject]
+            .iter()
+            .find(|&&a| self.expectations.allowlist[a].covers(name, event))
+        {
+            self.allowed[entry] += 1;
+            return;
+        }
+        *self.counts.entry((subject, file)).or_default() += 1;
+        let covered = self.expected_for[subject].iter().any(|&e| {
+            self.expectations.expectations[e]
+                .file
+                .as_ref()
+                .is_none_or(|g| g.matches(name))
+        });
+        if !covered && self.reported[subject] {
+            self.unexpected_total += 1;
+            if self.unexpected.len() < MAX_LISTED {
+                self.unexpected.push(UnexpectedMatch {
+                    rule: self.subjects[subject].reference().to_owned(),
+                    title: self.subjects[subject].title.clone(),
+                    file: name.clone(),
+                    line,
+                    event: number,
+                });
             }
         }
     }
@@ -386,7 +438,7 @@ impl<'a> Tally<'a> {
     pub fn finish(self, unexpected: Unexpected) -> BacktestReport {
         let mut results = Vec::new();
         for (i, e) in self.expectations.expectations.iter().enumerate() {
-            let rules: Vec<usize> = (0..self.rules.len())
+            let rules: Vec<usize> = (0..self.subjects.len())
                 .filter(|r| self.expected_for[*r].contains(&i))
                 .collect();
             let count: u64 = self
@@ -400,12 +452,15 @@ impl<'a> Tally<'a> {
                 })
                 .map(|(_, n)| *n)
                 .sum();
-            let problem = rules
-                .is_empty()
-                .then(|| format!("no loaded rule has the id, name or title `{}`", e.rule));
+            let problem = rules.is_empty().then(|| {
+                format!(
+                    "no loaded rule or correlation has the id, name or title `{}`",
+                    e.rule
+                )
+            });
             results.push(ExpectationResult {
                 rule: e.rule.clone(),
-                title: rules.first().map(|r| self.rules[*r].meta.title.clone()),
+                title: rules.first().map(|r| self.subjects[*r].title.clone()),
                 file: e.file.as_ref().map(|g| g.text.clone()),
                 expected: e.bound.to_string(),
                 bound: e.bound,
@@ -446,7 +501,7 @@ impl<'a> Tally<'a> {
 pub struct ExpectationResult {
     /// The rule reference as written in the expectation.
     pub rule: String,
-    /// The title of the first loaded rule it names; `None` when it names none.
+    /// The title of the first loaded rule or correlation it names; `None` when it names none.
     pub title: Option<String>,
     /// The expectation's file glob as written, if it has one.
     pub file: Option<String>,
@@ -462,18 +517,19 @@ pub struct ExpectationResult {
     pub problem: Option<String>,
 }
 
-/// A match no expectation covers (allowlisted matches are not unexpected).
+/// A match or correlation alert no expectation covers (allowlisted ones are not unexpected).
 #[derive(Clone, Debug, Serialize)]
 pub struct UnexpectedMatch {
-    /// The rule's reference: its id, else its name, else its title.
+    /// The rule's or correlation's reference: its id, else its name, else its title.
     pub rule: String,
-    /// The rule's title.
+    /// The rule's or correlation's title.
     pub title: String,
     /// The corpus file, as given.
     pub file: String,
-    /// The 1-based line the event's record starts on.
+    /// The 1-based line the event's record starts on (for an alert, the raising event's).
     pub line: usize,
-    /// The event's position in its file, counting from 0.
+    /// The event's position in its file, counting from 0; for a correlation alert, the raising
+    /// event numbered as `ruleproof match` numbers it (its line counted from 0).
     pub event: usize,
 }
 

@@ -1,13 +1,15 @@
 //! SigmaHQ's `regression_data` layout: every `info.yml` names rules (`rule_metadata[].id`) and
 //! tests (`regression_tests_info[]`) whose `.evtx` sample has a sibling `.json` holding the
 //! converted events. Each test runs the JSON through the rule and checks it matches at least
-//! `match_count` times (once when not given).
+//! `match_count` times (once when not given). When the id is a correlation rule's, the sample is
+//! one sequence through every rule and correlation it builds on, and its alerts are counted.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use ruleproof_sigma::CompiledRule;
+use ruleproof_sigma::correlation::{CorrelationEngine, CorrelationSet, EngineOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -86,7 +88,7 @@ pub struct RegressionResult {
     pub sample: Option<String>,
     /// The test's `match_count`, 1 when not given.
     pub expected_at_least: u64,
-    /// Events of the sample the rule matched.
+    /// Events of the sample the rule matched; for a correlation rule, its alerts.
     pub matches: u64,
     /// Events read from the sample.
     pub events: usize,
@@ -219,11 +221,31 @@ impl RegressionReport {
     }
 }
 
+/// The rules a regression run tests: detection rules, and correlations compiled against them
+/// with the options their sequences are evaluated with.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    /// The detection rules; `correlations` refers to them by index.
+    pub detection: &'a [CompiledRule],
+    /// The correlation rules, compiled against `detection`.
+    pub correlations: &'a CorrelationSet,
+    /// Timestamp fields, lateness and re-alerting for the correlations.
+    pub options: &'a EngineOptions,
+}
+
+/// What a test's rule id names among the loaded rules.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Detection(&'a CompiledRule),
+    /// A correlation, by its index in the set.
+    Correlation(usize),
+}
+
 /// Runs every test under `dir` against the rules.
 ///
 /// # Errors
 /// [`RegressionError::Missing`] when `dir` is not a directory.
-pub fn run(dir: &Path, rules: &[CompiledRule]) -> Result<RegressionReport, RegressionError> {
+pub fn run(dir: &Path, rules: Rules<'_>) -> Result<RegressionReport, RegressionError> {
     if !dir.is_dir() {
         return Err(RegressionError::Missing(dir.display().to_string()));
     }
@@ -247,12 +269,22 @@ pub fn run(dir: &Path, rules: &[CompiledRule]) -> Result<RegressionReport, Regre
         };
         for meta in &info.rule_metadata {
             let rule = rules
+                .detection
                 .iter()
-                .find(|r| r.meta.id.as_deref() == Some(&meta.id));
+                .find(|r| r.meta.id.as_deref() == Some(&meta.id))
+                .map(Subject::Detection)
+                .or_else(|| {
+                    rules
+                        .correlations
+                        .correlations()
+                        .iter()
+                        .position(|c| c.meta.id.as_deref() == Some(&meta.id))
+                        .map(Subject::Correlation)
+                });
             for (i, test) in info.regression_tests_info.iter().enumerate() {
                 report
                     .results
-                    .push(run_test(dir, &info_path, meta, rule, test, i));
+                    .push(run_test(dir, &info_path, meta, rules, rule, test, i));
             }
         }
     }
@@ -263,7 +295,8 @@ fn run_test(
     root: &Path,
     info_path: &Path,
     meta: &RuleMeta,
-    rule: Option<&CompiledRule>,
+    rules: Rules<'_>,
+    subject: Option<Subject<'_>>,
     test: &TestInfo,
     number: usize,
 ) -> RegressionResult {
@@ -271,8 +304,11 @@ fn run_test(
     let mut result = RegressionResult {
         info: info_path.display().to_string(),
         rule: meta.id.clone(),
-        title: rule
-            .map(|r| r.meta.title.clone())
+        title: subject
+            .map(|s| match s {
+                Subject::Detection(r) => r.meta.title.clone(),
+                Subject::Correlation(c) => rules.correlations.correlations()[c].meta.title.clone(),
+            })
             .or_else(|| meta.title.clone()),
         test: test
             .name
@@ -306,10 +342,10 @@ fn run_test(
         return result;
     };
     result.sample = Some(sample.display().to_string());
-    let Some(rule) = rule else {
+    let Some(subject) = subject else {
         result.status = Status::Fail;
         result.explanation = Some(format!(
-            "no loaded rule has the id `{}`; pass its directory with --rules",
+            "no loaded rule or correlation has the id `{}`; pass its directory with --rules",
             meta.id
         ));
         return result;
@@ -323,6 +359,13 @@ fn run_test(
         }
     };
     result.events = events.len();
+    let rule = match subject {
+        Subject::Detection(rule) => rule,
+        Subject::Correlation(correlation) => {
+            run_sequence(&mut result, rules, correlation, &events, &sample, &errors);
+            return result;
+        }
+    };
     result.matches = events.iter().filter(|e| rule.matches(&e.value)).count() as u64;
     if let Some(error) = errors.first() {
         result.status = Status::Fail;
@@ -352,6 +395,59 @@ fn run_test(
         result.explanation = Some(text);
     }
     result
+}
+
+/// Runs a correlation's test: the sample's events in file order are one sequence (as a corpus
+/// file is for `ruleproof match`), each matched against every detection rule a correlation uses,
+/// and the correlation's alerts are the test's matches.
+fn run_sequence(
+    result: &mut RegressionResult,
+    rules: Rules<'_>,
+    correlation: usize,
+    events: &[crate::events::Event],
+    sample: &Path,
+    errors: &[crate::events::RecordError],
+) {
+    let mut engine = CorrelationEngine::new(rules.correlations, rules.options.clone());
+    let mut evaluations = Vec::new();
+    let mut skipped = Vec::new();
+    let mut matched = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        matched.clear();
+        matched.extend((0..rules.detection.len()).filter(|&r| {
+            rules.correlations.uses_rule(r) && rules.detection[r].matches(&event.value)
+        }));
+        if let Err(why) = engine.push(index as u64, &event.value, &matched, &mut evaluations) {
+            skipped.push(format!("{}:{}: {why}", sample.display(), event.line));
+        }
+    }
+    engine.finish(&mut evaluations);
+    result.matches = evaluations
+        .iter()
+        .filter(|e| e.held && e.correlation == correlation)
+        .count() as u64;
+    let expected = result.expected_at_least;
+    if let Some(error) = errors.first() {
+        result.status = Status::Fail;
+        result.explanation = Some(error.located(&sample.display().to_string()));
+    } else if result.matches >= expected {
+        result.status = Status::Pass;
+    } else {
+        result.status = Status::Fail;
+        let mut text = format!(
+            "the correlation raised {} alert(s) over {} event(s); expected at least {expected}",
+            result.matches,
+            events.len()
+        );
+        if let Some(first) = skipped.first() {
+            let _ = write!(
+                text,
+                "\n{} event(s) left out of correlations (first: {first})",
+                skipped.len()
+            );
+        }
+        result.explanation = Some(text);
+    }
 }
 
 /// The `.json` conversion next to the `.evtx` a test names, else the `.evtx` itself (read

@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use ruleproof_backtest::correlate::{self, CorpusCorrelator};
 use ruleproof_backtest::events::{EventSource, read_all};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::regression::{self, Status};
 use ruleproof_backtest::run::{Item, run_source};
+use ruleproof_sigma::correlation::{CorrelationSet, EngineOptions};
 use ruleproof_sigma::ruleset::RuleSetIndex;
 use ruleproof_sigma::{Collection, CompileOptions, CompiledRule};
 
@@ -15,13 +17,38 @@ fn fixtures() -> PathBuf {
 }
 
 fn fixture_rules() -> Vec<CompiledRule> {
+    fixture_collection().rules_with_filters()
+}
+
+fn fixture_collection() -> Collection {
     let collection = Collection::load(
         &[fixtures().join("rules")],
         &CompileOptions::default(),
         None,
     );
     assert!(collection.errors.is_empty(), "{:?}", collection.errors);
-    collection.rules_with_filters()
+    collection
+}
+
+/// The fixture correlations, compiled against `rules`.
+fn fixture_correlations(rules: &[CompiledRule]) -> CorrelationSet {
+    correlate::compile(&fixture_collection().correlation_rules(), rules).unwrap()
+}
+
+/// Runs the regression fixtures under `dir` with the fixture rules and correlations.
+fn regression_run(dir: &Path) -> regression::RegressionReport {
+    let rules = fixture_rules();
+    let set = fixture_correlations(&rules);
+    let options = EngineOptions::default();
+    regression::run(
+        dir,
+        regression::Rules {
+            detection: &rules,
+            correlations: &set,
+            options: &options,
+        },
+    )
+    .unwrap()
 }
 
 const CORPUS: &str = r#"{"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}
@@ -34,7 +61,8 @@ not json
 fn run(expectations: &str, unexpected: Unexpected) -> ruleproof_backtest::expect::BacktestReport {
     let index = RuleSetIndex::new(fixture_rules());
     let expectations = Expectations::parse(expectations, Path::new("expect.yml")).unwrap();
-    let mut tally = Tally::new(&expectations, index.rules());
+    let set = CorrelationSet::default();
+    let mut tally = Tally::new(&expectations, index.rules(), &set);
     let file = tally.add_file("corpus/benign.jsonl");
     let source = EventSource::from_reader(
         "corpus/benign.jsonl".into(),
@@ -123,7 +151,7 @@ fn invalid_expectations_are_rejected_with_the_path() {
 
 #[test]
 fn regression_layout_runs_and_counts_unsupported_tests() {
-    let report = regression::run(&fixtures().join("data"), &fixture_rules()).unwrap();
+    let report = regression_run(&fixtures().join("data"));
     let got: Vec<(&str, Status)> = report
         .results
         .iter()
@@ -137,6 +165,8 @@ fn regression_layout_runs_and_counts_unsupported_tests() {
             ("PCAP Test", Status::Unsupported),
             ("Sample Without Conversion", Status::Unsupported),
             ("Positive Detection Test", Status::Pass),
+            ("Two Runs Within Five Minutes", Status::Pass),
+            ("Two Runs Ten Minutes Apart", Status::Fail),
         ]
     );
     let native = &report.results[0];
@@ -158,14 +188,33 @@ fn regression_layout_runs_and_counts_unsupported_tests() {
     assert!(!report.passed());
     let text = report.human();
     assert!(
-        text.ends_with("2 passed, 1 failed, 2 unsupported, 0 unreadable info file(s)\n"),
+        text.ends_with("3 passed, 2 failed, 2 unsupported, 0 unreadable info file(s)\n"),
         "{text}"
     );
     assert_eq!(report.json()["summary"]["unsupported"], 2);
     assert!(report.junit().contains("<skipped"));
 
+    // A correlation's sample is one sequence: its alerts are the test's matches.
+    let (within, apart) = (&report.results[5], &report.results[6]);
+    assert_eq!((within.matches, within.events), (1, 2));
+    assert_eq!((apart.matches, apart.events), (0, 2));
+    let explanation = apart.explanation.as_deref().unwrap_or_default();
+    assert_eq!(
+        explanation,
+        "the correlation raised 0 alert(s) over 2 event(s); expected at least 1"
+    );
+
     // A rule set without the rule fails its tests and says why.
-    let report = regression::run(&fixtures().join("data/windows/whoami"), &[]).unwrap();
+    let set = CorrelationSet::default();
+    let report = regression::run(
+        &fixtures().join("data/windows/whoami"),
+        regression::Rules {
+            detection: &[],
+            correlations: &set,
+            options: &EngineOptions::default(),
+        },
+    )
+    .unwrap();
     assert_eq!(report.results[0].status, Status::Fail);
     assert!(
         report.results[0]
@@ -198,7 +247,7 @@ fn backtest_report_formats_are_snapshotted() {
 
 #[test]
 fn regression_report_formats_are_snapshotted() {
-    let report = regression::run(&fixtures().join("data"), &fixture_rules()).unwrap();
+    let report = regression_run(&fixtures().join("data"));
     // Paths are shown relative to the fixtures, so the snapshots hold on any machine.
     let root = format!("{}/", fixtures().display());
     let relative = |text: String| text.replace(&root, "");
@@ -279,5 +328,71 @@ fn an_evtx_file_cut_inside_a_chunk_says_so() {
             .contains("ends inside EVTX chunk 0 (at byte offset 4096, 30000 of its 65536 bytes"),
         "{}",
         errors[0].message
+    );
+}
+
+/// Correlation alerts are counted like matches: expectations and allowlist entries name the
+/// correlation, `where:` looks at the alert's group, and a rule that only feeds a correlation
+/// (`generate: false`) is never unexpected.
+#[test]
+fn correlation_alerts_are_counted_by_expectations() {
+    let whoami = |time: &str, user: &str| {
+        format!(
+            "{{\"UtcTime\": \"2024-01-01 {time}\", \"Image\": \"C:\\\\Windows\\\\whoami.exe\", \"User\": \"{user}\"}}\n"
+        )
+    };
+    let corpus = [
+        whoami("10:00:00", "alice"),
+        whoami("10:01:00", "alice"),
+        whoami("10:02:00", "bob"),
+        whoami("10:03:00", "bob"),
+        whoami("10:04:00", "bob"),
+        "{\"Image\": \"C:\\\\Windows\\\\whoami.exe\", \"User\": \"carol\"}\n".to_owned(),
+    ]
+    .concat();
+    let index = RuleSetIndex::new(fixture_rules());
+    let set = fixture_correlations(index.rules());
+    let run = |expectations: &str| {
+        let expectations = Expectations::parse(expectations, Path::new("expect.yml")).unwrap();
+        let mut tally = Tally::new(&expectations, index.rules(), &set);
+        let mut correlator = CorpusCorrelator::new(&set, EngineOptions::default());
+        let file = tally.add_file("corpus/a.jsonl");
+        let source = EventSource::from_reader(
+            "corpus/a.jsonl".into(),
+            None,
+            std::io::Cursor::new(corpus.clone()),
+        );
+        run_source(&index, source, None, &mut |_| {}, &mut |item| match item {
+            Item::Event(m) => {
+                tally.record(file, &m);
+                correlator.event("corpus/a.jsonl", &m, &mut |_, alert| {
+                    tally.record_alert(file, alert);
+                });
+            }
+            Item::Bad(_) => tally.bad_record(),
+        })
+        .unwrap();
+        correlator.finish(&mut |_, alert| tally.record_alert(file, alert));
+        assert_eq!(correlator.skipped().no_timestamp, 1);
+        tally.finish(Unexpected::Fail)
+    };
+    // alice once (her second run), bob twice (his second and third run).
+    let report =
+        run("expectations:\n  - rule: Repeated Whoami by One User (fixture)\n    exactly: 3\n");
+    assert!(report.passed, "{}", report.human());
+    assert_eq!(report.unexpected_total, 0, "{}", report.human());
+    let report = run(
+        "expectations:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000004\n    exactly: 1\nallowlist:\n  - rule: 0f0c6a5e-0000-4000-8000-000000000004\n    where:\n      User: bob\n    reason: bob is the admin\n",
+    );
+    assert!(report.passed, "{}", report.human());
+    assert_eq!(report.allowed[0].matches, 2);
+    // Without an expectation, the alerts are unexpected; the whoami matches feeding them are not.
+    let report = run("");
+    assert!(!report.passed);
+    assert_eq!(report.unexpected_total, 3, "{}", report.human());
+    assert_eq!(
+        (report.unexpected[0].line, report.unexpected[0].event),
+        (2, 1),
+        "the alert is at the event that raised it"
     );
 }

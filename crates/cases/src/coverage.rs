@@ -11,6 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::format::{Scenario, Verdict};
 use crate::ruleset::{LoadedRule, RuleSet};
 use crate::run::{CaseResult, FileResult, Layout, Outcome, RuleSummary, RunReport};
+use crate::sequence::SequenceResult;
 
 /// `falsepositives:` entries that document no particular situation and so need no scenario,
 /// compared case-insensitively after trimming punctuation and spaces. The one list: `cases new`
@@ -134,6 +135,20 @@ impl CaseCounts {
             Outcome::Fail | Outcome::UnexpectedPass => self.failing += 1,
         }
     }
+
+    /// Counts a sequence case: `expect: fires` counts as a positive (a known false positive
+    /// with a scenario), `no-fire` as a negative.
+    fn count_sequence(&mut self, case: &SequenceResult) {
+        match case.outcome {
+            Outcome::Pass => match (case.expect.fires, &case.scenario) {
+                (true, None) => self.positives += 1,
+                (true, Some(_)) => self.known_false_positives += 1,
+                (false, _) => self.negatives += 1,
+            },
+            Outcome::ExpectedFailure => self.expected_failures += 1,
+            Outcome::Fail | Outcome::UnexpectedPass => self.failing += 1,
+        }
+    }
 }
 
 /// Whether a false-positive scenario is documented by passing cases.
@@ -164,7 +179,8 @@ impl ScenarioStatus {
 pub struct ScenarioCase {
     /// The case's `name`.
     pub name: String,
-    /// The verdict the case expects.
+    /// The verdict the case expects; for a sequence case, `match` for `expect: fires` and
+    /// `no-match` for `no-fire`.
     pub expect: Verdict,
     /// How the case ended; anything but a pass keeps the scenario from being covered.
     pub outcome: Outcome,
@@ -386,19 +402,24 @@ fn tally<'a>(covered_by: impl Iterator<Item = &'a Vec<String>>) -> Counter {
     counter
 }
 
+/// Scenarios counted by status.
+fn scenario_counts(scenarios: &[ScenarioCoverage]) -> ScenarioCounts {
+    let mut counts = ScenarioCounts::default();
+    for scenario in scenarios {
+        counts.total += 1;
+        match scenario.status {
+            ScenarioStatus::Covered => counts.covered += 1,
+            ScenarioStatus::Failing => counts.failing += 1,
+            ScenarioStatus::Uncovered => counts.uncovered += 1,
+        }
+    }
+    counts
+}
+
 impl RuleCoverage {
     /// The rule's scenarios counted by status.
     pub fn scenario_counts(&self) -> ScenarioCounts {
-        let mut counts = ScenarioCounts::default();
-        for scenario in &self.scenarios {
-            counts.total += 1;
-            match scenario.status {
-                ScenarioStatus::Covered => counts.covered += 1,
-                ScenarioStatus::Failing => counts.failing += 1,
-                ScenarioStatus::Uncovered => counts.uncovered += 1,
-            }
-        }
-        counts
+        scenario_counts(&self.scenarios)
     }
 
     /// The rule's searches, items, values and meta-filters, covered against total.
@@ -502,6 +523,11 @@ pub struct CorrelationCoverage {
     pub sequences: usize,
     /// How many of them fail (stale `xfail` marks included).
     pub failing: usize,
+    /// The sequence cases by kind: `expect: fires` cases are positives (known false positives
+    /// when they name a scenario), `no-fire` cases negatives.
+    pub cases: CaseCounts,
+    /// The correlation's false-positive scenarios, as for a detection rule.
+    pub scenarios: Vec<ScenarioCoverage>,
     /// The smallest value that meets a `gt`/`gte` condition; `None` for other conditions, where
     /// "met exactly" and "missed by one" do not apply.
     pub threshold: Option<f64>,
@@ -515,12 +541,39 @@ pub struct CorrelationCoverage {
 }
 
 impl CorrelationCoverage {
-    /// What is not exercised, one sentence each.
+    /// What is not exercised, one sentence each: no test-case file, scenarios not covered, then
+    /// the [condition gaps](CorrelationCoverage::condition_gaps).
     pub fn gaps(&self) -> Vec<String> {
         let mut gaps = Vec::new();
         if self.test_file.is_none() {
             gaps.push("no test-case file".to_owned());
         }
+        gaps.extend(self.scenarios.iter().filter_map(ScenarioCoverage::problem));
+        gaps.extend(self.condition_gaps());
+        gaps
+    }
+
+    /// The correlation's scenarios counted by status.
+    pub fn scenario_counts(&self) -> ScenarioCounts {
+        scenario_counts(&self.scenarios)
+    }
+
+    /// The correlation's conditions exercised by passing cases: the threshold met exactly and
+    /// missed by one (for `gt`/`gte` conditions), and each base rule contributing to an alert.
+    pub fn conditions(&self) -> Counter {
+        let mut counter = Counter::default();
+        if self.threshold.is_some() {
+            counter.total += 2;
+            counter.covered += usize::from(!self.met_exactly.is_empty())
+                + usize::from(!self.missed_by_one.is_empty());
+        }
+        counter.add(tally(self.base_rules.iter().map(|(_, cases)| cases)));
+        counter
+    }
+
+    /// The conditions no passing case exercises, one sentence each.
+    pub fn condition_gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
         if let Some(threshold) = self.threshold {
             let t = ruleproof_sigma::correlation::number_text(threshold);
             if self.met_exactly.is_empty() {
@@ -674,6 +727,19 @@ fn rule_coverage(
         .cloned()
         .partition(|entry| is_generic_falsepositive(entry));
     let declared: &[Scenario] = file.map_or(&[], |f| f.scenarios.as_slice());
+    let listed: Vec<(Option<&str>, ScenarioCase)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.scenario.as_deref(),
+                ScenarioCase {
+                    name: c.name.clone(),
+                    expect: c.check.expect,
+                    outcome: c.outcome,
+                },
+            )
+        })
+        .collect();
     RuleCoverage {
         test_file: file.map(|f| relative(layout, &f.path)),
         expected_test_file: match file {
@@ -689,29 +755,27 @@ fn rule_coverage(
         }),
         cases: counts,
         generic_falsepositives: generic,
-        scenarios: scenarios(declared, &specific, cases),
+        scenarios: scenarios(declared, &specific, &listed),
         searches: searches(&rule.compiled, cases),
         meta_filters: meta_filters(rules, rule, cases),
         rule: summary,
     }
 }
 
+/// The declared scenarios with the cases (each with the scenario it names) that document them,
+/// then the rule's `falsepositives:` entries no scenario quotes.
 fn scenarios(
     declared: &[Scenario],
     entries: &[String],
-    cases: &[CaseResult],
+    cases: &[(Option<&str>, ScenarioCase)],
 ) -> Vec<ScenarioCoverage> {
     let mut out: Vec<ScenarioCoverage> = declared
         .iter()
         .map(|scenario| {
             let listed: Vec<ScenarioCase> = cases
                 .iter()
-                .filter(|c| c.scenario.as_deref() == Some(scenario.id.text.as_str()))
-                .map(|c| ScenarioCase {
-                    name: c.name.clone(),
-                    expect: c.check.expect,
-                    outcome: c.outcome,
-                })
+                .filter(|(named, _)| *named == Some(scenario.id.text.as_str()))
+                .map(|(_, case)| case.clone())
                 .collect();
             let status = if listed.is_empty() {
                 ScenarioStatus::Uncovered
@@ -929,18 +993,44 @@ fn correlation_coverage(
             .into_iter()
             .map(|r| rules.rules[r].compiled.meta.reference().to_owned())
             .collect();
+        let sequences: &[SequenceResult] = file.map_or(&[], |f| &f.sequences);
+        let listed: Vec<(Option<&str>, ScenarioCase)> = sequences
+            .iter()
+            .map(|c| {
+                let expect = if c.expect.fires {
+                    Verdict::Match
+                } else {
+                    Verdict::NoMatch
+                };
+                let case = ScenarioCase {
+                    name: c.name.clone(),
+                    expect,
+                    outcome: c.outcome,
+                };
+                (c.scenario.as_deref(), case)
+            })
+            .collect();
+        let (_, specific): (Vec<String>, Vec<String>) = meta
+            .falsepositives
+            .iter()
+            .map(|(f, _)| f.clone())
+            .partition(|entry| is_generic_falsepositive(entry));
+        let declared: &[Scenario] = file.map_or(&[], |f| f.scenarios.as_slice());
         let mut coverage = CorrelationCoverage {
             correlation: summary,
             test_file: file.map(|f| relative(layout, &f.path)),
             sequences: 0,
             failing: 0,
+            cases: CaseCounts::default(),
+            scenarios: scenarios(declared, &specific, &listed),
             threshold,
             met_exactly: Vec::new(),
             missed_by_one: Vec::new(),
             base_rules: base.iter().map(|b| (b.clone(), Vec::new())).collect(),
         };
-        for sequence in file.map_or(&[][..], |f| &f.sequences) {
+        for sequence in sequences {
             coverage.sequences += 1;
+            coverage.cases.count_sequence(sequence);
             if sequence.outcome.is_failure() {
                 coverage.failing += 1;
             }

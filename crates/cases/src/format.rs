@@ -79,6 +79,8 @@ pub struct SequenceCase {
     pub events: Vec<SequenceEvent>,
     /// Which base rules must match which events.
     pub reason: Vec<EventReason>,
+    /// `scenario:`: the documented false-positive scenario the case belongs to, if any.
+    pub scenario: Option<Named>,
     /// The case's `xfail` reason, when it is expected to fail.
     pub xfail: Option<String>,
 }
@@ -442,7 +444,7 @@ const CASE_KEYS: [&str; 11] = [
     "description",
 ];
 
-const SEQUENCE_KEYS: [&str; 10] = [
+const SEQUENCE_KEYS: [&str; 11] = [
     "name",
     "expect",
     "events",
@@ -450,6 +452,7 @@ const SEQUENCE_KEYS: [&str; 10] = [
     "fires",
     "groups",
     "reason",
+    "scenario",
     "xfail",
     "matrix",
     "description",
@@ -954,6 +957,9 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
         .get("xfail")
         .and_then(|n| reader.string(n, "`xfail`"))
         .map(|n| n.text);
+    let scenario = node
+        .get("scenario")
+        .and_then(|n| reader.string(n, "`scenario`"));
     Some(SequenceCase {
         name: name.text,
         span: node.span,
@@ -964,6 +970,7 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
         },
         events,
         reason,
+        scenario,
         xfail,
     })
 }

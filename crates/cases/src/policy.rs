@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::{Counter, CoverageReport, GapKind, RuleCoverage};
+use crate::coverage::{
+    CaseCounts, CorrelationCoverage, Counter, CoverageReport, GapKind, RuleCoverage,
+};
 
 /// The repository configuration file, at the repository root.
 pub const CONFIG_FILE: &str = "ruleproof.yml";
@@ -83,6 +85,11 @@ pub struct Requirements {
     /// Per cent of non-equivalent mutants the cases kill (`ruleproof mutate`, see
     /// `docs/mutation.md`); `coverage --check` leaves it to `mutate`.
     pub min_mutation_score: Option<Percent>,
+    /// Per cent of a correlation rule's conditions that passing sequence cases exercise: the
+    /// threshold met exactly, missed by one, and each base rule contributing to an alert
+    /// (`docs/coverage.md`). Detection rules have none, so it does not apply to them; and
+    /// search, item, value and meta-filter coverage do not apply to correlations.
+    pub correlation_coverage: Option<Percent>,
 }
 
 /// A whole percentage, 0 to 100.
@@ -155,6 +162,7 @@ impl Requirements {
             value_coverage: other.value_coverage.or(self.value_coverage),
             meta_filter_coverage: other.meta_filter_coverage.or(self.meta_filter_coverage),
             min_mutation_score: other.min_mutation_score.or(self.min_mutation_score),
+            correlation_coverage: other.correlation_coverage.or(self.correlation_coverage),
         }
     }
 
@@ -175,6 +183,7 @@ impl Requirements {
             value_coverage: max(self.value_coverage, other.value_coverage),
             meta_filter_coverage: max(self.meta_filter_coverage, other.meta_filter_coverage),
             min_mutation_score: max(self.min_mutation_score, other.min_mutation_score),
+            correlation_coverage: max(self.correlation_coverage, other.correlation_coverage),
         }
     }
 }
@@ -261,27 +270,71 @@ impl Policy {
         }
     }
 
-    /// Checks every rule of a coverage report against the policy.
+    /// Checks every rule and correlation rule of a coverage report against the policy.
     pub fn check(&self, report: &CoverageReport) -> PolicyReport {
-        let failures = report
+        let detection = report
             .rules
             .iter()
-            .filter_map(|rule| {
-                let lacks = self.lacks(rule);
-                (!lacks.is_empty()).then(|| RuleFailure {
-                    path: rule.rule.path.clone(),
-                    title: rule.rule.title.clone(),
-                    status: rule.rule.status.clone(),
-                    level: rule.rule.level.clone(),
-                    lacks,
-                })
+            .map(|rule| (&rule.rule, self.lacks(rule)));
+        let correlations = report
+            .correlations
+            .iter()
+            .map(|c| (&c.correlation, self.correlation_lacks(c)));
+        let failures = detection
+            .chain(correlations)
+            .filter(|(_, lacks)| !lacks.is_empty())
+            .map(|(rule, lacks)| RuleFailure {
+                path: rule.path.clone(),
+                title: rule.title.clone(),
+                status: rule.status.clone(),
+                level: rule.level.clone(),
+                lacks,
             })
             .collect();
         PolicyReport {
-            rules_checked: report.rules.len(),
+            rules_checked: report.rules.len() + report.correlations.len(),
             failures,
             errors: report.errors.clone(),
         }
+    }
+
+    /// What one correlation rule lacks, one sentence each; empty when it meets the policy. Its
+    /// sequence cases count as positive (`expect: fires`) and negative (`no-fire`) cases.
+    pub fn correlation_lacks(&self, correlation: &CorrelationCoverage) -> Vec<String> {
+        let summary = &correlation.correlation;
+        let wanted = self.requirements_for(summary.status.as_deref(), summary.level.as_deref());
+        let no_file = if correlation.test_file.is_none() {
+            " (it has no test-case file)"
+        } else {
+            ""
+        };
+        let mut lacks = case_lacks(&wanted, &correlation.cases, no_file);
+        if let Some(required) = wanted.scenario_coverage {
+            let counter = correlation.scenario_counts().counter();
+            if !counter.meets(required.get()) {
+                let missing: Vec<String> = correlation
+                    .scenarios
+                    .iter()
+                    .filter_map(|s| s.problem())
+                    .collect();
+                let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+                lacks.push(shortfall(
+                    required,
+                    counter,
+                    "false-positive scenario",
+                    &missing,
+                ));
+            }
+        }
+        if let Some(required) = wanted.correlation_coverage {
+            let counter = correlation.conditions();
+            if !counter.meets(required.get()) {
+                let missing = correlation.condition_gaps();
+                let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+                lacks.push(shortfall(required, counter, "correlation", &missing));
+            }
+        }
+        lacks
     }
 
     /// What one rule lacks, one sentence each; empty when it meets the policy.
@@ -294,33 +347,14 @@ impl Policy {
                 rule.errors.join("; ")
             ));
         }
-        let no_file = || match &rule.expected_test_file {
+        let no_file = match &rule.expected_test_file {
             Some(path) => format!(
                 " (it has no test-case file; expected at {})",
                 path.display()
             ),
             None => String::new(),
         };
-        if let Some(min) = wanted.min_positive
-            && rule.cases.positives < min as usize
-        {
-            lacks.push(format!(
-                "needs at least {min} passing positive case{}, has {}{}",
-                plural(min as usize),
-                rule.cases.positives,
-                no_file()
-            ));
-        }
-        if let Some(min) = wanted.min_negative
-            && rule.cases.negatives < min as usize
-        {
-            lacks.push(format!(
-                "needs at least {min} passing negative case{}, has {}{}",
-                plural(min as usize),
-                rule.cases.negatives,
-                no_file()
-            ));
-        }
+        lacks.extend(case_lacks(&wanted, &rule.cases, &no_file));
         let gaps = rule.gaps();
         let detection = rule.detection();
         let checks = [
@@ -371,6 +405,26 @@ impl Policy {
     }
 }
 
+/// The minimum numbers of passing positive and negative cases not met; `no_file` is appended
+/// to each sentence (why there are none).
+fn case_lacks(wanted: &Requirements, cases: &CaseCounts, no_file: &str) -> Vec<String> {
+    let mut lacks = Vec::new();
+    for (min, has, kind) in [
+        (wanted.min_positive, cases.positives, "positive"),
+        (wanted.min_negative, cases.negatives, "negative"),
+    ] {
+        if let Some(min) = min
+            && has < min as usize
+        {
+            lacks.push(format!(
+                "needs at least {min} passing {kind} case{}, has {has}{no_file}",
+                plural(min as usize),
+            ));
+        }
+    }
+    lacks
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -412,7 +466,7 @@ pub struct RuleFailure {
 /// The result of checking a coverage report against the policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PolicyReport {
-    /// How many rules were checked.
+    /// How many rules were checked, detection and correlation rules.
     pub rules_checked: usize,
     /// The rules that do not meet the policy, in report order.
     pub failures: Vec<RuleFailure>,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ruleproof_sigma::explain::SearchExplain;
 use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{CompiledFilter, Explanation, Span};
+use ruleproof_sigma::{CompiledFilter, Explanation, Metadata, Span};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
@@ -438,7 +438,7 @@ pub fn run_file(
             ),
         ));
     }
-    check_scenarios(&file, rule, &mut result.errors);
+    check_scenarios(&file, &rule.rule.meta, &mut result.errors);
     result.scenarios = file.scenarios.clone();
 
     let prepared_kql = match kql
@@ -476,6 +476,8 @@ fn run_correlation_file(
 ) {
     let correlation = &rules.correlations[index];
     result.rule = Some(RuleSummary::of_correlation(correlation));
+    check_scenarios(file, &correlation.correlation.meta, &mut result.errors);
+    result.scenarios = file.scenarios.clone();
     for case in &file.cases {
         result.errors.push(Diagnostic::new(
             &file.source,
@@ -506,15 +508,12 @@ fn run_correlation_file(
     result.sequences = run_sequences(file, rules, &set, index, &mut result.errors);
 }
 
-fn check_scenarios(file: &TestCaseFile, rule: &LoadedRule, errors: &mut Vec<Diagnostic>) {
+/// Checks that each scenario quotes one of the rule's (or correlation's) `falsepositives`
+/// entries, and that each case (single-event or sequence) names a declared scenario.
+fn check_scenarios(file: &TestCaseFile, meta: &Metadata, errors: &mut Vec<Diagnostic>) {
     for scenario in &file.scenarios {
         if let Some(fp) = &scenario.falsepositive
-            && !rule
-                .rule
-                .meta
-                .falsepositives
-                .iter()
-                .any(|(f, _)| f == &fp.text)
+            && !meta.falsepositives.iter().any(|(f, _)| f == &fp.text)
         {
             errors.push(Diagnostic::new(
                 &file.source,
@@ -523,16 +522,21 @@ fn check_scenarios(file: &TestCaseFile, rule: &LoadedRule, errors: &mut Vec<Diag
             ));
         }
     }
-    for case in &file.cases {
-        if let Some(scenario) = &case.scenario
+    let named = file
+        .cases
+        .iter()
+        .map(|c| (&c.name, &c.scenario))
+        .chain(file.sequences.iter().map(|c| (&c.name, &c.scenario)));
+    for (name, scenario) in named {
+        if let Some(scenario) = scenario
             && !file.scenarios.iter().any(|s| s.id.text == scenario.text)
         {
             errors.push(Diagnostic::new(
                 &file.source,
                 scenario.span,
                 format!(
-                    "case `{}` names scenario `{}`, which the file does not declare",
-                    case.name, scenario.text
+                    "case `{name}` names scenario `{}`, which the file does not declare",
+                    scenario.text
                 ),
             ));
         }

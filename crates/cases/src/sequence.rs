@@ -39,6 +39,8 @@ pub struct SequenceResult {
     pub col: u32,
     /// The reason given when the case is expected to fail (`xfail`), if it is.
     pub xfail: Option<String>,
+    /// The scenario id the case belongs to, if any.
+    pub scenario: Option<String>,
     /// What the case expects of the tested correlation's alerts.
     pub expect: SequenceExpect,
     /// The alerts the tested correlation raised, in order.
@@ -175,6 +177,7 @@ fn run_sequence(
         line: position.line,
         col: position.col,
         xfail: case.xfail.clone(),
+        scenario: case.scenario.as_ref().map(|s| s.text.clone()),
         expect: case.expect.clone(),
         alerts,
         matched,
@@ -196,14 +199,7 @@ fn outcome(failed: bool, xfail: bool) -> Outcome {
 
 /// Why an event was skipped, as one sentence.
 pub(crate) fn skipped_text(why: &Skipped) -> String {
-    match why {
-        Skipped::NoTimestamp(message) => format!("skipped by correlations: {message}"),
-        Skipped::Late { time, limit } => format!(
-            "skipped by correlations: late ({} is before {}, the newest time seen minus the lateness)",
-            format_timestamp(*time),
-            format_timestamp(*limit)
-        ),
-    }
+    format!("skipped by correlations: {why}")
 }
 
 fn compare(

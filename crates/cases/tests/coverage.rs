@@ -113,11 +113,21 @@ fn summary(report: &CoverageReport, policy: &PolicyReport) -> Value {
                     "test_file": c.test_file.as_ref().map(|p| p.display().to_string()),
                     "sequences": c.sequences,
                     "failing": c.failing,
+                    "cases": c.cases,
+                    "scenarios": c.scenarios.iter()
+                        .map(|s| (s.label(), json!(s.status.as_str())))
+                        .collect::<Map<_, _>>(),
                     "threshold": c.threshold,
                     "met_exactly": c.met_exactly,
                     "missed_by_one": c.missed_by_one,
                     "base_rules": c.base_rules.iter().map(|(r, cases)| (r.clone(), json!(cases))).collect::<Map<_, _>>(),
+                    "conditions": counter(c.conditions()),
                     "gaps": c.gaps(),
+                    "policy": policy
+                        .failures
+                        .iter()
+                        .find(|f| f.path == c.correlation.path)
+                        .map_or_else(Vec::new, |f| f.lacks.clone()),
                 }),
             )
         })
@@ -200,7 +210,7 @@ fn a_rule_without_a_test_case_file() {
 }
 
 #[test]
-fn a_correlation_rule_meets_its_threshold_but_is_never_missed_by_one() {
+fn a_correlation_rule_with_a_scenario_meets_its_threshold_but_is_never_missed_by_one() {
     check(&["correlations", "rules/correlation.yml"]);
 }
 

@@ -85,11 +85,30 @@ fn a_bad_reference_is_a_load_error_with_exit_2() {
         text.replacen("scenario: system-update", "scenario: no-such-scenario", 1),
     )
     .unwrap();
+    // A sequence case of a correlation names scenarios the same way.
+    let sequences = dir
+        .path()
+        .join("test-cases/linux/network_connection/mr_lnx_crypto_mining_many_pools.yml");
+    let text = std::fs::read_to_string(&sequences).unwrap();
+    std::fs::write(
+        &sequences,
+        text.replacen(
+            "      expect: fires\n",
+            "      expect: fires\n      scenario: no-such-pool-scenario\n",
+            1,
+        ),
+    )
+    .unwrap();
     let output = ruleproof(dir.path(), &["test"]);
     assert_eq!(code(&output), 2, "{}", stdout(&output));
+    let out = stdout(&output);
     assert!(
-        stdout(&output)
-            .contains("names scenario `no-such-scenario`, which the file does not declare")
+        out.contains("names scenario `no-such-scenario`, which the file does not declare"),
+        "{out}"
+    );
+    assert!(
+        out.contains("case `three distinct pools in ten minutes - exactly at the threshold` names scenario `no-such-pool-scenario`, which the file does not declare"),
+        "{out}"
     );
 }
 
@@ -273,6 +292,7 @@ fn match_prints_correlation_alerts_in_the_documented_shape() {
         line("04:12:00.000", "pool.supportxmr.com"),
         line("04:13:00.000", "mine.c3pool.com"),
         "{\"Computer\": \"h1\", \"DestinationHostname\": \"xmrpool.eu\"}\n".to_owned(),
+        "{\"Computer\": \"h1\", \"DestinationHostname\": \"xmrpool.eu\"}\n".to_owned(),
     ]
     .concat();
     std::fs::write(dir.path().join("a.jsonl"), a).unwrap();
@@ -313,11 +333,19 @@ fn match_prints_correlation_alerts_in_the_documented_shape() {
         "{out}"
     );
     // The correlation says `generate: true`, so the seed rule's own matches are printed too:
-    // four in a.jsonl (the event without a time included) and two in b.jsonl.
-    assert_eq!(out.lines().count(), 1 + 6, "{out}");
+    // five in a.jsonl (the events without a time included) and two in b.jsonl.
+    assert_eq!(out.lines().count(), 1 + 7, "{out}");
+    // The two events without a time give one summary line naming the first.
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("a.jsonl:5: left out of correlations: the event has no timestamp field"),
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: 2 event(s) left out of correlations for lack of a usable timestamp (first: a.jsonl:5: the event has no timestamp field (tried @timestamp, timestamp, TimeCreated, UtcTime, EventTime, TimeGenerated, _time))"
+        ],
         "{stderr}"
     );
 }
@@ -408,6 +436,68 @@ fn backtest_checks_match_counts_and_unexpected_matches() {
     );
 }
 
+/// `backtest` evaluates correlations as `match` does: expectations name the correlation, its
+/// alerts are counted, and events without a time give one warning line.
+#[test]
+fn backtest_counts_correlation_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |time: &str, host: &str| {
+        format!(
+            "{{\"UtcTime\": \"2026-11-27 {time}\", \"Computer\": \"h1\", \"DestinationHostname\": \"{host}\"}}\n"
+        )
+    };
+    let events = [
+        line("04:10:00.000", "pool.minexmr.com"),
+        line("04:12:00.000", "pool.supportxmr.com"),
+        line("04:13:00.000", "mine.c3pool.com"),
+        "{\"Computer\": \"h1\", \"DestinationHostname\": \"xmrpool.eu\"}\n".to_owned(),
+        "{\"Computer\": \"h1\", \"DestinationHostname\": \"xmrpool.eu\"}\n".to_owned(),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("events.jsonl"), events).unwrap();
+    let rules = repository().join("rules");
+    let expect = |text: &str| {
+        std::fs::write(dir.path().join("expect.yml"), text).unwrap();
+        ruleproof(
+            dir.path(),
+            &[
+                "backtest",
+                "--rules",
+                rules.to_str().unwrap(),
+                "--events",
+                "events.jsonl",
+                "--expect",
+                "expect.yml",
+                "--unexpected",
+                "fail",
+            ],
+        )
+    };
+    let output = expect(
+        "expectations:\n  - rule: 2f0d6c1e-7a4b-4c59-9e1d-3b8a5f6e7c21\n    exactly: 1\n  - rule: a46c93b7-55ed-4d27-a41b-c259456c4746\n    exactly: 5\n",
+    );
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with("warning: 2 event(s) left out of correlations for lack of a usable timestamp (first: events.jsonl:4: "),
+        "{stderr}"
+    );
+    // The alert nobody expected fails a benign-corpus backtest.
+    let output =
+        expect("expectations:\n  - rule: a46c93b7-55ed-4d27-a41b-c259456c4746\n    exactly: 5\n");
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("events.jsonl:3: 2f0d6c1e-7a4b-4c59-9e1d-3b8a5f6e7c21"),
+        "{}",
+        stdout(&output)
+    );
+}
+
 #[test]
 fn regression_reports_pass_fail_and_unsupported_tests() {
     let fixtures = repository().join("crates/backtest/tests/regression");
@@ -419,15 +509,20 @@ fn regression_reports_pass_fail_and_unsupported_tests() {
         stdout(&output)
     );
     let out = stdout(&output);
-    assert!(out.contains("2 passed, 1 failed, 2 unsupported"), "{out}");
+    assert!(out.contains("3 passed, 2 failed, 2 unsupported"), "{out}");
     assert!(out.contains("event 2 does not match"), "{out}");
+    // The fixture correlation is run over its samples as sequences.
+    assert!(
+        out.contains("PASS 0f0c6a5e-0000-4000-8000-000000000004 (Repeated Whoami by One User (fixture)): Two Runs Within Five Minutes"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_rule_file_or_directory_selects_its_test_cases() {
-    // rules/linux holds the seed rule (87 cases) and the correlation built on it (9 sequences).
+    // rules/linux holds the seed rule (87 cases) and the correlation built on it (10 sequences).
     for (path, passed) in [
-        ("rules/linux", "96 passed"),
+        ("rules/linux", "97 passed"),
         (SEED_RULE, "87 passed"),
         (SEED_CASES, "87 passed"),
     ] {

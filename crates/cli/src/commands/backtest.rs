@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use ruleproof_backtest::correlate::CorpusCorrelator;
 use ruleproof_backtest::events::{EventSource, event_files};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::logsource::{LogSourceMap, parse_logsource};
@@ -13,6 +14,7 @@ use ruleproof_backtest::run::{Counts, Item, run_source};
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
 use ruleproof_sigma::{CompileOptions, Correlation};
 
+use super::matching::{CorrelationArgs, compile_correlations};
 use super::{Format, load_collection, load_placeholders};
 use crate::Outcome;
 
@@ -244,7 +246,9 @@ pub struct BacktestArgs {
     rules: Vec<PathBuf>,
     #[command(flatten)]
     corpus: CorpusArgs,
-    /// The expectations file: per rule `exactly`, `at_least` or `at_most` N matches (optionally
+    #[command(flatten)]
+    correlation: CorrelationArgs,
+    /// The expectations file: per rule or correlation `exactly`, `at_least` or `at_most` N matches (optionally
     /// per corpus `file` glob), and an `allowlist` of known false positives.
     #[arg(long)]
     expect: Option<PathBuf>,
@@ -261,35 +265,51 @@ pub struct BacktestArgs {
 pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
     let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
-    if !correlations.is_empty() {
-        eprintln!(
-            "note: {} correlation rule(s) are not counted by backtest expectations; `ruleproof match` evaluates them",
-            correlations.len()
-        );
-    }
+    let set = compile_correlations(&correlations, &index)?;
+    let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let expectations = match &args.expect {
         Some(path) => Expectations::load(path)?,
         None => Expectations::default(),
     };
-    let mut tally = Tally::new(&expectations, index.rules());
+    let mut tally = Tally::new(&expectations, index.rules(), &set);
+    // The tally's number of the file being read; alerts are raised in it, or (at a file's
+    // end) in the file before, which is the number before.
     let mut current: Option<(String, usize)> = None;
     let totals = run_corpus(&index, &args.corpus, &mut |name, item| {
         let file = match &current {
             Some((n, id)) if n == name => *id,
             _ => {
+                correlator.finish(&mut |_, alert| {
+                    if let Some((_, id)) = &current {
+                        tally.record_alert(*id, alert);
+                    }
+                });
                 let id = tally.add_file(name);
                 current = Some((name.to_owned(), id));
                 id
             }
         };
         match item {
-            Item::Event(matched) => tally.record(file, &matched),
+            Item::Event(matched) => {
+                tally.record(file, &matched);
+                correlator.event(name, &matched, &mut |_, alert| {
+                    tally.record_alert(file, alert);
+                });
+            }
             Item::Bad(error) => {
                 eprintln!("error: {}", error.located(name));
                 tally.bad_record();
             }
         }
     })?;
+    correlator.finish(&mut |_, alert| {
+        if let Some((_, id)) = &current {
+            tally.record_alert(*id, alert);
+        }
+    });
+    for line in correlator.skipped().lines() {
+        eprintln!("warning: {line}");
+    }
     let unexpected = match args.unexpected {
         UnexpectedArg::Allow => Unexpected::Allow,
         UnexpectedArg::Fail => Unexpected::Fail,

@@ -14,7 +14,7 @@ use ruleproof_sigma::{CompiledRule, Correlation};
 
 use super::load_collection;
 use super::load_placeholders;
-use super::matching::{CorrelationArgs, skipped_message};
+use super::matching::CorrelationArgs;
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -155,9 +155,8 @@ fn explain_sequence(
         ));
         if let Err(why) = engine.push(index as u64, &event.value, &matched, &mut evaluations) {
             notes.push(format!(
-                "event {index} (line {}): {}",
-                event.line,
-                skipped_message(&why)
+                "event {index} (line {}): left out of correlations: {why}",
+                event.line
             ));
         }
     }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use ruleproof_backtest::correlate;
+use ruleproof_backtest::correlate::CorpusCorrelator;
 use ruleproof_backtest::events::Unit;
 use ruleproof_backtest::run::Item;
 use ruleproof_sigma::correlation::{
-    CorrelationEngine, EngineOptions, Evaluation, Realert, Skipped, Timespan, TimestampFields,
-    format_timestamp,
+    CorrelationSet, EngineOptions, Evaluation, Realert, Timespan, TimestampFields,
 };
 
 use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
@@ -79,108 +79,59 @@ impl CorrelationArgs {
     }
 }
 
-/// Why an event was left out of correlations, as a message.
-pub fn skipped_message(why: &Skipped) -> String {
-    match why {
-        Skipped::NoTimestamp(message) => format!("left out of correlations: {message}"),
-        Skipped::Late { time, limit } => format!(
-            "left out of correlations: late ({} is before {}, the newest time seen minus the lateness)",
-            format_timestamp(*time),
-            format_timestamp(*limit)
-        ),
-    }
-}
-
 pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
     let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
-    let set = match correlate::compile(&correlations, index.rules()) {
-        Ok(set) => set,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            bail!("the correlation rules do not compile");
-        }
-    };
-    let options = args.correlation.options(false)?;
+    let set = compile_correlations(&correlations, &index)?;
+    let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let stdout = std::io::stdout();
     let mut out = Printer {
         out: std::io::BufWriter::new(stdout.lock()),
         write_error: None,
         alerts: 0,
     };
-    let mut skipped = 0_usize;
-    // Each file is its own sequence: its correlation state starts empty (docs/semantics.md).
-    let mut current: Option<(String, CorrelationEngine<'_>)> = None;
-    let mut evaluations: Vec<Evaluation> = Vec::new();
-    let totals = run_corpus(&index, &args.corpus, &mut |file, item| {
-        if current.as_ref().is_none_or(|(name, _)| name != file) {
-            if let Some((name, mut engine)) = current.take() {
-                engine.finish(&mut evaluations);
-                out.alerts(&set, &name, &mut evaluations);
-            }
-            current = Some((
-                file.to_owned(),
-                CorrelationEngine::new(&set, options.clone()),
-            ));
-        }
-        match item {
-            Item::Event(matched) => {
-                // `event` is the 0-based line index the event's record starts on.
-                let event_index = matched.line.saturating_sub(1);
-                for &rule in matched.rules {
-                    if !set.reports_rule(rule) {
-                        continue;
-                    }
-                    let rule = &index.rules()[rule];
-                    out.line(&match matched.unit {
-                        Unit::Line => serde_json::json!({
-                            "file": file,
-                            "line": matched.line,
-                            "event": event_index,
-                            "rule": rule.meta.reference(),
-                            "title": rule.meta.title,
-                            "level": rule.meta.level,
-                        }),
-                        Unit::Record => serde_json::json!({
-                            "file": file,
-                            "record": matched.line,
-                            "rule": rule.meta.reference(),
-                            "title": rule.meta.title,
-                            "level": rule.meta.level,
-                        }),
-                    });
+    let totals = run_corpus(&index, &args.corpus, &mut |file, item| match item {
+        Item::Event(matched) => {
+            // `event` is the 0-based line index the event's record starts on.
+            let event_index = matched.line.saturating_sub(1);
+            for &rule in matched.rules {
+                if !set.reports_rule(rule) {
+                    continue;
                 }
-                if let Some((_, engine)) = current.as_mut()
-                    && let Err(why) = engine.push(
-                        event_index as u64,
-                        matched.event,
-                        matched.rules,
-                        &mut evaluations,
-                    )
-                {
-                    skipped += 1;
-                    eprintln!(
-                        "warning: {file}:{}: {}",
-                        matched.line,
-                        skipped_message(&why)
-                    );
-                }
-                out.alerts(&set, file, &mut evaluations);
+                let rule = &index.rules()[rule];
+                out.line(&match matched.unit {
+                    Unit::Line => serde_json::json!({
+                        "file": file,
+                        "line": matched.line,
+                        "event": event_index,
+                        "rule": rule.meta.reference(),
+                        "title": rule.meta.title,
+                        "level": rule.meta.level,
+                    }),
+                    Unit::Record => serde_json::json!({
+                        "file": file,
+                        "record": matched.line,
+                        "rule": rule.meta.reference(),
+                        "title": rule.meta.title,
+                        "level": rule.meta.level,
+                    }),
+                });
             }
-            Item::Bad(error) => eprintln!("error: {}", error.located(file)),
+            correlator.event(file, &matched, &mut |file, alert| {
+                out.alert(&set, file, alert);
+            });
         }
+        Item::Bad(error) => eprintln!("error: {}", error.located(file)),
     })?;
-    if let Some((name, mut engine)) = current.take() {
-        engine.finish(&mut evaluations);
-        out.alerts(&set, &name, &mut evaluations);
-    }
+    correlator.finish(&mut |file, alert| out.alert(&set, file, alert));
     if let Some(e) = out.write_error {
         return Err(e.into());
     }
     out.out.flush()?;
-    let alerts = out.alerts;
+    let skipped = correlator.skipped();
+    for line in skipped.lines() {
+        eprintln!("warning: {line}");
+    }
     let counts = totals.counts;
     eprintln!(
         "{} rules, {} correlations, {} events in {} file(s) ({} unreadable records), {} matches, {} correlation alerts, {} events left out of correlations",
@@ -190,12 +141,29 @@ pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
         totals.files,
         counts.bad_records,
         counts.matches,
-        alerts,
-        skipped
+        out.alerts,
+        skipped.total()
     );
     Ok(loaded
         .and(totals.outcome)
         .and(Outcome::failures_if(counts.bad_records > 0)))
+}
+
+/// Compiles the loaded correlations against the index's rules, printing each reference to
+/// nothing and each cycle.
+///
+/// # Errors
+/// When any correlation does not compile: alerts of a partial set would mislead.
+pub fn compile_correlations(
+    correlations: &[ruleproof_sigma::Correlation],
+    index: &ruleproof_sigma::ruleset::RuleSetIndex,
+) -> anyhow::Result<CorrelationSet> {
+    correlate::compile(correlations, index.rules()).or_else(|errors| {
+        for error in errors {
+            eprintln!("error: {error}");
+        }
+        bail!("the correlation rules do not compile")
+    })
 }
 
 /// Writes JSON lines to stdout, keeping the first write error for the end of the run.
@@ -213,21 +181,13 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    /// Writes the alerts among `evaluations` of the correlations that are reported (not only
-    /// building blocks of another one), and empties it.
-    fn alerts(
-        &mut self,
-        set: &ruleproof_sigma::correlation::CorrelationSet,
-        file: &str,
-        evaluations: &mut Vec<Evaluation>,
-    ) {
-        for alert in evaluations.drain(..) {
-            if alert.held && set.reports_correlation(alert.correlation) {
-                self.alerts += 1;
-                let line = correlate::alert_json(set, &alert, file, alert.event + 1);
-                if let Err(e) = writeln!(self.out, "{line}") {
-                    self.write_error.get_or_insert(e);
-                }
+    /// Writes an alert of a correlation that is reported (not only a building block of another).
+    fn alert(&mut self, set: &CorrelationSet, file: &str, alert: &Evaluation) {
+        if set.reports_correlation(alert.correlation) {
+            self.alerts += 1;
+            let line = correlate::alert_json(set, alert, file, alert.event + 1);
+            if let Err(e) = writeln!(self.out, "{line}") {
+                self.write_error.get_or_insert(e);
             }
         }
     }

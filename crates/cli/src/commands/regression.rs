@@ -1,4 +1,5 @@
-//! `ruleproof regression`: run a tree in SigmaHQ's `regression_data` layout against the rules.
+//! `ruleproof regression`: run a tree in SigmaHQ's `regression_data` layout against the rules and
+//! correlations.
 
 use std::path::PathBuf;
 
@@ -6,6 +7,7 @@ use ruleproof_backtest::regression;
 
 use super::Format;
 use super::backtest::load_index;
+use super::matching::{CorrelationArgs, compile_correlations};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +17,8 @@ pub struct RegressionArgs {
     /// Rule files or directories holding the rules the tests name.
     #[arg(long, required = true, num_args = 1..)]
     rules: Vec<PathBuf>,
+    #[command(flatten)]
+    correlation: CorrelationArgs,
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
@@ -23,8 +27,17 @@ pub struct RegressionArgs {
 }
 
 pub fn run(args: RegressionArgs) -> anyhow::Result<Outcome> {
-    let (index, loaded, _) = load_index(&args.rules, args.placeholders.as_deref())?;
-    let report = regression::run(&args.dir, index.rules())?;
+    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let set = compile_correlations(&correlations, &index)?;
+    let options = args.correlation.options(false)?;
+    let report = regression::run(
+        &args.dir,
+        regression::Rules {
+            detection: index.rules(),
+            correlations: &set,
+            options: &options,
+        },
+    )?;
     match args.format {
         Format::Json => println!("{:#}", report.json()),
         Format::Junit => print!("{}", report.junit()),

@@ -1,7 +1,9 @@
 //! Coverage as JSON, in the versioned shape documented in `docs/coverage.md`.
 
+use ruleproof_cases::RuleSummary;
 use ruleproof_cases::coverage::{
-    CaseCounts, Counter, CoverageReport, RuleCoverage, ScenarioCounts, SearchCoverage,
+    CaseCounts, Counter, CoverageReport, RuleCoverage, ScenarioCounts, ScenarioCoverage,
+    SearchCoverage,
 };
 use ruleproof_cases::policy::{PolicyReport, RuleFailure};
 use serde_json::{Value, json};
@@ -26,17 +28,28 @@ pub fn json(report: &CoverageReport, policy: &PolicyReport) -> Value {
             "meta_filters": counter(totals.detection.meta_filters),
         },
         "rules": report.rules.iter().map(|r| rule(r, policy)).collect::<Vec<_>>(),
-        "correlations": report.correlations.iter().map(|c| json!({
-            "correlation": c.correlation,
-            "test_file": c.test_file,
-            "sequences": c.sequences,
-            "failing": c.failing,
-            "threshold": c.threshold,
-            "met_exactly": c.met_exactly,
-            "missed_by_one": c.missed_by_one,
-            "base_rules": c.base_rules.iter().map(|(rule, cases)| json!({"rule": rule, "contributes_in": cases})).collect::<Vec<_>>(),
-            "gaps": c.gaps(),
-        })).collect::<Vec<_>>(),
+        "correlations": report.correlations.iter().map(|c| {
+            let lacks = lacks(policy, &c.correlation);
+            json!({
+                "correlation": c.correlation,
+                "test_file": c.test_file,
+                "sequences": c.sequences,
+                "failing": c.failing,
+                "cases": cases(&c.cases),
+                "scenario_counts": scenario_counts(c.scenario_counts()),
+                "scenarios": scenarios(&c.scenarios),
+                "threshold": c.threshold,
+                "met_exactly": c.met_exactly,
+                "missed_by_one": c.missed_by_one,
+                "base_rules": c.base_rules.iter().map(|(rule, cases)| json!({"rule": rule, "contributes_in": cases})).collect::<Vec<_>>(),
+                "conditions": counter(c.conditions()),
+                "gaps": c.gaps(),
+                "policy": {
+                    "passed": lacks.is_empty(),
+                    "lacks": lacks,
+                },
+            })
+        }).collect::<Vec<_>>(),
         "policy": {
             "passed": policy.passed(),
             "rules_checked": policy.rules_checked,
@@ -96,13 +109,33 @@ fn search(search: &SearchCoverage) -> Value {
     })
 }
 
-fn rule(rule: &RuleCoverage, policy: &PolicyReport) -> Value {
-    let detection = rule.detection();
-    let lacks = policy
+/// What the policy says the rule (detection or correlation) lacks; empty when it passes.
+fn lacks<'a>(policy: &'a PolicyReport, rule: &RuleSummary) -> &'a [String] {
+    policy
         .failures
         .iter()
-        .find(|f| f.path == rule.rule.path && f.title == rule.rule.title)
-        .map_or(&[][..], |f| f.lacks.as_slice());
+        .find(|f| f.path == rule.path && f.title == rule.title)
+        .map_or(&[][..], |f| f.lacks.as_slice())
+}
+
+fn scenarios(scenarios: &[ScenarioCoverage]) -> Value {
+    scenarios
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "title": s.title,
+                "falsepositive": s.falsepositive,
+                "status": s.status,
+                "cases": s.cases,
+            })
+        })
+        .collect()
+}
+
+fn rule(rule: &RuleCoverage, policy: &PolicyReport) -> Value {
+    let detection = rule.detection();
+    let lacks = lacks(policy, &rule.rule);
     json!({
         "path": rule.rule.path.display().to_string(),
         "title": rule.rule.title,
@@ -116,13 +149,7 @@ fn rule(rule: &RuleCoverage, policy: &PolicyReport) -> Value {
         "cases": cases(&rule.cases),
         "generic_falsepositives": rule.generic_falsepositives,
         "scenario_counts": scenario_counts(rule.scenario_counts()),
-        "scenarios": rule.scenarios.iter().map(|s| json!({
-            "id": s.id,
-            "title": s.title,
-            "falsepositive": s.falsepositive,
-            "status": s.status,
-            "cases": s.cases,
-        })).collect::<Vec<_>>(),
+        "scenarios": scenarios(&rule.scenarios),
         "detection": {
             "searches": counter(detection.searches),
             "items": counter(detection.items),

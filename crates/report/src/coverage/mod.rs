@@ -25,9 +25,16 @@ fn correlation_lines(c: &CorrelationCoverage) -> Vec<String> {
         }
     };
     let mut lines = vec![format!(
-        "sequence cases: {}, {} failing",
-        c.sequences, c.failing
+        "sequence cases: {}, {} failing ({} fire, {} stay quiet, {} known false positive(s))",
+        c.sequences, c.failing, c.cases.positives, c.cases.negatives, c.cases.known_false_positives
     )];
+    for scenario in &c.scenarios {
+        lines.push(format!(
+            "scenario {}: {}",
+            scenario.label(),
+            scenario.status.as_str()
+        ));
+    }
     if let Some(t) = c.threshold {
         let t = ruleproof_sigma::correlation::number_text(t);
         lines.push(format!(
@@ -42,6 +49,10 @@ fn correlation_lines(c: &CorrelationCoverage) -> Vec<String> {
     for (rule, cases) in &c.base_rules {
         lines.push(format!("base rule {rule} contributes in: {}", names(cases)));
     }
+    lines.push(format!(
+        "correlation coverage: {}",
+        counter_text(c.conditions())
+    ));
     for gap in c.gaps() {
         lines.push(format!("gap: {gap}"));
     }

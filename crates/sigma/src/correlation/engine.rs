@@ -100,6 +100,22 @@ pub enum Skipped {
     },
 }
 
+/// Why, in words: the timestamp problem as the reader found it, or `late (T is before L, the
+/// newest time seen minus the lateness)`.
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::NoTimestamp(message) => f.write_str(message),
+            Skipped::Late { time, limit } => write!(
+                f,
+                "late ({} is before {}, the newest time seen minus the lateness)",
+                super::timestamp::format_timestamp(*time),
+                super::timestamp::format_timestamp(*limit)
+            ),
+        }
+    }
+}
+
 /// An observation waiting in the reorder buffer: what one event contributes to one correlation.
 #[derive(Debug)]
 struct Observation {
