@@ -43,10 +43,90 @@ pub enum PolicyError {
 struct RepositoryConfig {
     #[serde(default)]
     coverage: Option<Policy>,
+    /// What a rule change needs, read by `ruleproof diff`.
+    #[serde(default)]
+    diff: Option<ChangePolicy>,
     /// Lint settings, read by the linter.
     #[serde(default)]
     #[allow(dead_code)]
     lints: Option<serde::de::IgnoredAny>,
+}
+
+/// What `ruleproof diff` requires of a changed rule, from the `diff:` key of `ruleproof.yml`
+/// (documented in `docs/ci.md`). Every requirement is off unless set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePolicy {
+    /// A `broadened` (or `changed`) rule needs a new or changed case that expects no match:
+    /// proof that the wider rule still leaves the benign events alone.
+    #[serde(default)]
+    pub broadened_needs_new_negative: bool,
+    /// A `narrowed` (or `changed`) rule needs a new or changed case that expects a match: proof
+    /// that the narrower rule still detects what it is for.
+    #[serde(default)]
+    pub narrowed_needs_new_positive: bool,
+    /// An `added` rule needs a test-case file with at least one case.
+    #[serde(default)]
+    pub added_needs_cases: bool,
+    /// A rule whose `level` is raised to this level or above …
+    #[serde(default)]
+    pub level_raised_to: Option<Level>,
+    /// … needs this per cent of its false-positive scenarios covered by passing cases.
+    #[serde(default)]
+    pub raised_level_scenario_coverage: Option<Percent>,
+}
+
+/// A Sigma `level`, from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// `informational`.
+    Informational,
+    /// `low`.
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+    /// `critical`.
+    Critical,
+}
+
+impl Level {
+    /// The level a rule's `level:` text names, `None` for a missing or unknown one.
+    pub fn parse(text: Option<&str>) -> Option<Level> {
+        Some(match text? {
+            "informational" => Level::Informational,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+}
+
+impl ChangePolicy {
+    /// Reads the `diff:` key of `ruleproof.yml` under `root`; no file or no key sets nothing.
+    ///
+    /// # Errors
+    /// As [`Policy::load`]: an unreadable file, YAML that does not parse, unknown keys.
+    pub fn load(root: &Path) -> Result<ChangePolicy, PolicyError> {
+        let path = root.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ChangePolicy::default());
+            }
+            Err(source) => return Err(PolicyError::Read { path, source }),
+        };
+        if text.trim().is_empty() {
+            return Ok(ChangePolicy::default());
+        }
+        let config: RepositoryConfig =
+            serde_saphyr::from_str(&text).map_err(|e| parse_error(&e, &path))?;
+        Ok(config.diff.unwrap_or_default())
+    }
 }
 
 /// The policy: requirements for every rule, overridden by status and by level.

@@ -860,3 +860,84 @@ fn a_reader_that_closes_the_pipe_early_ends_the_run_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
+
+/// A temporary git repository: `tests/diff/<case>/base` committed, `new` in the working tree.
+fn diff_repository(case: &str) -> tempfile::TempDir {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/diff")
+        .join(case);
+    ruleproof_testkit::git_change(&fixture.join("base"), &fixture.join("new"))
+}
+
+#[test]
+fn diff_rejects_an_unknown_revision() {
+    let repo = diff_repository("broadened");
+    let output = ruleproof(repo.path(), &["diff", "--base", "no-such-branch"]);
+    assert_eq!(
+        code(&output),
+        2,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("unknown revision `no-such-branch`"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn diff_exits_1_when_the_policy_is_unmet_and_0_once_a_negative_case_is_added() {
+    let repo = diff_repository("broadened");
+    let output = ruleproof(repo.path(), &["diff", "--base", "HEAD"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(stdout(&output).contains("broadened"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("diff.broadened_needs_new_negative"),
+        "{}",
+        stdout(&output)
+    );
+    let cases = repo.path().join("test-cases/discovery.yml");
+    let mut text = std::fs::read_to_string(&cases).unwrap();
+    text.push_str(
+        "  - name: systeminfo.exe renamed by a backup tool\n    expect: no-match\n    event: {Image: 'C:\\Backup\\systeminfo.exe.bak'}\n",
+    );
+    std::fs::write(&cases, text).unwrap();
+    let output = ruleproof(repo.path(), &["diff", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["format"], "ruleproof.diff/1");
+    assert_eq!(json["rules"][0]["change"], "broadened");
+    assert_eq!(
+        json["rules"][0]["fixtures"]["added"][0],
+        "systeminfo.exe renamed by a backup tool"
+    );
+}
+
+#[test]
+fn diff_takes_witnesses_from_an_event_corpus() {
+    let repo = diff_repository("broadened");
+    let corpus = repo.path().join("events.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"Image\": \"C:\\\\Windows\\\\notepad.exe\"}\n{\"Image\": \"D:\\\\Tools\\\\systeminfo.exe\"}\n",
+    )
+    .unwrap();
+    let output = ruleproof(
+        repo.path(),
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "--events",
+            "events.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let witnesses = json["rules"][0]["witnesses"].as_array().unwrap();
+    assert_eq!(witnesses[0]["source"], "events.jsonl:2", "{witnesses:?}");
+    assert_eq!(witnesses[0]["old"], false);
+    assert_eq!(witnesses[0]["new"], true);
+}

@@ -12,8 +12,10 @@
 
 pub mod branch;
 pub mod build;
+pub mod perturb;
 pub mod sample;
 
 pub use build::{
     GeneratedEvent, Kind, RuleEvents, Unsatisfied, ValueAt, event_for_value, generate,
 };
+pub use perturb::candidates;

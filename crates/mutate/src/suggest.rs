@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use ruleproof_cases::coverage::coverage;
 use ruleproof_cases::{Layout, LoadedRule, RuleSet};
-use ruleproof_generate::{GeneratedEvent, Kind, ValueAt, event_for_value, generate};
+use ruleproof_generate::{GeneratedEvent, Kind, ValueAt, candidates, event_for_value};
 use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::{CompileOptions, CompiledRule, Rule};
 
@@ -114,7 +114,7 @@ pub fn kill_mutants(
 ) -> (Vec<GeneratedEvent>, Vec<String>) {
     let mut killers: Vec<GeneratedEvent> = Vec::new();
     let mut not_found = Vec::new();
-    let mut candidates = candidate_events(rule, original, options);
+    let mut pool = candidates(rule, original, options);
     for mutant in mutants(rule, options) {
         if mutant.equivalent.is_some() || !wanted(mutant.operator, &mutant.description) {
             continue;
@@ -127,10 +127,10 @@ pub fn kill_mutants(
         if known.iter().chain(&killers).any(|c| differs(&c.event)) {
             continue;
         }
-        let found = candidates.iter().find(|e| differs(e)).cloned().or_else(|| {
-            let extra = candidate_events(&mutant.rule, &compiled, options);
+        let found = pool.iter().find(|e| differs(e)).cloned().or_else(|| {
+            let extra = candidates(&mutant.rule, &compiled, options);
             let hit = extra.iter().find(|e| differs(e)).cloned();
-            candidates.extend(extra);
+            pool.extend(extra);
             hit
         });
         match found {
@@ -182,56 +182,4 @@ fn locate(
         item,
         value,
     })
-}
-
-/// Events that may tell a rule from a mutant: the rule's generated positives and near misses,
-/// and each positive with one field changed a little (a character before or after a string, the
-/// other case, a number one up or down).
-fn candidate_events(rule: &Rule, compiled: &CompiledRule, options: &CompileOptions) -> Vec<Value> {
-    let generated = generate(rule, compiled, options);
-    let mut out: Vec<Value> = generated.events.iter().map(|e| e.event.clone()).collect();
-    for event in generated.events.iter().filter(|e| e.expect_match) {
-        let Value::Object(fields) = &event.event else {
-            continue;
-        };
-        for (name, value) in fields {
-            let variants: Vec<Value> = match value {
-                Value::String(s) => {
-                    let upper = s.to_uppercase();
-                    let swapped = if upper == *s { s.to_lowercase() } else { upper };
-                    vec![
-                        Value::String(format!("x.{s}")),
-                        Value::String(format!("{s}.x")),
-                        Value::String(format!("x{s}")),
-                        Value::String(format!("{s}x")),
-                        Value::String(swapped),
-                    ]
-                }
-                Value::Number(n) => n
-                    .as_f64()
-                    .map(|n| vec![Value::from(n + 1.0), Value::from(n - 1.0)])
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            for variant in variants {
-                let mut changed = fields.clone();
-                changed.insert(name.clone(), variant);
-                out.push(Value::Object(changed));
-            }
-        }
-    }
-    // Integers stay integers where the engine compares them as text.
-    for event in &mut out {
-        if let Value::Object(fields) = event {
-            for value in fields.values_mut() {
-                if let Some(f) = value.as_f64()
-                    && value.is_f64()
-                    && f.fract() == 0.0
-                {
-                    *value = Value::from(f as i64);
-                }
-            }
-        }
-    }
-    out
 }

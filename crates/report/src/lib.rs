@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod coverage;
+pub mod diff_output;
 pub mod explain_output;
 pub mod generated;
 pub mod github;
@@ -19,4 +20,9 @@ pub fn display_path(path: &std::path::Path) -> String {
         .and_then(|cwd| path.strip_prefix(cwd).ok())
         .unwrap_or(path);
     relative.display().to_string()
+}
+
+/// Text for a Markdown table cell: a `|` would end the cell.
+pub(crate) fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
 }

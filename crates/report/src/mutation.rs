@@ -8,7 +8,7 @@ use ruleproof_mutate::policy::Shortfall;
 use ruleproof_mutate::{MutantResult, MutationReport, RuleMutation, Status};
 use serde_json::{Value, json};
 
-use crate::display_path;
+use crate::{cell, display_path};
 
 /// The version of the JSON shape; bumped when a field changes meaning or disappears.
 pub const JSON_FORMAT: &str = "ruleproof.mutation/1";
@@ -143,10 +143,6 @@ fn rule_json(rule: &RuleMutation) -> Value {
 }
 
 /// Escapes `|`, which would end a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
 /// For a pull-request comment: a table of scores, then the survivors.
 pub fn markdown(report: &MutationReport, shortfalls: &[Shortfall]) -> String {
     let mut out = String::from("## Mutation testing\n\n");

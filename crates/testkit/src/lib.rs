@@ -63,3 +63,75 @@ pub fn sigmahq_corpus() -> Option<PathBuf> {
         ),
     }
 }
+
+/// A git repository in a temporary directory whose last commit holds the tree `base` and whose
+/// working tree holds the tree `new` (both copied file by file), for testing what a change
+/// does. Commits are made with a fixed author and date, so ids are the same on every run.
+///
+/// # Panics
+///
+/// When `git` cannot run or a file cannot be copied: the test cannot do what it is for.
+pub fn git_change(base: &Path, new: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+    git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    copy_tree(base, dir.path());
+    git(dir.path(), &["add", "--all"]);
+    git(
+        dir.path(),
+        &["commit", "--quiet", "--allow-empty", "-m", "base"],
+    );
+    for entry in std::fs::read_dir(dir.path()).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.unwrap_or_else(|e| panic!("cannot remove {}: {e}", path.display()));
+    }
+    copy_tree(new, dir.path());
+    dir
+}
+
+/// Runs `git` in `dir` with a fixed identity and date, panicking when it fails.
+///
+/// # Panics
+///
+/// When `git` cannot run or fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=ruleproof",
+            "-c",
+            "user.email=ruleproof@example.invalid",
+        ])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
+    assert!(status.success(), "git {args:?} failed in {}", dir.display());
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if !from.is_dir() {
+        return;
+    }
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{e}"));
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", entry.path().display()));
+        }
+    }
+}

@@ -4,6 +4,7 @@ mod backtest;
 mod cases;
 mod convert;
 mod coverage;
+mod diff;
 mod explain;
 mod generate;
 mod matching;
@@ -35,6 +36,9 @@ pub struct Cli {
 enum Command {
     /// Run every rule's test cases (and KQL parity checks) and report each verdict.
     Test(test::TestArgs),
+    /// Compare the rules with a git revision by meaning: broadened, narrowed, changed… with
+    /// witness events, and check the `diff:` policy.
+    Diff(diff::DiffArgs),
     /// Validate rules, filters, correlations and test cases: schemas and lints.
     Validate(validate::ValidateArgs),
     /// Evaluate rules against events (JSON Lines, gzip, EVTX JSON); print one JSON line per match.
@@ -138,6 +142,7 @@ pub fn force_hint(error: &ruleproof_files::WriteError) -> &'static str {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Match(args) => matching::run(args),
         Command::Explain(args) => explain::run(args),

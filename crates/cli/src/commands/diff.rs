@@ -1,0 +1,100 @@
+//! `ruleproof diff --base REF`: what the working tree's changes to rules, meta-filters,
+//! correlations and test cases do to detection, against a git revision, and whether each
+//! change meets the `diff:` policy of `ruleproof.yml`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use ruleproof_cases::policy::ChangePolicy;
+use ruleproof_diff::{CorpusEvent, DiffOptions};
+use ruleproof_report::diff_output as render;
+use ruleproof_sigma::CompileOptions;
+use ruleproof_validate::LoadCheck;
+
+use super::RootArgs;
+use crate::Outcome;
+
+/// Formats of the diff report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// For the terminal: each changed rule, its classification and witnesses.
+    Human,
+    /// `ruleproof.diff/1`, documented in docs/ci.md.
+    Json,
+    /// For a pull-request comment: one row per rule, witnesses folded.
+    Markdown,
+    /// GitHub Actions annotations on the changed lines.
+    Github,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// Paths to compare, relative to the repository root (default: `rules/` and `test-cases/`).
+    paths: Vec<PathBuf>,
+    /// The git revision to compare the working tree with (a branch, tag or commit).
+    #[arg(long, value_name = "REF")]
+    base: String,
+    /// Event corpora (JSON Lines, JSON, gzip, EVTX-as-JSON) whose events are witness
+    /// candidates too.
+    #[arg(long, value_name = "PATH")]
+    events: Vec<PathBuf>,
+    #[command(flatten)]
+    root: RootArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: DiffFormat,
+}
+
+pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
+    let layout = args.root.layout(&[])?;
+    let policy = ChangePolicy::load(&layout.root)?;
+    let mut events = Vec::new();
+    let mut outcome = Outcome::Ok;
+    for path in &args.events {
+        let (read, errors) = ruleproof_backtest::events::read_all(path)
+            .with_context(|| format!("cannot read events from {}", path.display()))?;
+        for error in &errors {
+            eprintln!(
+                "error: {}:{}: {}",
+                path.display(),
+                error.line,
+                error.message
+            );
+            outcome = Outcome::Error;
+        }
+        events.extend(read.into_iter().map(|e| CorpusEvent {
+            source: format!("{}:{}", path.display(), e.line),
+            event: e.value,
+        }));
+    }
+    let check = LoadCheck::new();
+    let options = CompileOptions::default();
+    let report = ruleproof_diff::diff(
+        &layout,
+        &DiffOptions {
+            base: &args.base,
+            paths: args.paths.clone(),
+            events: &events,
+            check: Some(&check),
+            compile: options.clone(),
+        },
+    )?;
+    let unmet = ruleproof_diff::policy::check(&report, &policy, &layout, Some(&check), &options);
+    let output = match args.format {
+        DiffFormat::Human => render::human(&report, &unmet),
+        DiffFormat::Json => format!("{:#}\n", render::json(&report, &unmet)),
+        DiffFormat::Markdown => render::markdown(&report, &unmet),
+        DiffFormat::Github => render::github(&report, &unmet),
+    };
+    print!("{output}");
+    if args.format != DiffFormat::Human {
+        for error in &report.errors {
+            eprintln!("error: {error}");
+        }
+        eprint!("{}", render::policy_text(&unmet));
+    }
+    Ok(outcome
+        .and(Outcome::error_if(!report.errors.is_empty()))
+        .and(Outcome::failures_if(!unmet.is_empty())))
+}
