@@ -941,3 +941,25 @@ fn diff_takes_witnesses_from_an_event_corpus() {
     assert_eq!(witnesses[0]["old"], false);
     assert_eq!(witnesses[0]["new"], true);
 }
+
+#[test]
+fn changed_since_runs_only_the_cases_of_changed_rules_and_says_how_many_were_skipped() {
+    let repo = diff_repository("broadened");
+    let output = ruleproof(repo.path(), &["test", "--changed-since", "HEAD"]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(text.contains("test-cases/discovery.yml"), "{text}");
+    assert!(!text.contains("other.yml"), "{text}");
+    assert!(
+        text.contains("changed since HEAD: 1 of 2 test-case files run, 1 skipped"),
+        "{text}"
+    );
+    let output = ruleproof(repo.path(), &["coverage", "--changed-since", "HEAD"]);
+    let text = stdout(&output);
+    assert!(text.contains("Discovery Tools"), "{text}");
+    assert!(!text.contains("Other Tool"), "{text}");
+    assert!(
+        text.contains("changed since HEAD: 1 of 2 rules reported, 1 skipped"),
+        "{text}"
+    );
+}

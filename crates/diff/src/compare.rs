@@ -216,6 +216,9 @@ pub struct FilterDiff {
     pub change: Change,
     /// The rules whose verdicts it changes, by witness.
     pub rules: Vec<RuleEffect>,
+    /// Every rule of the working tree it applies to, at the base or now (witness or not), by
+    /// path relative to the repository root: what a changed-only run must run.
+    pub applies_to: Vec<PathBuf>,
     /// The line of the filter's file to annotate.
     pub line: u32,
 }
@@ -511,6 +514,7 @@ impl Trees<'_> {
         let old_f = old.as_ref().map(|(_, l)| &l.compiled);
         let new_f = new.as_ref().map(|(_, l)| &l.compiled);
         let mut rules = Vec::new();
+        let mut applies_to = Vec::new();
         // Each rule of the working tree the filter applies to, then or now, with the working
         // tree's other filters: only this filter's change differs between the two versions.
         for rule in &self.new.rules {
@@ -519,6 +523,7 @@ impl Trees<'_> {
             if !applies_old && !applies_new {
                 continue;
             }
+            applies_to.push(relative_to(&rule.path, &self.layout.root));
             let others: Vec<&CompiledFilter> = self
                 .new
                 .filters
@@ -595,6 +600,7 @@ impl Trees<'_> {
             path,
             change,
             rules,
+            applies_to,
             line,
         }
     }

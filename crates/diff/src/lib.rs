@@ -79,6 +79,9 @@ pub struct DiffReport {
     pub filters: Vec<FilterDiff>,
     /// Changed correlations, and correlations over changed rules.
     pub correlations: Vec<CorrelationDiff>,
+    /// Test-case files changed, added or moved, present in the working tree (relative to the
+    /// repository root).
+    pub changed_test_cases: Vec<PathBuf>,
     /// Documents of the working tree that did not load (as `path:line:col: message`).
     pub errors: Vec<String>,
     /// Documents of the base that did not load; they count as absent there.
@@ -89,6 +92,35 @@ impl DiffReport {
     /// The rules whose detection changed meaning (broadened, narrowed, changed, added, removed).
     pub fn semantic_changes(&self) -> usize {
         self.rules.iter().filter(|r| r.change.is_semantic()).count()
+    }
+
+    /// What a changed-only run (`test --changed-since`, `coverage --changed-since`) must run,
+    /// relative to the repository root: the files of the changed rules and correlations still
+    /// in the working tree, of every rule a changed meta-filter applies to, of every
+    /// correlation over a changed rule, and the changed test-case files. Sorted, without
+    /// duplicates.
+    pub fn affected_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self
+            .rules
+            .iter()
+            .filter(|r| r.change != Change::Removed)
+            .map(|r| r.path.clone())
+            .chain(
+                self.filters
+                    .iter()
+                    .flat_map(|f| f.applies_to.iter().cloned()),
+            )
+            .chain(
+                self.correlations
+                    .iter()
+                    .filter(|c| c.change != Change::Removed)
+                    .map(|c| c.path.clone()),
+            )
+            .chain(self.changed_test_cases.iter().cloned())
+            .collect();
+        files.sort();
+        files.dedup();
+        files
     }
 }
 
@@ -178,6 +210,11 @@ pub fn diff(layout: &Layout, options: &DiffOptions) -> Result<DiffReport, DiffEr
         events: options.events,
         options: &options.compile,
     };
+    report.changed_test_cases = new_changed
+        .iter()
+        .filter(|p| p.starts_with(&cases_rel) && layout.root.join(p).is_file())
+        .cloned()
+        .collect();
     report.rules = trees.rules();
     report.filters = trees.filters();
     report.correlations = trees.correlations(&report.rules);

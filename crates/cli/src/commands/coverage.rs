@@ -49,6 +49,10 @@ pub struct CoverageArgs {
     /// each rule and what it lacks on stderr.
     #[arg(long)]
     check: bool,
+    /// Report only the rules changed or affected since this git revision (as `test
+    /// --changed-since` selects them); the summary says how many were skipped.
+    #[arg(long, value_name = "REF", conflicts_with = "paths")]
+    changed_since: Option<String>,
 }
 
 pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
@@ -76,6 +80,23 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     if !args.paths.is_empty() {
         select(&mut report, &layout, &args.paths);
     }
+    let mut skipped = None;
+    if let Some(base) = &args.changed_since {
+        let (affected, cases) = super::diff::changed_since(&layout, base)?;
+        let total = report.rules.len();
+        let wanted: Vec<PathBuf> = affected.into_iter().chain(cases).collect();
+        if wanted.is_empty() {
+            report.rules.clear();
+        } else {
+            select(&mut report, &layout, &wanted);
+        }
+        skipped = Some(super::diff::skipped_line(
+            base,
+            report.rules.len(),
+            total,
+            "rules reported",
+        ));
+    }
     let verdict = policy.check(&report);
     let rendered = match args.format {
         CoverageFormat::Human => render::text(&report, &verdict),
@@ -100,6 +121,13 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
         Some(path) => write_atomically(path, rendered.as_bytes(), args.force)
             .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?,
         None => print!("{rendered}"),
+    }
+    if let Some(line) = skipped {
+        if args.format == CoverageFormat::Human && args.output.is_none() {
+            print!("{line}");
+        } else {
+            eprint!("{line}");
+        }
     }
     if !args.check {
         return Ok(Outcome::Ok);

@@ -98,3 +98,52 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
         .and(Outcome::error_if(!report.errors.is_empty()))
         .and(Outcome::failures_if(!unmet.is_empty())))
 }
+
+/// What `test --changed-since` and `coverage --changed-since` run: the files
+/// ([`DiffReport::affected_files`](ruleproof_diff::DiffReport::affected_files)) changed or
+/// affected since `base`, as paths under the root, and the test-case files they select that
+/// exist.
+///
+/// # Errors
+/// Git missing, not a repository, an unknown `base`.
+pub fn changed_since(
+    layout: &ruleproof_cases::Layout,
+    base: &str,
+) -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let check = LoadCheck::new();
+    let report = ruleproof_diff::diff(
+        layout,
+        &DiffOptions {
+            base,
+            paths: Vec::new(),
+            events: &[],
+            check: Some(&check),
+            compile: CompileOptions::default(),
+        },
+    )?;
+    let affected: Vec<PathBuf> = report
+        .affected_files()
+        .iter()
+        .map(|p| layout.root.join(p))
+        .collect();
+    if affected.is_empty() {
+        return Ok((affected, Vec::new()));
+    }
+    let mut cases: Vec<PathBuf> = layout
+        .select_test_cases(&affected)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    Ok((affected, cases))
+}
+
+/// The summary line of a changed-only run: `what` names the things and what was done with
+/// them (`test-case files run`).
+pub fn skipped_line(base: &str, ran: usize, total: usize, what: &str) -> String {
+    format!(
+        "changed since {base}: {ran} of {total} {what}, {} skipped\n",
+        total.saturating_sub(ran)
+    )
+}

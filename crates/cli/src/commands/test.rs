@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use ruleproof_cases::RuleSet;
+use ruleproof_cases::ruleset::yaml_files;
 use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
@@ -21,11 +22,28 @@ pub struct TestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Run only the test-case files of the rules, meta-filters and correlations changed since
+    /// this git revision (and of the rules a changed meta-filter applies to), and the changed
+    /// test-case files; the summary says how many were skipped.
+    #[arg(long, value_name = "REF", conflicts_with = "paths")]
+    changed_since: Option<String>,
 }
 
 pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     let layout = args.root.layout(&args.paths)?;
-    let paths = layout.select_test_cases(&args.paths);
+    let (paths, skipped) = match &args.changed_since {
+        None => (layout.select_test_cases(&args.paths), None),
+        Some(base) => {
+            let (_, cases) = super::diff::changed_since(&layout, base)?;
+            let total = yaml_files(&layout.cases_dir).files.len();
+            let line = super::diff::skipped_line(base, cases.len(), total, "test-case files run");
+            if cases.is_empty() {
+                print!("{line}");
+                return Ok(Outcome::Ok);
+            }
+            (cases, Some(line))
+        }
+    };
     let rules = RuleSet::load_checked(
         &layout.rules_dir,
         &CompileOptions::default(),
@@ -48,7 +66,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
     // Which rules lack a test-case file is only known when every test-case file ran.
-    if !args.paths.is_empty() {
+    if !args.paths.is_empty() || skipped.is_some() {
         report.untested.clear();
     }
     let output = match args.format {
@@ -58,6 +76,14 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
         Format::Github => test_output::github(&report),
     };
     print!("{output}");
+    if let Some(line) = skipped {
+        // The machine formats stay one document; the count goes where CI logs show it.
+        if args.format == Format::Human {
+            print!("{line}");
+        } else {
+            eprint!("{line}");
+        }
+    }
     let totals = report.totals();
     Ok(
         Outcome::error_if(totals.errors > 0).and(Outcome::failures_if(
