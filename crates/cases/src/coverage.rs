@@ -708,14 +708,7 @@ fn rule_coverage(
     file: Option<&FileResult>,
 ) -> RuleCoverage {
     let meta = &rule.rule.meta;
-    let summary = RuleSummary {
-        title: meta.title.clone(),
-        id: meta.id.clone(),
-        path: relative(layout, &rule.path),
-        status: meta.status.clone(),
-        level: meta.level.clone(),
-        falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
-    };
+    let summary = RuleSummary::from_meta(meta, &relative(layout, &rule.path));
     let cases: &[CaseResult] = file.map_or(&[], |f| f.cases.as_slice());
     let mut counts = CaseCounts::default();
     for case in cases {

@@ -208,6 +208,10 @@ pub struct RuleSummary {
     pub level: Option<String>,
     /// The rule's `falsepositives:` entries.
     pub falsepositives: Vec<String>,
+    /// The rule's `tags:` (e.g. `attack.t1059.001`), for the ATT&CK layer of `coverage
+    /// --format navigator`; not part of the test-results JSON.
+    #[serde(skip)]
+    pub tags: Vec<String>,
 }
 
 impl RuleSummary {
@@ -228,6 +232,7 @@ impl RuleSummary {
             status: meta.status.clone(),
             level: meta.level.clone(),
             falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
+            tags: meta.tags.clone(),
         }
     }
 }

@@ -151,3 +151,36 @@ fn rule_text_is_escaped() {
     let markdown = render::markdown(&report, policy);
     assert!(markdown.contains("&lt;b&gt;\"bold\" &amp; 'brave'&lt;/b&gt; \\| \\*emphasis\\*"));
 }
+
+#[test]
+fn navigator_layer() {
+    let (report, policy) = computed();
+    let value = render::navigator(report, policy);
+    assert_eq!(value["versions"]["layer"], render::LAYER_VERSION);
+    check_snapshot("coverage", "navigator-layer.json", &format!("{value:#}\n"));
+}
+
+#[test]
+fn technique_ids_come_from_attack_tags_only() {
+    assert_eq!(
+        render::technique_id("attack.t1059.001").as_deref(),
+        Some("T1059.001")
+    );
+    assert_eq!(
+        render::technique_id("attack.t1105").as_deref(),
+        Some("T1105")
+    );
+    for not_a_technique in [
+        "attack.execution",
+        "attack.g0007",
+        "attack.t10",
+        "cve.2021-44228",
+        "attack.t1059.1",
+    ] {
+        assert_eq!(
+            render::technique_id(not_a_technique),
+            None,
+            "{not_a_technique}"
+        );
+    }
+}

@@ -28,6 +28,8 @@ pub enum CoverageFormat {
     Json,
     /// One self-contained page with per-rule bars and a drill-down.
     Html,
+    /// A MITRE ATT&CK Navigator layer (format 4.5): techniques scored by proven rules.
+    Navigator,
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +104,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
         CoverageFormat::Human => render::text(&report, &verdict),
         CoverageFormat::Markdown => render::markdown(&report, &verdict),
         CoverageFormat::Json => format!("{:#}\n", render::json(&report, &verdict)),
+        CoverageFormat::Navigator => format!("{:#}\n", render::navigator(&report, &verdict)),
         CoverageFormat::Html => {
             // The page also shows how many mutants the selected rules' cases kill.
             let cases = report

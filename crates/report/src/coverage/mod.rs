@@ -4,11 +4,13 @@
 mod html;
 mod json;
 mod markdown;
+mod navigator;
 mod text;
 
 pub use html::html;
 pub use json::{JSON_FORMAT, json};
 pub use markdown::markdown;
+pub use navigator::{LAYER_VERSION, navigator, technique_id};
 pub use text::{policy_text, text};
 
 use ruleproof_cases::RuleSummary;
