@@ -48,6 +48,30 @@ fn check(expected: &Path) -> datatest_stable::Result<()> {
             )?;
         }
     }
+    for filter in &report.filters {
+        writeln!(
+            out,
+            "meta-filter {}: {}",
+            filter.path.display(),
+            filter.change.as_str()
+        )?;
+        for effect in &filter.rules {
+            writeln!(
+                out,
+                "  {} {}",
+                effect.change.as_str(),
+                effect.path.display()
+            )?;
+        }
+    }
+    for correlation in &report.correlations {
+        writeln!(
+            out,
+            "correlation {}: {}",
+            correlation.path.display(),
+            correlation.change.as_str()
+        )?;
+    }
     for error in report.errors.iter().chain(&report.base_errors) {
         writeln!(out, "error: {error}")?;
     }
