@@ -4,8 +4,8 @@
 //! the other's applies to more events); the [`Canonical`] forms of the detections (equal forms
 //! are an exact proof that the detections match the same events); otherwise both compiled
 //! versions evaluate every candidate event (the generated positives, near misses and
-//! perturbations of both versions, the events of both versions' fixtures, and the corpus
-//! events) and each event on which they disagree is a witness. Witnesses only the new version
+//! perturbations of both versions, each version's positives with the events of its negated
+//! condition laid over them, the events of both versions' fixtures, and the corpus events) and each event on which they disagree is a witness. Witnesses only the new version
 //! matches show a broadening, those only the old one matches a narrowing; no witness leaves the
 //! rule `equivalent` (or `metadata`) with `proof: witnesses`, not `exact`.
 
@@ -447,6 +447,12 @@ impl Trees<'_> {
         {
             pool.add(event, "generated");
         }
+        // Each version's positives with its exclusions laid over them, one per excluded value.
+        for (rule, compiled) in [(old_rule, &old_l.compiled), (new_rule, &new_l.compiled)] {
+            for event in exclusion_events(rule, compiled, self.options) {
+                pool.add(event, "generated");
+            }
+        }
         for case in old_cases.iter().chain(&new_cases) {
             pool.add(case.event.clone(), "fixture");
         }
@@ -814,6 +820,9 @@ fn logsource_text(logsource: &ruleproof_sigma::LogSource) -> String {
         .join("/")
 }
 
+/// How many positives of a rule get each event of its negation laid over them.
+const MAX_OVERLAID: usize = 20;
+
 /// The events a meta-filter decides: generated for its detection read as a rule, and for the
 /// negation of its condition (a filter's condition is usually `not …`, so the positives of the
 /// negation are the events it rejects, one per value).
@@ -821,27 +830,56 @@ fn filter_events(body: &DocumentBody, options: &CompileOptions) -> Vec<Value> {
     let DocumentBody::Filter(filter) = body else {
         return Vec::new();
     };
-    let mut negated = filter.detection.clone();
-    for condition in &mut negated.conditions {
+    let rule = Rule {
+        meta: filter.meta.clone(),
+        logsource: filter.logsource.clone(),
+        detection: filter.detection.clone(),
+    };
+    let mut out = negation_events(&rule, options);
+    if let Ok(compiled) = CompiledRule::compile(&rule, options) {
+        out.extend(
+            generate(&rule, &compiled, options)
+                .events
+                .into_iter()
+                .map(|e| e.event),
+        );
+    }
+    out
+}
+
+/// The generated events of a rule's negated condition: the positives of `not (condition)` make
+/// each excluding search (`and not filter_*`) true, one event per value, where the rule's own
+/// near misses try only one.
+fn negation_events(rule: &Rule, options: &CompileOptions) -> Vec<Value> {
+    let mut negated = rule.clone();
+    for condition in &mut negated.detection.conditions {
         if let Ok(parsed) = &condition.parsed {
             condition.parsed = Ok(CondExpr::Not(Box::new(parsed.clone())));
         }
     }
+    match CompiledRule::compile(&negated, options) {
+        Ok(compiled) => generate(&negated, &compiled, options)
+            .events
+            .into_iter()
+            .map(|e| e.event)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A rule's positives with each event of its negation laid over them: what each of its
+/// exclusions (at one version or the other) takes away.
+fn exclusion_events(rule: &Rule, compiled: &CompiledRule, options: &CompileOptions) -> Vec<Value> {
+    let positives: Vec<Value> = generate(rule, compiled, options)
+        .events
+        .into_iter()
+        .filter(|e| e.expect_match)
+        .take(MAX_OVERLAID)
+        .map(|e| e.event)
+        .collect();
     let mut out = Vec::new();
-    for detection in [filter.detection.clone(), negated] {
-        let rule = Rule {
-            meta: filter.meta.clone(),
-            logsource: filter.logsource.clone(),
-            detection,
-        };
-        if let Ok(compiled) = CompiledRule::compile(&rule, options) {
-            out.extend(
-                generate(&rule, &compiled, options)
-                    .events
-                    .into_iter()
-                    .map(|e| e.event),
-            );
-        }
+    for over in negation_events(rule, options) {
+        out.extend(positives.iter().map(|p| overlay(p, &over)));
     }
     out
 }
