@@ -136,7 +136,8 @@ pub fn mutate(
             .errors
             .extend(file.errors.iter().map(ToString::to_string));
         let Some(summary) = &file.rule else { continue };
-        let Some(rule) = rules.rules.iter().find(|r| r.path == summary.path) else {
+        let found = rules.rules.iter().find(|r| r.path == summary.path);
+        let Some(rule) = file.processed.as_ref().or(found) else {
             continue;
         };
         match grouped.iter_mut().find(|(r, _, _)| r.path == rule.path) {

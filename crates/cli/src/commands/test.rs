@@ -8,7 +8,7 @@ use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::{Format, RootArgs};
+use super::{Format, PipelineArgs, RootArgs};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -18,6 +18,8 @@ pub struct TestArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     root: RootArgs,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -26,10 +28,11 @@ pub struct TestArgs {
 pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     let layout = args.root.layout(&args.paths)?;
     let paths = layout.select_test_cases(&args.paths);
-    let rules = RuleSet::load_checked(
+    let rules = RuleSet::load_processed(
         &layout.rules_dir,
         &CompileOptions::default(),
         Some(&LoadCheck::new()),
+        &args.pipelines.load()?,
     );
     if rules.rules.is_empty() {
         for message in rules
