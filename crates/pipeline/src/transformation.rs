@@ -140,7 +140,7 @@ pub(crate) enum RegexMethod {
 }
 
 /// Transformations pySigma has that ruleproof refuses, and why.
-const REFUSED: [(&str, &str); 8] = [
+const REFUSED: [(&str, &str); 9] = [
     (
         "query_expression_placeholders",
         "it replaces a placeholder with backend query text, which has no meaning when rules are evaluated",
@@ -151,6 +151,7 @@ const REFUSED: [(&str, &str); 8] = [
     ("http_placeholders", "it fetches from the network"),
     ("command_placeholders", "it runs commands"),
     ("nest", "it is not supported yet"),
+    ("strict_field_mapping_failure", "it is not supported yet"),
     ("set_custom_attribute", "it only passes data to backends"),
 ];
 
