@@ -195,6 +195,7 @@ impl RuleProcessing for Pipelines {
                 run.apply(pipeline, item).map_err(|e| vec![e])?;
             }
         }
+        run.drop_empty_searches().map_err(|e| vec![e])?;
         Ok(run.finish())
     }
 }
@@ -604,6 +605,54 @@ impl Run<'_> {
         }
         let text = format!("added condition {not}{name}: {}", described.join(" and "));
         self.note(None, pipeline, item, text);
+        Ok(())
+    }
+
+    /// pySigma converts a detection whose items were all dropped to nothing, and the operator
+    /// above it leaves it out (`a and not f` becomes `a` when `f` is empty). The same reading
+    /// here: an emptied item map leaves its search, and a search with none left leaves the
+    /// detection and every condition, with the `not` applied to it; a condition left with
+    /// nothing is an error.
+    fn drop_empty_searches(&mut self) -> Result<(), SigmaError> {
+        // An item map left empty leaves its search's OR the same way.
+        for search in &mut self.state.searches {
+            search.maps.retain(|m| !m.items.is_empty());
+        }
+        let empty: Vec<String> = self
+            .state
+            .searches
+            .iter()
+            .filter(|s| s.maps.is_empty())
+            .map(|s| s.name.clone())
+            .collect();
+        if empty.is_empty() {
+            return Ok(());
+        }
+        self.state.searches.retain(|s| !empty.contains(&s.name));
+        for condition in &mut self.rule.detection.conditions {
+            let Ok(expr) = &condition.parsed else {
+                continue;
+            };
+            let Some(pruned) = prune(expr, &empty) else {
+                return Err(SigmaError::new(
+                    ErrorKind::InvalidValue,
+                    condition.span,
+                    format!(
+                        "the pipelines dropped every detection item this condition uses ({})",
+                        empty.join(", ")
+                    ),
+                ));
+            };
+            condition.text = condition_text(&pruned);
+            condition.parsed = Ok(pruned);
+        }
+        self.notes.push(ProcessingNote {
+            span: None,
+            text: format!(
+                "left out of the condition, every item dropped: {}",
+                empty.join(", ")
+            ),
+        });
         Ok(())
     }
 
@@ -1143,5 +1192,49 @@ pub(crate) fn quoted(value: &Scalar) -> String {
     match value {
         Scalar::String(s) => format!("'{s}'"),
         other => other.text(),
+    }
+}
+
+/// A condition without the named searches: an operand that is one of them is left out of its
+/// `and` / `or` (and a `not` of it with it); `None` when nothing is left.
+fn prune(expr: &CondExpr, gone: &[String]) -> Option<CondExpr> {
+    match expr {
+        CondExpr::Ident { name, .. } => (!gone.contains(name)).then(|| expr.clone()),
+        CondExpr::Not(inner) => prune(inner, gone).map(|i| CondExpr::Not(Box::new(i))),
+        CondExpr::And(items) | CondExpr::Or(items) => {
+            let mut kept: Vec<CondExpr> = items.iter().filter_map(|i| prune(i, gone)).collect();
+            match kept.len() {
+                0 => None,
+                1 => kept.pop(),
+                _ if matches!(expr, CondExpr::And(_)) => Some(CondExpr::And(kept)),
+                _ => Some(CondExpr::Or(kept)),
+            }
+        }
+        // A pattern selects among the searches that are left when the rule compiles.
+        CondExpr::Quantified { .. } => Some(expr.clone()),
+    }
+}
+
+/// A condition written back as text, parenthesized wherever an operand is an operator.
+fn condition_text(expr: &CondExpr) -> String {
+    let operand = |e: &CondExpr| match e {
+        CondExpr::And(_) | CondExpr::Or(_) => format!("({})", condition_text(e)),
+        _ => condition_text(e),
+    };
+    match expr {
+        CondExpr::Ident { name, .. } => name.clone(),
+        CondExpr::Not(inner) => format!("not {}", operand(inner)),
+        CondExpr::And(items) => items.iter().map(operand).collect::<Vec<_>>().join(" and "),
+        CondExpr::Or(items) => items.iter().map(operand).collect::<Vec<_>>().join(" or "),
+        CondExpr::Quantified {
+            quantifier, target, ..
+        } => format!(
+            "{} of {}",
+            match quantifier {
+                ruleproof_sigma::condition::Quantifier::Any => "1",
+                ruleproof_sigma::condition::Quantifier::All => "all",
+            },
+            target.as_str()
+        ),
     }
 }
