@@ -128,12 +128,15 @@ fn anyhow_is_for_binaries_only() {
 
 /// Where a modifier chain may be read from the rule as written: the engine, which lowers it;
 /// the lints, which judge how a rule is written (a single-value `all`, a duplicate value, an
-/// escape), not what it means; mutation testing, which changes the written chain on purpose.
-/// Every other crate reads the engine's `LoweredRule` or `CompiledRule`, so a rule is read once.
-const READS_MODIFIERS: [&str; 3] = [
+/// escape), not what it means; mutation testing, which changes the written chain on purpose;
+/// processing pipelines, which change the parsed rule before it compiles (as pySigma's
+/// transformations change a parsed rule). Every other crate reads the engine's `LoweredRule`
+/// or `CompiledRule`, so a rule is read once.
+const READS_MODIFIERS: [&str; 4] = [
     "crates/sigma/",
     "crates/validate/src/lints/",
     "crates/mutate/src/",
+    "crates/pipeline/src/",
 ];
 
 /// Crates that still read modifier chains themselves and are to move to `LoweredRule`, with

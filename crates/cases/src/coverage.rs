@@ -670,7 +670,11 @@ pub fn coverage(layout: &Layout, rules: &RuleSet, report: &RunReport) -> Coverag
                 .extend(file.errors.iter().map(|d| render_diagnostic(layout, d)));
             continue;
         };
-        let Some(rule) = find_loaded(rules, summary) else {
+        let Some(rule) = file
+            .processed
+            .as_ref()
+            .or_else(|| find_loaded(rules, summary))
+        else {
             continue;
         };
         tested.push((rule.path.clone(), rule.rule.meta.reference().to_owned()));

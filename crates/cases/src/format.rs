@@ -57,6 +57,10 @@ pub struct TestCaseFile {
     pub rule: Named,
     /// `kql.pipeline:`: the pipeline to convert the rule's KQL with, if the file names one.
     pub kql_pipeline: Option<Named>,
+    /// `pipelines:`: pySigma processing pipeline files (paths relative to the repository root)
+    /// the rule is processed with before its cases run, so fixtures are written in the
+    /// deployed schema.
+    pub pipelines: Vec<Named>,
     /// `scenarios:`: the documented false-positive scenarios, in file order.
     pub scenarios: Vec<Scenario>,
     /// Event cases (for a detection rule), matrix cases expanded, in file order.
@@ -292,7 +296,14 @@ pub fn parse_test_case_file(
     if !reader.check_keys(
         root,
         "the test-case file",
-        &["ruleproof", "rule", "kql", "scenarios", "cases"],
+        &[
+            "ruleproof",
+            "rule",
+            "kql",
+            "pipelines",
+            "scenarios",
+            "cases",
+        ],
         &["ruleproof", "rule", "cases"],
     ) && (root.as_map().is_none() || root.get("rule").is_none())
     {
@@ -315,6 +326,10 @@ pub fn parse_test_case_file(
         kql.get("pipeline")
             .and_then(|p| reader.string(p, "`kql.pipeline`"))
     });
+    let pipelines = root
+        .get("pipelines")
+        .map(|p| reader.string_list(p, "`pipelines`"))
+        .unwrap_or_default();
     let scenarios = root
         .get("scenarios")
         .map(|s| read_scenarios(&mut reader, s))
@@ -356,6 +371,7 @@ pub fn parse_test_case_file(
             source: source.clone(),
             rule,
             kql_pipeline,
+            pipelines,
             scenarios,
             cases,
             sequences,

@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use ruleproof_files::Walk;
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::collection::is_yaml;
 use ruleproof_sigma::correlation::{CorrelationSet, CorrelationSetError};
 use ruleproof_sigma::{
     Collection, CompileOptions, CompiledFilter, CompiledRule, Correlation, DocumentBody,
-    DocumentCheck, Filter, Rule, SourceFile,
+    DocumentCheck, Filter, Rule, RuleProcessing, SourceFile, Span,
 };
 
 use crate::diagnostic::Diagnostic;
@@ -19,8 +20,10 @@ pub struct LoadedRule {
     pub path: PathBuf,
     /// The rule's text, for diagnostics and line numbers.
     pub source: SourceFile,
-    /// The parsed rule, as written.
+    /// The parsed rule, as written and then processed by the pipelines, if any.
     pub rule: Rule,
+    /// What the processing pipelines did to it (empty without pipelines).
+    pub processing: Vec<ruleproof_sigma::ProcessingNote>,
     /// The rule compiled with the repository's options, ready to evaluate events.
     pub compiled: CompiledRule,
 }
@@ -62,6 +65,11 @@ pub struct RuleSet {
     pub diagnostics: Vec<Diagnostic>,
     /// Files that could not be read at all (I/O errors), as messages.
     pub unreadable: Vec<String>,
+    /// The compile options the rules were loaded with, to load a rule again with a test-case
+    /// file's own pipelines.
+    pub options: CompileOptions,
+    /// The processing pipelines every rule was loaded with (`--pipeline`).
+    pub pipelines: Pipelines,
 }
 
 /// Every `.yml`/`.yaml` file under a path (the path itself when it is a file), sorted, and the
@@ -86,7 +94,84 @@ impl RuleSet {
         options: &CompileOptions,
         check: Option<&dyn DocumentCheck>,
     ) -> RuleSet {
-        RuleSet::from(Collection::load(&[dir.to_owned()], options, check))
+        RuleSet::load_processed(dir, options, check, &Pipelines::default())
+    }
+
+    /// [`RuleSet::load_checked`], with every rule and meta-filter processed by `pipelines`
+    /// before it compiles.
+    pub fn load_processed(
+        dir: &Path,
+        options: &CompileOptions,
+        check: Option<&dyn DocumentCheck>,
+        pipelines: &Pipelines,
+    ) -> RuleSet {
+        let processing = (!pipelines.is_empty()).then_some(pipelines as &dyn RuleProcessing);
+        let mut set = RuleSet::from(Collection::load_processed(
+            &[dir.to_owned()],
+            options,
+            check,
+            processing,
+        ));
+        set.options = options.clone();
+        set.pipelines = pipelines.clone();
+        set
+    }
+
+    /// `rule` loaded again from its file, processed by the rule set's pipelines and then by
+    /// the pipeline files a test-case file names (paths relative to `root`, resolved by
+    /// priority with the others). The document already passed the load checks as written.
+    ///
+    /// # Errors
+    /// A pipeline that cannot be read (at its name in the test-case file), and the rule's
+    /// processing or compile errors.
+    pub(crate) fn with_pipelines(
+        &self,
+        rule: &LoadedRule,
+        names: &[crate::format::Named],
+        test_file: &SourceFile,
+        root: &Path,
+    ) -> Result<LoadedRule, Vec<Diagnostic>> {
+        let mut pipelines: Vec<Pipeline> = self.pipelines.pipelines().to_vec();
+        for name in names {
+            match Pipeline::load(&root.join(&name.text)) {
+                Ok(pipeline) => pipelines.push(pipeline),
+                Err(e) => {
+                    return Err(vec![Diagnostic::new(
+                        test_file,
+                        name.span,
+                        format!("pipeline `{}`: {e}", name.text),
+                    )]);
+                }
+            }
+        }
+        let pipelines = Pipelines::resolve(pipelines);
+        let reloaded = RuleSet::from(Collection::load_processed(
+            std::slice::from_ref(&rule.path),
+            &self.options,
+            None,
+            Some(&pipelines),
+        ));
+        if !reloaded.diagnostics.is_empty() || !reloaded.unreadable.is_empty() {
+            let mut diagnostics = reloaded.diagnostics;
+            diagnostics.extend(
+                reloaded
+                    .unreadable
+                    .into_iter()
+                    .map(|m| Diagnostic::new(test_file, Span::default(), m)),
+            );
+            return Err(diagnostics);
+        }
+        reloaded
+            .rules
+            .into_iter()
+            .find(|r| r.rule.meta.reference() == rule.rule.meta.reference())
+            .ok_or_else(|| {
+                vec![Diagnostic::new(
+                    test_file,
+                    Span::default(),
+                    format!("{}: the rule did not load again", rule.path.display()),
+                )]
+            })
     }
     /// The rule a test-case file names: by id or name, or by path relative to the repository root.
     pub(crate) fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {
@@ -181,6 +266,7 @@ impl From<Collection> for RuleSet {
                 path: loaded.path,
                 source: loaded.source,
                 rule,
+                processing: loaded.processing,
                 compiled: loaded.compiled,
             });
         }

@@ -254,6 +254,9 @@ pub struct FileResult {
     /// Problems that kept the file or some of its cases from running (bad references, parse
     /// errors); any fails the run.
     pub errors: Vec<Diagnostic>,
+    /// The rule as the file's own `pipelines:` left it (the cases ran against it), so coverage
+    /// and mutation read the same rule; `None` when the file names no pipelines.
+    pub processed: Option<LoadedRule>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -396,6 +399,7 @@ pub fn run_file(
         cases: Vec::new(),
         sequences: Vec::new(),
         errors: Vec::new(),
+        processed: None,
     };
     let limits = Limits::default();
     let source = match ruleproof_sigma::source::read_source(path, limits.max_file_bytes) {
@@ -432,6 +436,18 @@ pub fn run_file(
         ));
         return result;
     };
+    if !file.pipelines.is_empty() {
+        match rules.with_pipelines(rule, &file.pipelines, &file.source, &layout.root) {
+            Ok(loaded) => result.processed = Some(loaded),
+            Err(diagnostics) => {
+                result.rule = Some(RuleSummary::of(rule));
+                result.errors.extend(diagnostics);
+                return result;
+            }
+        }
+    }
+    let processed = result.processed.clone();
+    let rule = processed.as_ref().unwrap_or(rule);
     result.rule = Some(RuleSummary::of(rule));
     for sequence in &file.sequences {
         result.errors.push(Diagnostic::new(

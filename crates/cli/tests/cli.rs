@@ -24,10 +24,11 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A copy of the repository's rules and test cases in a temporary directory, to break on purpose.
+/// A copy of the repository's rules, test cases and the pipelines they name, in a temporary
+/// directory, to break on purpose.
 fn scratch_repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["rules", "test-cases"] {
+    for sub in ["rules", "test-cases", "pipelines"] {
         copy_dir(&repository().join(sub), &dir.path().join(sub));
     }
     dir

@@ -169,6 +169,11 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
         let (Some(cases), _) = parse_test_case_file(&source, &Limits::default()) else {
             continue;
         };
+        // A file that names processing pipelines has fixtures in the deployed schema, while the
+        // KQL pipeline maps fixtures written in the rule's own field names.
+        if !cases.pipelines.is_empty() {
+            continue;
+        }
         let Some((rule_source, document)) = rules.get(&cases.rule.text) else {
             continue;
         };

@@ -129,22 +129,36 @@ pub fn mutate(
         report.errors.push(diagnostic.to_string());
     }
     report.errors.extend(run.unreadable.iter().cloned());
-    // Cases of one rule may come from several files; they are pooled per rule.
+    // Cases of one rule may come from several files; they are pooled per rule. A file that
+    // names its own pipelines tests the rule as they process it: its cases form a group of
+    // their own, mutating that processed rule.
     let mut grouped: Vec<(&LoadedRule, Vec<PathBuf>, Vec<&CaseResult>)> = Vec::new();
+    let mut pooled: Vec<usize> = Vec::new();
     for file in &run.files {
         report
             .errors
             .extend(file.errors.iter().map(ToString::to_string));
         let Some(summary) = &file.rule else { continue };
+        if let Some(processed) = &file.processed {
+            grouped.push((
+                processed,
+                vec![file.path.clone()],
+                file.cases.iter().collect(),
+            ));
+            continue;
+        }
         let Some(rule) = rules.rules.iter().find(|r| r.path == summary.path) else {
             continue;
         };
-        match grouped.iter_mut().find(|(r, _, _)| r.path == rule.path) {
-            Some((_, files, cases)) => {
-                files.push(file.path.clone());
-                cases.extend(&file.cases);
+        match pooled.iter().find(|&&g| grouped[g].0.path == rule.path) {
+            Some(&g) => {
+                grouped[g].1.push(file.path.clone());
+                grouped[g].2.extend(&file.cases);
             }
-            None => grouped.push((rule, vec![file.path.clone()], file.cases.iter().collect())),
+            None => {
+                pooled.push(grouped.len());
+                grouped.push((rule, vec![file.path.clone()], file.cases.iter().collect()));
+            }
         }
     }
     grouped.sort_by(|a, b| a.0.path.cmp(&b.0.path));

@@ -6,13 +6,18 @@
 //! loads when it parses, its kind's reader accepts it, it compiles, and the optional
 //! [`DocumentCheck`] (the validator's schemas and error-level lints) finds nothing wrong, so a
 //! rule that `validate` rejects is rejected by `match`, `backtest`, `convert` and `test` alike.
+//!
+//! A [`RuleProcessing`] (the processing pipelines of `ruleproof-pipeline`) changes every rule
+//! and meta-filter after it is read and before it compiles, as pySigma's backends apply a
+//! processing pipeline to a parsed rule: the loaded document is the rule as deployed, so
+//! matching, explanations, coverage, mutation and conversion all read the same rule.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::compile::{CompileOptions, CompiledFilter, CompiledRule};
-use crate::document::{Correlation, Document, DocumentBody, Rule, load_file};
+use crate::document::{Correlation, Document, DocumentBody, Filter, Rule, load_file};
 use crate::error::SigmaError;
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Limits, Node};
@@ -34,6 +39,32 @@ pub trait DocumentCheck: Sync {
     fn code_of(&self, _error: &SigmaError) -> Option<&'static str> {
         None
     }
+}
+
+/// Changes a rule after it is read and before it compiles: how processing pipelines (field
+/// mappings, added conditions, value changes) are applied on the one loading path. The engine
+/// defines the trait and `ruleproof-pipeline` implements it, so the engine does not depend on
+/// the pipeline format.
+pub trait RuleProcessing: Sync {
+    /// Changes `rule` in place (a meta-filter's detection and log source are passed as a rule
+    /// with the filter's metadata); `node` is the document's YAML tree as written, for
+    /// conditions on attributes the engine does not keep. Returns what was done, for
+    /// explanations.
+    ///
+    /// # Errors
+    /// Why the rule cannot be processed (a pipeline's `rule_failure`, a value a transformation
+    /// cannot convert), with spans into the rule's file.
+    fn process(&self, rule: &mut Rule, node: &Node)
+    -> Result<Vec<ProcessingNote>, Vec<SigmaError>>;
+}
+
+/// One thing a [`RuleProcessing`] did to a rule, for explanations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessingNote {
+    /// The detection item (its key) the note is about, or `None` for the rule as a whole.
+    pub span: Option<Span>,
+    /// What was done, e.g. `` `Image` → `process.executable` (sysmon-ecs, field_name_mapping) ``.
+    pub text: String,
 }
 
 /// An error a [`DocumentCheck`] found, with the lint code `validate` reports it under.
@@ -87,6 +118,8 @@ pub struct Loaded<T> {
     pub document: Document,
     /// Its compiled form: a [`CompiledRule`], a [`CompiledFilter`], or `()` for correlations.
     pub compiled: T,
+    /// What the processing pipelines did to the document, in order (empty without pipelines).
+    pub processing: Vec<ProcessingNote>,
 }
 
 impl Loaded<CompiledRule> {
@@ -140,12 +173,23 @@ impl Collection {
         options: &CompileOptions,
         check: Option<&dyn DocumentCheck>,
     ) -> Collection {
+        Collection::load_processed(paths, options, check, None)
+    }
+
+    /// [`Collection::load`], with every rule and meta-filter changed by `processing` (the
+    /// processing pipelines) after the checks and before it compiles.
+    pub fn load_processed(
+        paths: &[PathBuf],
+        options: &CompileOptions,
+        check: Option<&dyn DocumentCheck>,
+        processing: Option<&dyn RuleProcessing>,
+    ) -> Collection {
         let walked = ruleproof_files::walk_all(paths, &is_yaml);
         let mut files = walked.files;
         files.sort();
         let outcomes: Vec<FileOutcome> = files
             .par_iter()
-            .map(|file| load_one(file, options, check))
+            .map(|file| load_one(file, options, check, processing))
             .collect();
         let mut collection = Collection {
             files: files.len(),
@@ -199,10 +243,45 @@ impl Collection {
     }
 }
 
+/// A document as the processing pipelines leave it, with what they did; the document as read
+/// when there are none.
+fn process(
+    document: &Document,
+    processing: Option<&dyn RuleProcessing>,
+) -> Result<(Document, Vec<ProcessingNote>), Vec<SigmaError>> {
+    let Some(processing) = processing else {
+        return Ok((document.clone(), Vec::new()));
+    };
+    let mut processed = document.clone();
+    let notes = match &mut processed.body {
+        DocumentBody::Rule(rule) => processing.process(rule, &document.node)?,
+        DocumentBody::Filter(filter) => {
+            let Filter {
+                meta,
+                logsource,
+                detection,
+                ..
+            } = filter;
+            let mut as_rule = Rule {
+                meta: meta.clone(),
+                logsource: logsource.clone(),
+                detection: detection.clone(),
+            };
+            let notes = processing.process(&mut as_rule, &document.node)?;
+            *logsource = as_rule.logsource;
+            *detection = as_rule.detection;
+            notes
+        }
+        DocumentBody::Correlation(_) => Vec::new(),
+    };
+    Ok((processed, notes))
+}
+
 fn load_one(
     path: &Path,
     options: &CompileOptions,
     check: Option<&dyn DocumentCheck>,
+    processing: Option<&dyn RuleProcessing>,
 ) -> FileOutcome {
     let mut outcome = FileOutcome::default();
     let loaded = match load_file(path, &Limits::default()) {
@@ -248,12 +327,32 @@ fn load_one(
         if rejected {
             continue;
         }
-        let loaded_as = |compiled| Loaded {
-            path: path.to_owned(),
-            source: source.clone(),
-            document: document.clone(),
-            compiled,
+        let (document, notes) = match process(document, processing) {
+            Ok(processed) => processed,
+            // Pipelines are not the validator's business: their errors carry no lint code.
+            Err(errors) => {
+                outcome
+                    .errors
+                    .extend(errors.into_iter().map(|e| error(e.span, e.message, None)));
+                continue;
+            }
         };
+        fn loaded_as_t<T>(
+            path: &Path,
+            source: &SourceFile,
+            document: &Document,
+            notes: &[ProcessingNote],
+            compiled: T,
+        ) -> Loaded<T> {
+            Loaded {
+                path: path.to_owned(),
+                source: source.clone(),
+                document: document.clone(),
+                compiled,
+                processing: notes.to_vec(),
+            }
+        }
+        let loaded_as = |compiled| loaded_as_t(path, &source, &document, &notes, compiled);
         match &document.body {
             DocumentBody::Rule(rule) => match CompiledRule::compile(rule, options) {
                 Ok(compiled) => outcome.rules.push(loaded_as(compiled)),
@@ -263,23 +362,19 @@ fn load_one(
                 })),
             },
             DocumentBody::Filter(filter) => match CompiledFilter::compile(filter, options) {
-                Ok(compiled) => outcome.filters.push(Loaded {
-                    path: path.to_owned(),
-                    source: source.clone(),
-                    document: document.clone(),
-                    compiled,
-                }),
+                Ok(compiled) => outcome
+                    .filters
+                    .push(loaded_as_t(path, &source, &document, &notes, compiled)),
                 Err(errors) => outcome.errors.extend(errors.into_iter().map(|e| {
                     let code = code_of(&e);
                     error(e.span, e.message, code)
                 })),
             },
-            DocumentBody::Correlation(_) => outcome.correlations.push(Loaded {
-                path: path.to_owned(),
-                source: source.clone(),
-                document: document.clone(),
-                compiled: (),
-            }),
+            DocumentBody::Correlation(_) => {
+                outcome
+                    .correlations
+                    .push(loaded_as_t(path, &source, &document, &notes, ()))
+            }
         }
     }
     outcome

@@ -79,6 +79,9 @@ pub struct Metadata {
     pub falsepositives: Vec<(String, Span)>,
     /// `tags:`, e.g. `attack.t1059`.
     pub tags: Vec<String>,
+    /// `fields:`, the event fields a rule asks a SIEM to show with a match; no effect on the
+    /// verdict (processing pipelines map, add and remove them as pySigma does).
+    pub fields: Vec<String>,
 }
 
 impl Metadata {
@@ -367,6 +370,13 @@ fn read_metadata(node: &Node, errors: &mut Vec<SigmaError>) -> Metadata {
             .collect(),
         None => Vec::new(),
     };
+    let fields = match node.get("fields") {
+        Some(n) => string_list(n, "fields", errors)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect(),
+        None => Vec::new(),
+    };
     Metadata {
         title: required_string(node, "title", errors).unwrap_or_default(),
         id: text("id"),
@@ -376,6 +386,7 @@ fn read_metadata(node: &Node, errors: &mut Vec<SigmaError>) -> Metadata {
         description: text("description"),
         falsepositives,
         tags,
+        fields,
     }
 }
 

@@ -25,11 +25,13 @@ pub mod yaml;
 mod compile;
 mod eval;
 
-pub use collection::{Collection, DocumentCheck, LoadError, Loaded};
+pub use collection::{
+    Collection, DocumentCheck, LoadError, Loaded, ProcessingNote, RuleProcessing,
+};
 pub use compile::{
     CompileOptions, CompiledFilter, CompiledRule, Cond, ItemOutline, LoweredItem, LoweredRule,
-    LoweredSearch, LoweredValue, NumOp, Position, SearchOutline, TimePart, ValueTest,
-    value_patterns,
+    LoweredSearch, LoweredValue, NumOp, PlaceholderPart, Position, SearchOutline, TimePart,
+    ValueTest, placeholder_parts, value_patterns,
 };
 pub use document::{
     Correlation, Document, DocumentBody, DocumentKind, Filter, LoadedFile, LogSource, Metadata,

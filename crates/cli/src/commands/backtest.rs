@@ -15,7 +15,7 @@ use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
 use ruleproof_sigma::{CompileOptions, Correlation};
 
 use super::matching::{CorrelationArgs, compile_correlations};
-use super::{Format, load_collection, load_placeholders};
+use super::{Format, PipelineArgs, load_collection, load_placeholders};
 use crate::Outcome;
 
 /// Where the events come from and which log source they belong to.
@@ -195,11 +195,12 @@ fn progress_bar(total: u64, streaming: bool) -> ProgressBar {
 pub fn load_index(
     rules: &[PathBuf],
     placeholders: Option<&Path>,
+    pipelines: &PipelineArgs,
 ) -> anyhow::Result<(RuleSetIndex, Outcome, Vec<Correlation>)> {
     let options = CompileOptions {
         placeholders: placeholders.map(load_placeholders).transpose()?,
     };
-    let (collection, outcome) = load_collection(rules, &options)?;
+    let (collection, outcome) = load_collection(rules, &options, &pipelines.load()?)?;
     if collection.rules.is_empty() {
         bail!(
             "no detection rule loaded from {} ({} file(s) read)",
@@ -258,13 +259,16 @@ pub struct BacktestArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
 }
 
 pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
-    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let (index, loaded, correlations) =
+        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let expectations = match &args.expect {

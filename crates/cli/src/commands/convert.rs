@@ -1,4 +1,5 @@
-//! `ruleproof convert`: translate Sigma rules into KQL through a field pipeline.
+//! `ruleproof convert`: translate Sigma rules into KQL through a field pipeline, after any
+//! pySigma processing pipelines.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -8,7 +9,9 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use ruleproof_files::write_atomically;
 use ruleproof_kql::{Pipeline, convert_document};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::CompileOptions;
+use ruleproof_sigma::yaml::{Limits, parse_documents};
 
 use super::load_placeholders;
 use super::{force_hint, load_collection};
@@ -26,9 +29,11 @@ pub struct ConvertArgs {
     /// The target query language.
     #[arg(long, value_enum)]
     to: Target,
-    /// A shipped pipeline (`asim`, `defender_xdr`) or the path of a pipeline YAML file.
-    #[arg(long)]
-    pipeline: String,
+    /// The KQL table pipeline: a shipped one (`asim`, `defender_xdr`) or a file in its format
+    /// (with `logsources:`); exactly one. Repeat `--pipeline` with pySigma processing pipeline
+    /// files to process the rules before they are converted (see docs/pipelines.md).
+    #[arg(long, required = true, value_name = "NAME|FILE")]
+    pipeline: Vec<String>,
     /// Rule files or directories.
     #[arg(required = true, num_args = 1..)]
     rules: Vec<PathBuf>,
@@ -60,9 +65,51 @@ fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
     Pipeline::from_yaml(&text).with_context(|| format!("{}", path.display()))
 }
 
+/// Whether a `--pipeline` value is a KQL table pipeline: a shipped name, or a file with
+/// `logsources:` (ruleproof's table format); anything else is a pySigma processing pipeline.
+fn is_table_pipeline(name: &str) -> anyhow::Result<bool> {
+    if Pipeline::builtin(name).is_some() {
+        return Ok(true);
+    }
+    let path = Path::new(name);
+    if !path.is_file() {
+        bail!(
+            "unknown pipeline `{name}` (shipped: {}; or give the path of a pipeline file)",
+            Pipeline::builtin_names().join(", ")
+        );
+    }
+    let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;
+    let docs = parse_documents(&source, &Limits::default())
+        .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))?;
+    Ok(docs.iter().any(|d| d.get("logsources").is_some()))
+}
+
 pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     let Target::Kql = args.to;
-    let pipeline = load_pipeline(&args.pipeline)?;
+    let mut tables = Vec::new();
+    let mut processing = Vec::new();
+    for name in &args.pipeline {
+        if is_table_pipeline(name)? {
+            tables.push(name);
+        } else {
+            processing.push(PathBuf::from(name));
+        }
+    }
+    let [table] = tables.as_slice() else {
+        bail!(
+            "give exactly one KQL table pipeline with --pipeline (shipped: {}), not {}",
+            Pipeline::builtin_names().join(", "),
+            tables.len()
+        );
+    };
+    let pipeline = load_pipeline(table)?;
+    let processing = Pipelines::load(&processing)?;
+    if let Some(at) = processing.query_stage() {
+        bail!(
+            "{at}: `postprocessing` and `finalizers` change a backend's query text; convert \
+             cannot apply them to its KQL"
+        );
+    }
     let options = CompileOptions {
         placeholders: args
             .placeholders
@@ -70,7 +117,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let (collection, mut outcome) = load_collection(&args.rules, &options)?;
+    let (collection, mut outcome) = load_collection(&args.rules, &options, &processing)?;
     // Meta-filters and correlations are documents too, but not queries of their own: naming one
     // is a mistake worth an error rather than an empty output.
     for filter in &collection.filters {

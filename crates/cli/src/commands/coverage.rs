@@ -12,7 +12,7 @@ use ruleproof_report::coverage as render;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::{RootArgs, force_hint};
+use super::{PipelineArgs, RootArgs, force_hint};
 use crate::Outcome;
 use ruleproof_files::write_atomically;
 
@@ -38,6 +38,8 @@ pub struct CoverageArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     root: RootArgs,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: CoverageFormat,
@@ -67,10 +69,11 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
-    let rules = RuleSet::load_checked(
+    let rules = RuleSet::load_processed(
         &layout.rules_dir,
         &CompileOptions::default(),
         Some(&LoadCheck::new()),
+        &args.pipelines.load()?,
     );
     let run = ruleproof_cases::run(
         &layout,

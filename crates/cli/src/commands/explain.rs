@@ -12,9 +12,9 @@ use ruleproof_backtest::correlate;
 use ruleproof_sigma::correlation::{CorrelationEngine, format_timestamp, number_text};
 use ruleproof_sigma::{CompiledRule, Correlation};
 
-use super::load_collection;
 use super::load_placeholders;
 use super::matching::CorrelationArgs;
+use super::{PipelineArgs, load_collection};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -34,6 +34,8 @@ pub struct ExplainArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format of a single event's explanation.
     #[arg(long, value_enum, default_value = "human")]
     format: ExplainFormat,
@@ -59,7 +61,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let (collection, loaded) = load_collection(&args.rule, &options)?;
+    let (collection, loaded) = load_collection(&args.rule, &options, &args.pipelines.load()?)?;
     let rules = collection.rules_with_filters();
     if let Some(events) = &args.events {
         if loaded != Outcome::Ok {
@@ -98,12 +100,24 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     }
     let event = event.to_json();
     let mut any_match = false;
-    for rule in &rules {
+    // `rules_with_filters` keeps the collection's order, so each rule meets its own notes.
+    for (rule, loaded) in rules.iter().zip(&collection.rules) {
         let explanation = rule.explain(&event);
         any_match |= explanation.matched;
         if args.json || args.format == ExplainFormat::Json {
-            println!("{:#}", explain_output::json(&explanation));
+            println!(
+                "{:#}",
+                explain_output::json_with_processing(
+                    &explanation,
+                    &loaded.processing,
+                    &loaded.source
+                )
+            );
         } else {
+            print!(
+                "{}",
+                explain_output::processing_human(&loaded.processing, &loaded.source)
+            );
             print!("{}", explain_output::human(&explanation));
         }
     }

@@ -13,6 +13,7 @@ use ruleproof_sigma::correlation::{
     CorrelationSet, EngineOptions, Evaluation, Realert, Timespan, TimestampFields,
 };
 
+use super::PipelineArgs;
 use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
 
 use crate::Outcome;
@@ -29,6 +30,8 @@ pub struct MatchArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
 }
 
 /// How correlation rules are evaluated over events (`match`, `explain`).
@@ -81,7 +84,8 @@ impl CorrelationArgs {
 
 pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
-    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let (index, loaded, correlations) =
+        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let stdout = std::io::stdout();

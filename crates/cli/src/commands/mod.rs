@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{Collection, CompileOptions};
+use ruleproof_sigma::{Collection, CompileOptions, RuleProcessing};
 use ruleproof_validate::LoadCheck;
 
 use crate::Outcome;
@@ -104,22 +105,46 @@ impl RootArgs {
     }
 }
 
+/// `--pipeline FILE`: the pySigma processing pipelines every rule goes through before it
+/// compiles, shared by every command that loads rules.
+#[derive(Debug, Default, clap::Args)]
+pub struct PipelineArgs {
+    /// A pySigma processing pipeline applied to every rule before it compiles (repeatable;
+    /// applied by `priority`, lowest first; see docs/pipelines.md).
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pipelines: Vec<PathBuf>,
+}
+
+impl PipelineArgs {
+    /// The pipelines, read and resolved.
+    ///
+    /// # Errors
+    /// A pipeline file that cannot be read or used, at its `path:line:col`.
+    pub fn load(&self) -> anyhow::Result<Pipelines> {
+        Ok(Pipelines::load(&self.pipelines)?)
+    }
+}
+
 /// Loads rule files and directories through the one loading path, with the validator's checks
-/// (so a document `validate` rejects loads nowhere), printing every load error and every entry a
-/// walk had to leave out on stderr. The outcome is [`Outcome::Error`] when anything did not load.
+/// (so a document `validate` rejects loads nowhere) and the processing pipelines, printing every
+/// load error and every entry a walk had to leave out on stderr. The outcome is
+/// [`Outcome::Error`] when anything did not load.
 ///
 /// # Errors
 /// A path that does not exist.
 pub fn load_collection(
     paths: &[PathBuf],
     options: &CompileOptions,
+    pipelines: &Pipelines,
 ) -> anyhow::Result<(Collection, Outcome)> {
     for path in paths {
         if !path.exists() {
             bail!("{}: no such file or directory", path.display());
         }
     }
-    let collection = Collection::load(paths, options, Some(&LoadCheck::new()));
+    let processing = (!pipelines.is_empty()).then_some(pipelines as &dyn RuleProcessing);
+    let collection =
+        Collection::load_processed(paths, options, Some(&LoadCheck::new()), processing);
     for problem in &collection.walk_problems {
         eprintln!("error: {problem}");
     }

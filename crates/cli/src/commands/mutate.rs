@@ -10,7 +10,7 @@ use ruleproof_report::mutation as render;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::RootArgs;
+use super::{PipelineArgs, RootArgs};
 use crate::Outcome;
 
 /// Formats of the mutation report.
@@ -31,6 +31,8 @@ pub struct MutateArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     root: RootArgs,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: MutateFormat,
@@ -41,7 +43,12 @@ pub fn run(args: MutateArgs) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&layout.root)?;
     let paths = layout.select_test_cases(&args.paths);
     let options = CompileOptions::default();
-    let rules = RuleSet::load_checked(&layout.rules_dir, &options, Some(&LoadCheck::new()));
+    let rules = RuleSet::load_processed(
+        &layout.rules_dir,
+        &options,
+        Some(&LoadCheck::new()),
+        &args.pipelines.load()?,
+    );
     let report = ruleproof_mutate::mutate(&layout, &rules, &paths, &options);
     let shortfalls = ruleproof_mutate::policy::check(&report, &policy);
     let output = match args.format {

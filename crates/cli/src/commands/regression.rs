@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use ruleproof_backtest::regression;
 
-use super::Format;
 use super::backtest::load_index;
 use super::matching::{CorrelationArgs, compile_correlations};
+use super::{Format, PipelineArgs};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -22,12 +22,15 @@ pub struct RegressionArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
 }
 
 pub fn run(args: RegressionArgs) -> anyhow::Result<Outcome> {
-    let (index, loaded, correlations) = load_index(&args.rules, args.placeholders.as_deref())?;
+    let (index, loaded, correlations) =
+        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let options = args.correlation.options(false)?;
     let report = regression::run(

@@ -9,7 +9,7 @@ use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::{Format, RootArgs};
+use super::{Format, PipelineArgs, RootArgs};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +19,8 @@ pub struct TestArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     root: RootArgs,
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -44,10 +46,11 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
             (cases, Some(line))
         }
     };
-    let rules = RuleSet::load_checked(
+    let rules = RuleSet::load_processed(
         &layout.rules_dir,
         &CompileOptions::default(),
         Some(&LoadCheck::new()),
+        &args.pipelines.load()?,
     );
     if rules.rules.is_empty() {
         for message in rules

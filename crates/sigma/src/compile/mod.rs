@@ -15,6 +15,7 @@ mod value;
 
 pub use lower::{LoweredItem, LoweredRule, LoweredSearch, LoweredValue, ValueTest};
 pub use patterns::value_patterns;
+pub use placeholders::{PlaceholderPart, placeholder_parts};
 
 use condition::{mark_filters, resolve};
 use item::compile_item;
