@@ -942,10 +942,24 @@ fn column(name: &str) -> String {
     }
 }
 
-/// Joins with an operator, parenthesising when there is more than one part.
+/// The most operands one `and`/`or` chain gets. Kusto parses a chain as nested binary
+/// operators, so a flat chain of a thousand terms is a thousand levels deep and Kusto.Language
+/// refuses it ("Query syntax depth exceeds maximum safe limit", KS245); longer chains are split
+/// into parenthesised chunks, which `and` and `or` being associative keeps the meaning of.
+const MAX_CHAIN: usize = 32;
+
+/// Joins with an operator, parenthesising when there is more than one part, and chunking a
+/// chain longer than [`MAX_CHAIN`] into a tree of chains.
 fn group(parts: &[String], joiner: &str) -> String {
     match parts {
         [single] => single.clone(),
+        _ if parts.len() > MAX_CHAIN => {
+            let chunks: Vec<String> = parts
+                .chunks(MAX_CHAIN)
+                .map(|chunk| group(chunk, joiner))
+                .collect();
+            group(&chunks, joiner)
+        }
         _ => format!("({})", parts.join(joiner)),
     }
 }
