@@ -15,6 +15,7 @@ mod explain;
 mod lexer;
 mod parser;
 mod pipeline;
+pub mod replay;
 mod schema;
 
 use serde_json::{Map, Value};
@@ -24,7 +25,8 @@ use crate::ast::Expr;
 pub use convert::{ConvertError, Reason, convert_document, convert_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
-pub use pipeline::{Pipeline, PipelineError};
+pub use pipeline::{Pipeline, PipelineError, ValueMap};
+pub use replay::{ReplayCase, replay_script};
 pub use schema::{ColumnType, SchemaError, TableSchema};
 
 /// A parsed query: the table it reads and the predicates of its `where` stages, with regexes
