@@ -356,7 +356,78 @@ impl Converter<'_> {
             .collect()
     }
 
+    /// An item on a field of `ALGORITHM=value` pairs (Sysmon's `Hashes`), as a test of each
+    /// algorithm's column. Only `contains` of one pair (`*SHA256=ABC*`) has a faithful form:
+    /// with the pairs comma-separated and the values hexadecimal, it holds exactly when that
+    /// algorithm's hash starts with the value.
+    fn hash_item(
+        &self,
+        item: &LoweredItem,
+        field: &str,
+        columns: &[(String, String)],
+    ) -> Result<String, Failure> {
+        let mut tests = Vec::new();
+        for value in &item.values {
+            let refuse = |message: String| unsupported(value.span, message);
+            let mut alternatives = Vec::new();
+            for test in &value.tests {
+                let pair = match test {
+                    ValueTest::Pattern(parts) => match parts.as_slice() {
+                        [Part::AnyRun, Part::Literal(pair), Part::AnyRun] => pair,
+                        _ => {
+                            return Err(refuse(format!(
+                                "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
+                                item.key
+                            )));
+                        }
+                    },
+                    _ => {
+                        return Err(refuse(format!(
+                            "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
+                            item.key
+                        )));
+                    }
+                };
+                let Some((algorithm, hash)) = pair.split_once('=') else {
+                    return Err(refuse(format!(
+                        "the value `{pair}` of `{field}` is not an ALGORITHM=value pair"
+                    )));
+                };
+                let Some((_, col)) = columns
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(algorithm.trim()))
+                else {
+                    let known: Vec<&str> = columns.iter().map(|(a, _)| a.as_str()).collect();
+                    return Err(refuse(format!(
+                        "the hash algorithm `{algorithm}` of `{field}` has no column in {} (the {} pipeline maps {})",
+                        self.table,
+                        self.pipeline.name(),
+                        known.join(", ")
+                    )));
+                };
+                let cs = if item.cased { "_cs" } else { "" };
+                alternatives.push(format!(
+                    "{} startswith{cs} {}",
+                    column(col),
+                    string_literal(hash.trim())
+                ));
+            }
+            tests.push(group(&alternatives, " or "));
+        }
+        let expr = group(&tests, if item.all { " and " } else { " or " });
+        Ok(if item.negated {
+            format!("not({expr})")
+        } else {
+            expr
+        })
+    }
+
     fn item(&self, item: &LoweredItem, negated: bool) -> Result<String, Failure> {
+        if let Some(field) = &item.field
+            && let Some(columns) = self.pipeline.hash_columns(self.table, field)
+        {
+            return self.hash_item(item, field, columns);
+        }
         let columns = match &item.field {
             Some(field) => self.columns(item, field)?,
             None => vec![Column {

@@ -84,6 +84,11 @@ struct LogsourceFile {
     /// is `HKEY_LOCAL_MACHINE\` in ASIM and Defender).
     #[serde(default)]
     prefixes: HashMap<String, HashMap<String, String>>,
+    /// A Sigma field holding `ALGORITHM=value` pairs (Sysmon's `Hashes`), and the column of
+    /// each algorithm: the field is tested, and fixture events are filled, one algorithm at a
+    /// time, as pySigma's ASIM and Defender pipelines do.
+    #[serde(default)]
+    hashes: HashMap<String, HashMap<String, String>>,
 }
 
 /// One log source entry: the keys it requires and the table it selects.
@@ -137,6 +142,8 @@ pub struct Pipeline {
     values: HashMap<String, HashMap<String, ValueMap>>,
     /// Per-table prefix rewrites of a Sigma field (see `LogsourceFile::prefixes`).
     prefixes: HashMap<String, HashMap<String, ValueMap>>,
+    /// Per-table hash columns of a Sigma field (see `LogsourceFile::hashes`).
+    hashes: HashMap<String, HashMap<String, ValueMap>>,
 }
 
 /// Pairs of a Sigma value (or prefix) and the table's, sorted by the Sigma side; the Sigma side
@@ -202,6 +209,7 @@ impl Pipeline {
         let mut also: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
         let mut values: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
         let mut prefixes: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
+        let mut hashes: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
         let mut logsources = Vec::with_capacity(file.logsources.len());
         for (index, entry) in file.logsources.into_iter().enumerate() {
             if entry.table.trim().is_empty() {
@@ -219,6 +227,11 @@ impl Pipeline {
                 &entry.table,
                 prefixes.entry(entry.table.clone()).or_default(),
                 entry.prefixes,
+            )?;
+            merge_maps(
+                &entry.table,
+                hashes.entry(entry.table.clone()).or_default(),
+                entry.hashes,
             )?;
             let extra = also.entry(entry.table.clone()).or_default();
             for (field, columns) in entry.also {
@@ -260,6 +273,7 @@ impl Pipeline {
             schemas: HashMap::new(),
             values,
             prefixes,
+            hashes,
         })
     }
 
@@ -267,6 +281,12 @@ impl Pipeline {
     /// pipeline maps the field's values.
     pub fn value_map(&self, table: &str, sigma_field: &str) -> Option<&ValueMap> {
         self.values.get(table).and_then(|m| m.get(sigma_field))
+    }
+
+    /// The column of each hash algorithm (upper case, `SHA256`) when `sigma_field` holds
+    /// `ALGORITHM=value` pairs in `table`'s log sources.
+    pub fn hash_columns(&self, table: &str, sigma_field: &str) -> Option<&ValueMap> {
+        self.hashes.get(table).and_then(|m| m.get(sigma_field))
     }
 
     /// A Sigma value as `table` holds it: through the field's value map, then its prefix
@@ -379,7 +399,27 @@ impl Pipeline {
 
     fn rename_event(&self, table: &str, event: &Map<String, Value>) -> Map<String, Value> {
         let mut mapped = Map::new();
+        // `Hashes: SHA1=…,MD5=…` fills one column per algorithm the table has.
         for (key, value) in event {
+            if let (Some(columns), Some(text)) = (self.hash_columns(table, key), value.as_str()) {
+                for pair in text.split(',') {
+                    let Some((algorithm, hash)) = pair.split_once('=') else {
+                        continue;
+                    };
+                    if let Some((_, column)) = columns
+                        .iter()
+                        .find(|(a, _)| a.eq_ignore_ascii_case(algorithm.trim()))
+                        && !mapped.contains_key(column)
+                    {
+                        mapped.insert(column.clone(), Value::String(hash.trim().to_owned()));
+                    }
+                }
+            }
+        }
+        for (key, value) in event {
+            if self.hash_columns(table, key).is_some() {
+                continue;
+            }
             let target = self.map_field(table, key);
             if target != key && !mapped.contains_key(target) {
                 mapped.insert(target.to_owned(), self.event_value(table, key, value));
