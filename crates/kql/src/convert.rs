@@ -4,12 +4,18 @@
 //!
 //! - equality ignores case (`=~`, and `in~` for lists); `cased` switches to `==`, `in` and the
 //!   `_cs` operators;
-//! - numbers compare unquoted with `==` and `in`, booleans with `== true`;
+//! - numbers compare unquoted with `==` and `in` (as text on a string column), booleans with
+//!   `== true`;
 //! - `contains`, `startswith` and `endswith` keep their names;
 //! - a value with wildcards inside becomes an anchored, case-insensitive `matches regex`;
 //! - `re` becomes `matches regex` with its flags written inline (`(?i)`, `(?m)`, `(?s)`);
 //! - `cidr` becomes `ipv4_is_in_range` or `ipv6_is_in_range` by the range's address family;
-//! - `exists` becomes `isnotempty`/`isempty`, and `null` becomes `isempty`;
+//! - `exists`, `null` and a lone `*` test presence by the column's type: `isnotempty`/`isempty`
+//!   on a string column (Kusto stores a missing string as `""`), `isnotnull`/`isnull` on others;
+//! - with a typed schema, values are converted to the column's type (`0x3e7` is 999 on a `long`
+//!   column) or refused, and a field the table has no column for is refused;
+//! - a test Kusto may evaluate to null is wrapped in `coalesce(…, false)` under a negation;
+//! - the pipeline's value maps, prefix rewrites and hash columns apply to values;
 //! - `all` ANDs one test per value (never `has_all`, whose term semantics differ);
 //! - keywords search every column with `*`, as the `where` forms of Kusto's `search` do.
 //!
