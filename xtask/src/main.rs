@@ -12,7 +12,18 @@ tasks:
   bench         run the criterion benchmarks (rule-set throughput, load, validation, mutation, generation) in release mode
   bless         rewrite every snapshot and golden file from current output (review the diff!)
   screenshot    render the coverage HTML report with headless Chromium to target/coverage.png
+  kql-check [--corpus]
+                check the KQL goldens, the rules' queries and replay scripts with Microsoft's
+                Kusto.Language analyser (tools/kql-check, Node) against the typed table schemas;
+                --corpus also converts the active SigmaHQ corpus with every shipped pipeline and
+                checks each query (needs ../shared/corpus/sigmahq)
 ";
+
+/// The shipped pipelines, converted over the corpus by `kql-check --corpus`.
+const PIPELINES: &[&str] = &["asim", "defender_xdr"];
+
+/// The active SigmaHQ rule directories, beside the repository.
+const CORPUS_DIRS: &[&str] = &["rules", "rules-emerging-threats", "rules-threat-hunting"];
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1);
@@ -20,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(),
         Some("bless") => bless(),
         Some("screenshot") => screenshot(),
+        Some("kql-check") => kql_check(std::env::args().nth(2).as_deref() == Some("--corpus")),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -75,6 +87,84 @@ fn bless() -> anyhow::Result<()> {
         .args(["test", "--workspace"])
         .env("UPDATE_EXPECT", "1");
     run(command)
+}
+
+/// Runs `tools/kql-check` (installing its locked dependencies first when they are missing) on
+/// the repository's queries and, with `corpus`, on a fresh conversion of the SigmaHQ corpus.
+fn kql_check(corpus: bool) -> anyhow::Result<()> {
+    let root = root();
+    let tool = root.join("tools/kql-check");
+    if !tool.join("node_modules").is_dir() {
+        let mut npm = Command::new("npm");
+        npm.args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&tool);
+        run(npm)?;
+    }
+    let check = |paths: &[PathBuf]| {
+        let mut node = Command::new("node");
+        node.current_dir(&root)
+            .arg(tool.join("check.js"))
+            .arg("--tables")
+            .arg(root.join("crates/kql/tables"))
+            .args(paths);
+        run(node)
+    };
+    check(&[
+        root.join("crates/kql/tests/golden"),
+        root.join("replay"),
+        root.join("rules"),
+    ])?;
+    if !corpus {
+        return Ok(());
+    }
+    let sigmahq = root.join("../shared/corpus/sigmahq");
+    if !sigmahq.is_dir() {
+        bail!("the SigmaHQ corpus is not at {}", sigmahq.display());
+    }
+    let mut failed = Vec::new();
+    for pipeline in PIPELINES {
+        let out = root.join("target/kql-check").join(pipeline);
+        if out.exists() {
+            std::fs::remove_dir_all(&out)?;
+        }
+        std::fs::create_dir_all(&out)?;
+        let mut convert = cargo();
+        convert
+            .args(["run", "--release", "--quiet", "-p", "ruleproof", "--"])
+            .args(["convert", "--to", "kql", "--pipeline", pipeline, "--output"])
+            .arg(&out)
+            .args(CORPUS_DIRS.iter().map(|d| sigmahq.join(d)))
+            .stdout(std::process::Stdio::null());
+        // Rules that cannot be converted are reported on stderr (kept in a file beside the
+        // queries) and make the exit code non-zero; what matters here is that every query written
+        // passes the analyser.
+        let refusals = root
+            .join("target/kql-check")
+            .join(format!("{pipeline}.refused"));
+        convert.stderr(std::fs::File::create(&refusals)?);
+        let status = convert.status().context("cannot run ruleproof convert")?;
+        if status.code().is_none() {
+            bail!("ruleproof convert --pipeline {pipeline} was killed ({status})");
+        }
+        let refused = std::fs::read_to_string(&refusals)?
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .count();
+        println!(
+            "{pipeline}: {refused} rules refused (see {})",
+            refusals.display()
+        );
+        if check(&[out]).is_err() {
+            failed.push(*pipeline);
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "Kusto.Language found errors in the {} conversions",
+            failed.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn screenshot() -> anyhow::Result<()> {

@@ -749,6 +749,67 @@ fn convert_and_cases_new_output_match_their_snapshots() {
     ruleproof_testkit::assert_snapshot(&snapshots.join("cases_new.yml"), &skeleton);
 }
 
+/// The seed rule's replay scripts (`convert --with-fixtures`), kept in `replay/<pipeline>/`
+/// for users to paste into Azure Data Explorer: regenerated here, so they cannot drift from
+/// the converter, the pipelines or the fixtures. `cargo xtask kql-check` runs Microsoft's
+/// analyser on them.
+#[test]
+fn the_seed_rules_replay_scripts_are_current() {
+    for pipeline in ["asim", "defender_xdr"] {
+        let output = ruleproof(
+            &repository(),
+            &[
+                "convert",
+                "--to",
+                "kql",
+                "--pipeline",
+                pipeline,
+                "--with-fixtures",
+                SEED_RULE,
+            ],
+        );
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let script = stdout(&output);
+        assert!(script.contains("datatable(ruleproof_case: string, "));
+        assert!(script.contains("| extend agrees = "));
+        let relative = Path::new(SEED_RULE)
+            .strip_prefix("rules")
+            .unwrap()
+            .with_extension("kql");
+        ruleproof_testkit::assert_snapshot(
+            &repository().join("replay").join(pipeline).join(relative),
+            &script,
+        );
+    }
+    // A rule without a test-case file has no fixtures to replay: an error naming the file.
+    let dir = scratch_repository();
+    std::fs::remove_file(dir.path().join(SEED_CASES)).unwrap();
+    let output = ruleproof(
+        dir.path(),
+        &[
+            "convert",
+            "--to",
+            "kql",
+            "--pipeline",
+            "asim",
+            "--with-fixtures",
+            SEED_RULE,
+        ],
+    );
+    // A missing file is an I/O error: exit code 2.
+    assert_eq!(code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no fixtures for a replay script"),
+        "{stderr}"
+    );
+}
+
 /// A snapshot of what `match` prints over the correlation fixture that fires: the base rule's
 /// match lines and the correlation's alert lines (`docs/output-formats.md`, "match").
 #[test]

@@ -19,15 +19,29 @@
 //! - **Sparse records.** A field that is absent or JSON `null` reads as the empty string for
 //!   string operators (Kusto string columns hold `""`, never null), and as no number for
 //!   numeric ones. So `Field == "x"` is false and `Field != "x"` is true when `Field` is
-//!   missing, and `Field > 1` is false.
+//!   missing, and `Field > 1` is null. A pipeline with a typed schema fills every column of
+//!   the table before evaluation (`TableSchema::typed_row`), so records look like Kusto rows.
+//! - **Null.** Evaluation is three-valued, as Kusto's is (`None` is `bool(null)`), following
+//!   <https://learn.microsoft.com/kusto/query/scalar-data-types/null-values>: `==` and `!=`
+//!   between a null and a literal are `false` and `true`; `<`, `<=`, `>`, `>=` and `between`
+//!   on a null (or a value that is no number, as `todouble()` gives null for it,
+//!   <https://learn.microsoft.com/kusto/query/todouble-function>) are null;
+//!   `ipv4_is_in_range` of a value that is not an IPv4 address, and `ipv6_is_in_range` of one
+//!   that is no address, are null (<https://learn.microsoft.com/kusto/query/ipv4-is-in-range-function>,
+//!   <https://learn.microsoft.com/kusto/query/ipv6-is-in-range-function>); `not(null)` is null,
+//!   `and`/`or` follow Kleene's logic (`null or true` is `true`, `null and false` is `false`,
+//!   <https://learn.microsoft.com/kusto/query/logical-operators>), and `where` keeps a row
+//!   only when its predicate is `true` (<https://learn.microsoft.com/kusto/query/where-operator>).
+//!   String operators never see a null: a string column holds `""` for a missing value.
+//!   `coalesce(p, false)` is `p` where it is not null, else `false`
+//!   (<https://learn.microsoft.com/kusto/query/coalesce-function>).
 //! - **Negation.** Every negated operator (`!=`, `!has`, `!in~`, `!between`, `isnotempty`, …)
-//!   is exactly `not` of its positive form. Evaluation is two-valued: where Kusto would yield
-//!   null and drop the row, the positive form here is false and the negated form true.
+//!   is exactly `not` of its positive form, null staying null.
 //! - **Types.** Records are JSON, which behaves like Kusto's `dynamic`. String operators see a
 //!   non-string value through its text form (`443`, `true`, compact JSON for arrays and
 //!   objects), as `tostring()` would give. Comparisons with a number literal accept a JSON
 //!   number or a string that parses entirely as a number, because test events often carry
-//!   ports and ids as strings; anything else compares false. `== true` accepts a JSON boolean
+//!   ports and ids as strings; anything else is no number (see **Null**). `== true` accepts a JSON boolean
 //!   or the strings `true` and `false` in any case.
 //! - **All columns.** `*` as the left operand (`* contains "x"`, `* matches regex "…"`, the
 //!   `where` forms of Kusto's `search`) holds when the test holds for any present value of the
@@ -66,13 +80,22 @@ pub(crate) enum Expr {
         span: Range<usize>,
         inner: Box<Expr>,
     },
+    /// `coalesce(inner, default)`: the inner value, or the boolean literal where it is null.
+    Coalesce {
+        span: Range<usize>,
+        inner: Box<Expr>,
+        default: bool,
+    },
     Pred(Box<Pred>),
 }
 
 impl Expr {
     pub fn span(&self) -> Range<usize> {
         match self {
-            Expr::And { span, .. } | Expr::Or { span, .. } | Expr::Not { span, .. } => span.clone(),
+            Expr::And { span, .. }
+            | Expr::Or { span, .. }
+            | Expr::Not { span, .. }
+            | Expr::Coalesce { span, .. } => span.clone(),
             Expr::Pred(pred) => pred.span.clone(),
         }
     }
@@ -80,19 +103,50 @@ impl Expr {
     /// Widens the span, so that a parenthesised group's source text keeps its parentheses.
     pub fn set_span(&mut self, new: Range<usize>) {
         match self {
-            Expr::And { span, .. } | Expr::Or { span, .. } | Expr::Not { span, .. } => *span = new,
+            Expr::And { span, .. }
+            | Expr::Or { span, .. }
+            | Expr::Not { span, .. }
+            | Expr::Coalesce { span, .. } => *span = new,
             Expr::Pred(pred) => pred.span = new,
         }
     }
 
-    pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
+    /// The expression's value on `record`: `None` is Kusto's `bool(null)`.
+    pub fn evaluate(&self, record: &Map<String, Value>) -> Option<bool> {
         match self {
-            Expr::And { items, .. } => items.iter().all(|e| e.evaluate(record)),
-            Expr::Or { items, .. } => items.iter().any(|e| e.evaluate(record)),
-            Expr::Not { inner, .. } => !inner.evaluate(record),
+            Expr::And { items, .. } => and(items.iter().map(|e| e.evaluate(record))),
+            Expr::Or { items, .. } => or(items.iter().map(|e| e.evaluate(record))),
+            Expr::Not { inner, .. } => inner.evaluate(record).map(|b| !b),
+            Expr::Coalesce { inner, default, .. } => inner.evaluate(record).or(Some(*default)),
             Expr::Pred(pred) => pred.evaluate(record),
         }
     }
+}
+
+/// Kleene's `and`: false if any operand is false, else null if any is null, else true.
+pub(crate) fn and(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut result = Some(true);
+    for value in values {
+        match value {
+            Some(false) => return Some(false),
+            None => result = None,
+            Some(true) => {}
+        }
+    }
+    result
+}
+
+/// Kleene's `or`: true if any operand is true, else null if any is null, else false.
+pub(crate) fn or(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut result = Some(false);
+    for value in values {
+        match value {
+            Some(true) => return Some(true),
+            None => result = None,
+            Some(false) => {}
+        }
+    }
+    result
 }
 
 /// A test on one field, possibly negated.
@@ -108,16 +162,18 @@ pub(crate) struct Pred {
 }
 
 impl Pred {
-    pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
+    /// The predicate's value on `record`; `None` is null.
+    pub fn evaluate(&self, record: &Map<String, Value>) -> Option<bool> {
         if self.any_column {
+            // `search`-style: a column where the test is null simply does not match.
             let any = record
                 .values()
                 .filter(|v| !v.is_null())
-                .any(|v| self.test.holds(Some(v)));
-            return any != self.negated;
+                .any(|v| self.test.holds(Some(v)) == Some(true));
+            return Some(any != self.negated);
         }
         let value = lookup(record, &self.field);
-        self.test.holds(value) != self.negated
+        self.test.holds(value).map(|b| b != self.negated)
     }
 }
 
@@ -142,12 +198,18 @@ pub(crate) enum Test {
 }
 
 impl Test {
-    fn holds(&self, value: Option<&Value>) -> bool {
-        match self {
+    /// The positive test's value; `None` where Kusto gives null (see the module's **Null**).
+    fn holds(&self, value: Option<&Value>) -> Option<bool> {
+        Some(match self {
             Test::Text(test) => test.matches(&text_of(value)),
-            Test::Compare(ordering, or_equal, rhs) => number_of(value)
+            // `==` between a null and a value is false (and `!=` true), never null.
+            Test::Compare(Ordering::Equal, false, rhs) => number_of(value)
                 .and_then(|n| n.compare(*rhs))
-                .is_some_and(|o| o == *ordering || (*or_equal && o == Ordering::Equal)),
+                .is_some_and(|o| o == Ordering::Equal),
+            Test::Compare(ordering, or_equal, rhs) => {
+                let o = number_of(value)?.compare(*rhs)?;
+                o == *ordering || (*or_equal && o == Ordering::Equal)
+            }
             Test::Bool(expected) => bool_of(value) == Some(*expected),
             Test::In(set) => set.contains(value),
             Test::Terms { needles, all } => {
@@ -160,14 +222,14 @@ impl Test {
                 }
             }
             Test::Regex(regex) => regex.is_match(&text_of(value)),
-            Test::Between(low, high) => number_of(value).is_some_and(|n| {
-                n.compare(*low).is_some_and(|o| o != Ordering::Less)
-                    && n.compare(*high).is_some_and(|o| o != Ordering::Greater)
-            }),
+            Test::Between(low, high) => {
+                let n = number_of(value)?;
+                n.compare(*low)? != Ordering::Less && n.compare(*high)? != Ordering::Greater
+            }
             Test::Empty => text_of(value).is_empty(),
             Test::Null => value.is_none(),
-            Test::IpRange(net) => ip_in_range(value, net),
-        }
+            Test::IpRange(net) => return ip_in_range(value, net),
+        })
     }
 }
 
@@ -369,14 +431,14 @@ fn folded(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn ip_in_range(value: Option<&Value>, net: &IpNet) -> bool {
-    let Some(Ok(addr)) = value.and_then(Value::as_str).map(str::parse::<IpAddr>) else {
-        return false;
-    };
+/// Whether an address is in the range; null when the value is not an address the function
+/// reads (any non-IPv4 text for `ipv4_is_in_range`: an IPv6 address, `""`, `-`).
+fn ip_in_range(value: Option<&Value>, net: &IpNet) -> Option<bool> {
+    let addr = value.and_then(Value::as_str)?.parse::<IpAddr>().ok()?;
     match (net, addr) {
-        (IpNet::V4(net), IpAddr::V4(addr)) => net.contains(&addr),
-        (IpNet::V6(net), IpAddr::V6(addr)) => net.contains(&addr),
-        (IpNet::V6(net), IpAddr::V4(addr)) => net.contains(&addr.to_ipv6_mapped()),
-        (IpNet::V4(_), IpAddr::V6(_)) => false,
+        (IpNet::V4(net), IpAddr::V4(addr)) => Some(net.contains(&addr)),
+        (IpNet::V6(net), IpAddr::V6(addr)) => Some(net.contains(&addr)),
+        (IpNet::V6(net), IpAddr::V4(addr)) => Some(net.contains(&addr.to_ipv6_mapped())),
+        (IpNet::V4(_), IpAddr::V6(_)) => None,
     }
 }

@@ -4,12 +4,18 @@
 //!
 //! - equality ignores case (`=~`, and `in~` for lists); `cased` switches to `==`, `in` and the
 //!   `_cs` operators;
-//! - numbers compare unquoted with `==` and `in`, booleans with `== true`;
+//! - numbers compare unquoted with `==` and `in` (as text on a string column), booleans with
+//!   `== true`;
 //! - `contains`, `startswith` and `endswith` keep their names;
 //! - a value with wildcards inside becomes an anchored, case-insensitive `matches regex`;
 //! - `re` becomes `matches regex` with its flags written inline (`(?i)`, `(?m)`, `(?s)`);
 //! - `cidr` becomes `ipv4_is_in_range` or `ipv6_is_in_range` by the range's address family;
-//! - `exists` becomes `isnotempty`/`isempty`, and `null` becomes `isempty`;
+//! - `exists`, `null` and a lone `*` test presence by the column's type: `isnotempty`/`isempty`
+//!   on a string column (Kusto stores a missing string as `""`), `isnotnull`/`isnull` on others;
+//! - with a typed schema, values are converted to the column's type (`0x3e7` is 999 on a `long`
+//!   column) or refused, and a field the table has no column for is refused;
+//! - a test Kusto may evaluate to null is wrapped in `coalesce(…, false)` under a negation;
+//! - the pipeline's value maps, prefix rewrites and hash columns apply to values;
 //! - `all` ANDs one test per value (never `has_all`, whose term semantics differ);
 //! - keywords search every column with `*`, as the `where` forms of Kusto's `search` do.
 //!
@@ -31,6 +37,7 @@ use ruleproof_sigma::{
 };
 
 use crate::pipeline::Pipeline;
+use crate::schema::{ColumnType, integer_text};
 
 /// Why a rule could not be converted, for counting failures by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,7 +189,7 @@ fn convert(
         span: rule.detection.span,
     };
     let predicate = converter
-        .condition(&lowered.condition)
+        .condition(&lowered.condition, false)
         .map_err(|f| error(f.span, f.reason, f.message))?;
     Ok(format!("{table}\n| where {predicate}\n"))
 }
@@ -222,15 +229,54 @@ struct Converter<'a> {
     span: Span,
 }
 
+/// A column a Sigma field is tested against: its KQL reference and its type, when the table
+/// has a typed schema.
+struct Column {
+    /// The column as written in KQL (bare, or `["…"]`); `*` for keywords.
+    name: String,
+    /// The column's Kusto type; `None` for keywords and tables without a schema.
+    ty: Option<ColumnType>,
+}
+
+impl Column {
+    /// Whether the column can hold null: every typed column but a string one. Columns of
+    /// unknown type are treated as strings, as the evaluator reads records without a schema.
+    fn nullable(&self) -> bool {
+        self.ty.is_some_and(|ty| ty != ColumnType::String)
+    }
+
+    /// The faithful test of "the field is present" on this column: `isnotempty` on a string
+    /// column (Kusto stores a missing string as `""`, so present-but-empty cannot be told
+    /// apart), `isnotnull` on every other type.
+    fn present(&self) -> String {
+        if self.nullable() {
+            format!("isnotnull({})", self.name)
+        } else {
+            format!("isnotempty({})", self.name)
+        }
+    }
+
+    /// The faithful test of "the field is absent or null".
+    fn absent(&self) -> String {
+        if self.nullable() {
+            format!("isnull({})", self.name)
+        } else {
+            format!("isempty({})", self.name)
+        }
+    }
+}
+
 impl Converter<'_> {
     /// The condition as KQL; several conditions of a rule arrive as one `or`, so the rule
-    /// matches when any of them does.
-    fn condition(&self, cond: &Cond) -> Result<String, Failure> {
+    /// matches when any of them does. `negated` says whether the condition sits under a `not`,
+    /// where a test that Kusto may evaluate to null must be made two-valued (see
+    /// [`Converter::two_valued`]).
+    fn condition(&self, cond: &Cond, negated: bool) -> Result<String, Failure> {
         Ok(match cond {
-            Cond::Search(i) => self.search(*i)?,
-            Cond::Not(inner) => format!("not({})", self.condition(inner)?),
-            Cond::And(items) => self.join(items, " and ")?,
-            Cond::Or(items) => self.join(items, " or ")?,
+            Cond::Search(i) => self.search(*i, negated)?,
+            Cond::Not(inner) => format!("not({})", self.condition(inner, !negated)?),
+            Cond::And(items) => self.join(items, " and ", negated)?,
+            Cond::Or(items) => self.join(items, " or ", negated)?,
             // The engine's selection: `them` skips names starting with `_`.
             Cond::Quantified {
                 quantifier,
@@ -239,7 +285,7 @@ impl Converter<'_> {
             } => {
                 let parts = searches
                     .iter()
-                    .map(|i| self.search(*i))
+                    .map(|i| self.search(*i, negated))
                     .collect::<Result<Vec<_>, _>>()?;
                 let joiner = match quantifier {
                     Quantifier::Any => " or ",
@@ -250,15 +296,15 @@ impl Converter<'_> {
         })
     }
 
-    fn join(&self, items: &[Cond], joiner: &str) -> Result<String, Failure> {
+    fn join(&self, items: &[Cond], joiner: &str, negated: bool) -> Result<String, Failure> {
         let parts = items
             .iter()
-            .map(|c| self.condition(c))
+            .map(|c| self.condition(c, negated))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(group(&parts, joiner))
     }
 
-    fn search(&self, index: usize) -> Result<String, Failure> {
+    fn search(&self, index: usize, negated: bool) -> Result<String, Failure> {
         let search = self.lowered.searches.get(index).ok_or_else(|| {
             unsupported(
                 self.span,
@@ -271,7 +317,7 @@ impl Converter<'_> {
             .map(|items| {
                 let parts = items
                     .iter()
-                    .map(|i| self.item(i))
+                    .map(|i| self.item(i, negated))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(group(&parts, " and "))
             })
@@ -279,28 +325,136 @@ impl Converter<'_> {
         Ok(group(&parts, " or "))
     }
 
-    fn item(&self, item: &LoweredItem) -> Result<String, Failure> {
-        let columns: Vec<String> = match &item.field {
-            Some(field) => self
-                .pipeline
-                .map_fields(self.table, field)
-                .into_iter()
-                .map(column)
-                .collect(),
-            None => vec!["*".to_owned()],
+    /// The columns a Sigma field is tested against, each with its type. With a typed schema,
+    /// a field whose column the table does not have is refused, naming both: Kusto refuses a
+    /// query that names an unknown column.
+    fn columns(&self, item: &LoweredItem, field: &str) -> Result<Vec<Column>, Failure> {
+        let schema = self.pipeline.schema(self.table);
+        self.pipeline
+            .map_fields(self.table, field)
+            .into_iter()
+            .map(|name| {
+                let ty = match schema {
+                    None => None,
+                    Some(schema) => Some(schema.column_type(name).ok_or_else(|| {
+                        let mapped = if name == field {
+                            format!("the {} pipeline maps no column to it", self.pipeline.name())
+                        } else {
+                            format!(
+                                "the {} pipeline maps it to `{name}`, which the table does not have",
+                                self.pipeline.name()
+                            )
+                        };
+                        unsupported(
+                            item.values.first().map_or(self.span, |v| v.span),
+                            format!(
+                                "the field `{field}` (`{}`) has no column in {}: {mapped}",
+                                item.key, self.table
+                            ),
+                        )
+                    })?),
+                };
+                Ok(Column {
+                    name: column(name),
+                    ty,
+                })
+            })
+            .collect()
+    }
+
+    /// An item on a field of `ALGORITHM=value` pairs (Sysmon's `Hashes`), as a test of each
+    /// algorithm's column. Only `contains` of one pair (`*SHA256=ABC*`) has a faithful form:
+    /// with the pairs comma-separated and the values hexadecimal, it holds exactly when that
+    /// algorithm's hash starts with the value.
+    fn hash_item(
+        &self,
+        item: &LoweredItem,
+        field: &str,
+        columns: &[(String, String)],
+    ) -> Result<String, Failure> {
+        let mut tests = Vec::new();
+        for value in &item.values {
+            let refuse = |message: String| unsupported(value.span, message);
+            let mut alternatives = Vec::new();
+            for test in &value.tests {
+                let pair = match test {
+                    ValueTest::Pattern(parts) => match parts.as_slice() {
+                        [Part::AnyRun, Part::Literal(pair), Part::AnyRun] => pair,
+                        _ => {
+                            return Err(refuse(format!(
+                                "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
+                                item.key
+                            )));
+                        }
+                    },
+                    _ => {
+                        return Err(refuse(format!(
+                            "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
+                            item.key
+                        )));
+                    }
+                };
+                let Some((algorithm, hash)) = pair.split_once('=') else {
+                    return Err(refuse(format!(
+                        "the value `{pair}` of `{field}` is not an ALGORITHM=value pair"
+                    )));
+                };
+                let Some((_, col)) = columns
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(algorithm.trim()))
+                else {
+                    let known: Vec<&str> = columns.iter().map(|(a, _)| a.as_str()).collect();
+                    return Err(refuse(format!(
+                        "the hash algorithm `{algorithm}` of `{field}` has no column in {} (the {} pipeline maps {})",
+                        self.table,
+                        self.pipeline.name(),
+                        known.join(", ")
+                    )));
+                };
+                let cs = if item.cased { "_cs" } else { "" };
+                alternatives.push(format!(
+                    "{} startswith{cs} {}",
+                    column(col),
+                    string_literal(hash.trim())
+                ));
+            }
+            tests.push(group(&alternatives, " or "));
+        }
+        let expr = group(&tests, if item.all { " and " } else { " or " });
+        Ok(if item.negated {
+            format!("not({expr})")
+        } else {
+            expr
+        })
+    }
+
+    fn item(&self, item: &LoweredItem, negated: bool) -> Result<String, Failure> {
+        if let Some(field) = &item.field
+            && let Some(columns) = self.pipeline.hash_columns(self.table, field)
+        {
+            return self.hash_item(item, field, columns);
+        }
+        let columns = match &item.field {
+            Some(field) => self.columns(item, field)?,
+            None => vec![Column {
+                name: "*".to_owned(),
+                ty: None,
+            }],
         };
+        let negated_here = negated != item.negated;
         let mut per_column = Vec::with_capacity(columns.len());
         for col in &columns {
             let mut values = Vec::with_capacity(item.values.len());
             for value in &item.values {
-                values.push(self.value(item, value, col)?);
+                values.push(self.value(item, value, col, negated_here)?);
             }
             let tested = if item.all {
                 // Every value must match on its own; `has_all` would test terms instead.
-                let each: Vec<String> = values.into_iter().map(|v| or_atoms(col, v)).collect();
+                let each: Vec<String> =
+                    values.into_iter().map(|v| or_atoms(&col.name, v)).collect();
                 group(&each, " and ")
             } else {
-                or_atoms(col, values.into_iter().flatten().collect())
+                or_atoms(&col.name, values.into_iter().flatten().collect())
             };
             per_column.push(tested);
         }
@@ -313,12 +467,26 @@ impl Converter<'_> {
         })
     }
 
+    /// A test Kusto may evaluate to null (a comparison with a null or non-numeric value, an
+    /// address of the other family), as a two-valued one when it sits under a negation: Sigma
+    /// reads such a test as false, so `not` of it is true, while Kusto's `not(null)` is null
+    /// and `where` drops the row. Outside a negation null and false drop the row alike, so the
+    /// plain form is kept. Source: <https://learn.microsoft.com/kusto/query/scalar-data-types/null-values>.
+    fn two_valued(test: String, negated: bool) -> Atom {
+        Atom::Other(if negated {
+            format!("coalesce({test}, false)")
+        } else {
+            test
+        })
+    }
+
     /// The alternative tests one value stands for on one column.
     fn value(
         &self,
         item: &LoweredItem,
         value: &LoweredValue,
-        col: &str,
+        col: &Column,
+        negated: bool,
     ) -> Result<Vec<Atom>, Failure> {
         let keyword = item.field.is_none();
         let refuse = |what: &str| {
@@ -327,16 +495,37 @@ impl Converter<'_> {
                 format!("{what} (`{}`) cannot be converted to KQL", item.key),
             )
         };
-        let mut atoms = Vec::with_capacity(value.tests.len());
-        for test in &value.tests {
+        let typed = |what: &str| {
+            refuse(&format!(
+                "{what} on the {} column `{}` of {}",
+                col.ty.map_or("untyped", ColumnType::name),
+                col.name,
+                self.table
+            ))
+        };
+        let name = col.name.as_str();
+        let numeric = col.ty.is_some_and(ColumnType::is_numeric);
+        let text_column = matches!(
+            col.ty,
+            None | Some(ColumnType::String | ColumnType::Dynamic)
+        );
+        let tests = self.mapped_tests(item, value)?;
+        let mut atoms = Vec::with_capacity(tests.len());
+        for test in &tests {
             atoms.push(match test {
-                ValueTest::Exists(true) => Atom::Other(format!("isnotempty({col})")),
-                ValueTest::Exists(false) => Atom::Other(format!("isempty({col})")),
+                ValueTest::Exists(true) => Atom::Other(col.present()),
+                ValueTest::Exists(false) | ValueTest::Null if !keyword => Atom::Other(col.absent()),
+                ValueTest::Exists(false) | ValueTest::Null => {
+                    return Err(refuse("a null keyword"));
+                }
                 ValueTest::FieldRef {
                     other,
                     position,
                     cased,
                 } => {
+                    if !text_column {
+                        return Err(typed("a field reference"));
+                    }
                     let op = match (position, cased) {
                         (Position::Exact, false) => "=~",
                         (Position::Exact, true) => "==",
@@ -351,12 +540,19 @@ impl Converter<'_> {
                     // as "", which every string operator would accept, so the emptiness is
                     // tested first.
                     let tests: Vec<String> = self
-                        .pipeline
-                        .map_fields(self.table, other)
+                        .columns(item, other)?
                         .into_iter()
-                        .map(column)
-                        .map(|o| format!("(isnotempty({o}) and {col} {op} {o})"))
-                        .collect();
+                        .map(|o| {
+                            if o.nullable() {
+                                Err(typed(&format!(
+                                    "a reference to the typed column `{}`",
+                                    o.name
+                                )))
+                            } else {
+                                Ok(format!("(isnotempty({0}) and {name} {op} {0})", o.name))
+                            }
+                        })
+                        .collect::<Result<_, _>>()?;
                     Atom::Other(group(&tests, " or "))
                 }
                 ValueTest::Regex {
@@ -365,6 +561,9 @@ impl Converter<'_> {
                     multiline,
                     dot_all,
                 } => {
+                    if !text_column {
+                        return Err(typed("a regular expression"));
+                    }
                     let mut flags = String::new();
                     for (on, letter) in [(insensitive, 'i'), (multiline, 'm'), (dot_all, 's')] {
                         if *on {
@@ -376,18 +575,22 @@ impl Converter<'_> {
                     } else {
                         format!("(?{flags}){pattern}")
                     };
-                    Atom::Other(format!("{col} matches regex {}", string_literal(&pattern)))
+                    Atom::Other(format!("{name} matches regex {}", string_literal(&pattern)))
                 }
                 ValueTest::Cidr(net) => {
+                    if !text_column {
+                        return Err(typed("an address range"));
+                    }
                     // The engine tests the network of the range, so `10.1.2.3/8` is `10.0.0.0/8`.
                     let function = match net {
                         IpNet::V4(_) => "ipv4_is_in_range",
                         IpNet::V6(_) => "ipv6_is_in_range",
                     };
-                    Atom::Other(format!(
-                        "{function}({col}, {})",
-                        string_literal(&net.to_string())
-                    ))
+                    // Null for an address of the other family, `""` or `-`.
+                    Self::two_valued(
+                        format!("{function}({name}, {})", string_literal(&net.to_string())),
+                        negated,
+                    )
                 }
                 ValueTest::Number(op, _) | ValueTest::TimePart(_, op, _) => {
                     let Some(number) = number_literal(&value.written) else {
@@ -398,8 +601,8 @@ impl Converter<'_> {
                     };
                     // Kusto's `datetime_part` names, which match the engine's parts
                     // (`week_of_year` is the ISO 8601 week, as the engine's `week` is).
-                    let lhs = match test {
-                        ValueTest::TimePart(part, _, _) => {
+                    let lhs = match (test, col.ty) {
+                        (ValueTest::TimePart(part, _, _), ty) => {
                             let part = match part {
                                 TimePart::Minute => "Minute",
                                 TimePart::Hour => "Hour",
@@ -408,9 +611,20 @@ impl Converter<'_> {
                                 TimePart::Month => "Month",
                                 TimePart::Year => "Year",
                             };
-                            format!("datetime_part(\"{part}\", todatetime({col}))")
+                            let time = match ty {
+                                Some(ColumnType::Datetime) => name.to_owned(),
+                                None | Some(ColumnType::String | ColumnType::Dynamic) => {
+                                    format!("todatetime({name})")
+                                }
+                                Some(_) => return Err(typed("a time part")),
+                            };
+                            format!("datetime_part(\"{part}\", {time})")
                         }
-                        _ => format!("todouble({col})"),
+                        (_, ty) if ty.is_some_and(ColumnType::is_numeric) => name.to_owned(),
+                        (_, None | Some(ColumnType::String | ColumnType::Dynamic)) => {
+                            format!("todouble({name})")
+                        }
+                        (_, Some(_)) => return Err(typed("a numeric comparison")),
                     };
                     let op = match op {
                         NumOp::Eq => "==",
@@ -419,21 +633,162 @@ impl Converter<'_> {
                         NumOp::Gt => ">",
                         NumOp::Gte => ">=",
                     };
-                    Atom::Other(format!("{lhs} {op} {number}"))
+                    // Null when the value is missing or is no number (`todouble("")`).
+                    Self::two_valued(format!("{lhs} {op} {number}"), negated)
+                }
+                ValueTest::Equals(Scalar::Bool(b)) => match col.ty {
+                    Some(ColumnType::Bool) | None => Atom::Other(format!("{name} == {b}")),
+                    Some(ColumnType::String) => Atom::StrEq {
+                        cased: false,
+                        text: b.to_string(),
+                    },
+                    Some(_) => return Err(typed(&format!("the boolean `{b}`"))),
+                },
+                ValueTest::Equals(scalar @ (Scalar::Int(_) | Scalar::Float(_)))
+                    if col.ty == Some(ColumnType::String) =>
+                {
+                    // The engine compares a number with a string value as text.
+                    Atom::StrEq {
+                        cased: false,
+                        text: scalar.text(),
+                    }
+                }
+                ValueTest::Equals(scalar @ (Scalar::Int(_) | Scalar::Float(_)))
+                    if !numeric && col.ty.is_some() && col.ty != Some(ColumnType::Dynamic) =>
+                {
+                    return Err(typed(&format!("the number `{}`", scalar.text())));
                 }
                 ValueTest::Equals(Scalar::Int(i)) => Atom::NumEq(i.to_string()),
                 ValueTest::Equals(Scalar::Float(f)) if f.is_finite() => Atom::NumEq(real(*f)),
-                ValueTest::Equals(Scalar::Bool(b)) => Atom::Other(format!("{col} == {b}")),
                 // Anything else the engine compares as the text it is written as.
-                ValueTest::Equals(other) => {
-                    pattern_test(col, &literal_parts(&other.text()), item.cased, keyword)
-                }
-                ValueTest::Null if keyword => return Err(refuse("a null keyword")),
-                ValueTest::Null => Atom::Other(format!("isempty({col})")),
-                ValueTest::Pattern(parts) => pattern_test(col, parts, item.cased, keyword),
+                ValueTest::Equals(other) => self
+                    .pattern(col, &literal_parts(&other.text()), item.cased, keyword)
+                    .map_err(|what| typed(&what))?,
+                ValueTest::Pattern(parts) => self
+                    .pattern(col, parts, item.cased, keyword)
+                    .map_err(|what| typed(&what))?,
             });
         }
         Ok(atoms)
+    }
+
+    /// A value's tests with the pipeline's value maps and prefix rewrites applied, so that the
+    /// query compares with what the table holds (`Initiated: 'true'` is `NetworkDirection:
+    /// Outbound` in ASIM). A field with a value map takes only the values it lists, as whole
+    /// values; anything else is refused, naming the values the pipeline knows.
+    fn mapped_tests(
+        &self,
+        item: &LoweredItem,
+        value: &LoweredValue,
+    ) -> Result<Vec<ValueTest>, Failure> {
+        let Some(field) = &item.field else {
+            return Ok(value.tests.clone());
+        };
+        let value_map = self.pipeline.value_map(self.table, field);
+        let refuse = |message: String| unsupported(value.span, message);
+        let map = |text: &str| {
+            self.pipeline
+                .map_value(self.table, field, text)
+                .map(|m| m.into_owned())
+                .ok_or_else(|| {
+                    let known: Vec<String> = value_map
+                        .into_iter()
+                        .flatten()
+                        .map(|(sigma, _)| format!("`{sigma}`"))
+                        .collect();
+                    refuse(format!(
+                        "the value `{text}` of `{field}` (`{}`) has no equivalent in {}: the {} pipeline maps only {}",
+                        item.key,
+                        self.table,
+                        self.pipeline.name(),
+                        known.join(", ")
+                    ))
+                })
+        };
+        value
+            .tests
+            .iter()
+            .map(|test| {
+                let parts = match test {
+                    ValueTest::Equals(scalar) if !matches!(scalar, Scalar::Null) => {
+                        if value_map.is_none() && !matches!(scalar, Scalar::String(_)) {
+                            return Ok(test.clone());
+                        }
+                        literal_parts(&scalar.text())
+                    }
+                    ValueTest::Pattern(parts) => parts.clone(),
+                    _ if value_map.is_some()
+                        && !matches!(test, ValueTest::Exists(_) | ValueTest::Null) =>
+                    {
+                        return Err(refuse(format!(
+                            "`{}` on `{field}`, whose values the {} pipeline maps to other values in {}, cannot be converted to KQL",
+                            item.key,
+                            self.pipeline.name(),
+                            self.table
+                        )));
+                    }
+                    _ => return Ok(test.clone()),
+                };
+                match parts.as_slice() {
+                    [Part::Literal(text)] => Ok(ValueTest::Pattern(vec![Part::Literal(map(text)?)])),
+                    _ if value_map.is_some() => Err(refuse(format!(
+                        "a pattern (`{}`) on `{field}`, whose values the {} pipeline maps to other values in {}, cannot be converted to KQL",
+                        item.key,
+                        self.pipeline.name(),
+                        self.table
+                    ))),
+                    [Part::Literal(text), rest @ ..] => {
+                        let mut mapped = vec![Part::Literal(map(text)?)];
+                        mapped.extend_from_slice(rest);
+                        Ok(ValueTest::Pattern(mapped))
+                    }
+                    _ => Ok(ValueTest::Pattern(parts)),
+                }
+            })
+            .collect()
+    }
+
+    /// One string pattern as the cheapest faithful KQL test of a column, or of every column (`*`)
+    /// for a keyword. On a typed column that is not a string, a literal is converted to the
+    /// column's type (a number, hexadecimal `0x3e7` included, or a boolean) and anything else
+    /// is refused, with what was refused as the error.
+    fn pattern(
+        &self,
+        col: &Column,
+        parts: &[Part],
+        cased: bool,
+        keyword: bool,
+    ) -> Result<Atom, String> {
+        match (col.ty, parts) {
+            (_, [Part::AnyRun]) if !keyword => Ok(Atom::Other(col.present())),
+            (None | Some(ColumnType::String | ColumnType::Dynamic), _) => {
+                Ok(pattern_test(&col.name, parts, cased, keyword))
+            }
+            (Some(ty), [Part::Literal(text)]) if ty.is_numeric() => {
+                let number = integer_text(text)
+                    .map(|i| i.to_string())
+                    .or_else(|| {
+                        (ty == ColumnType::Real)
+                            .then(|| text.trim().parse::<f64>().ok())
+                            .flatten()
+                            .filter(|f| f.is_finite())
+                            .map(real)
+                    })
+                    .ok_or_else(|| format!("the value `{text}`, which is not a number,"))?;
+                Ok(Atom::NumEq(number))
+            }
+            (Some(ColumnType::Bool), [Part::Literal(text)])
+                if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") =>
+            {
+                Ok(Atom::Other(format!(
+                    "{} == {}",
+                    col.name,
+                    text.to_ascii_lowercase()
+                )))
+            }
+            (Some(_), [Part::Literal(text)]) => Err(format!("the value `{text}`")),
+            (Some(_), _) => Err("a string pattern".to_owned()),
+        }
     }
 }
 
@@ -558,7 +913,6 @@ fn pattern_test(col: &str, parts: &[Part], cased: bool, keyword: bool) -> Atom {
             cased,
             text: s.clone(),
         },
-        [Part::AnyRun] => other(format!("isnotnull({col})")),
         [Part::Literal(s), Part::AnyRun] => {
             other(format!("{col} startswith{cs} {}", string_literal(s)))
         }
@@ -665,10 +1019,24 @@ fn column(name: &str) -> String {
     }
 }
 
-/// Joins with an operator, parenthesising when there is more than one part.
+/// The most operands one `and`/`or` chain gets. Kusto parses a chain as nested binary
+/// operators, so a flat chain of a thousand terms is a thousand levels deep and Kusto.Language
+/// refuses it ("Query syntax depth exceeds maximum safe limit", KS245); longer chains are split
+/// into parenthesised chunks, which `and` and `or` being associative keeps the meaning of.
+const MAX_CHAIN: usize = 32;
+
+/// Joins with an operator, parenthesising when there is more than one part, and chunking a
+/// chain longer than [`MAX_CHAIN`] into a tree of chains.
 fn group(parts: &[String], joiner: &str) -> String {
     match parts {
         [single] => single.clone(),
+        _ if parts.len() > MAX_CHAIN => {
+            let chunks: Vec<String> = parts
+                .chunks(MAX_CHAIN)
+                .map(|chunk| group(chunk, joiner))
+                .collect();
+            group(&chunks, joiner)
+        }
         _ => format!("({})", parts.join(joiner)),
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Expr, lookup};
+use crate::ast::{Expr, and, lookup, or};
 
 /// One node of an explanation: the whole query, an `and`/`or`/`not` group, or one predicate.
 ///
@@ -15,8 +15,10 @@ use crate::ast::{Expr, lookup};
 pub struct Explanation {
     /// The query text this node stands for (the table name at the root).
     pub source: String,
-    /// The predicate's verdict on the record.
+    /// Whether the node is true on the record (at the root: whether the record passes).
     pub result: bool,
+    /// The node's three-valued value: `None` is Kusto's `bool(null)`, which `where` drops.
+    pub value: Option<bool>,
     /// The fields a predicate read, with their values (`None` when absent or null).
     pub fields: Vec<FieldValue>,
     /// The verdicts of its operands (for `and`, `or`, `not` and the stages).
@@ -43,9 +45,12 @@ impl Explanation {
             .iter()
             .map(|stage| explain(stage, text, record))
             .collect();
+        // Each stage keeps only rows whose predicate is true.
+        let passes = children.iter().all(|c| c.result);
         Explanation {
             source: table.to_owned(),
-            result: children.iter().all(|c| c.result),
+            result: passes,
+            value: Some(passes),
             fields: Vec::new(),
             children,
         }
@@ -54,18 +59,22 @@ impl Explanation {
 
 fn explain(expr: &Expr, text: &str, record: &Map<String, Value>) -> Explanation {
     let source = text.get(expr.span()).unwrap_or_default().to_owned();
-    let (result, fields, children) = match expr {
+    let (value, fields, children) = match expr {
         Expr::And { items, .. } => {
             let children: Vec<_> = items.iter().map(|e| explain(e, text, record)).collect();
-            (children.iter().all(|c| c.result), Vec::new(), children)
+            (and(children.iter().map(|c| c.value)), Vec::new(), children)
         }
         Expr::Or { items, .. } => {
             let children: Vec<_> = items.iter().map(|e| explain(e, text, record)).collect();
-            (children.iter().any(|c| c.result), Vec::new(), children)
+            (or(children.iter().map(|c| c.value)), Vec::new(), children)
         }
         Expr::Not { inner, .. } => {
             let child = explain(inner, text, record);
-            (!child.result, Vec::new(), vec![child])
+            (child.value.map(|b| !b), Vec::new(), vec![child])
+        }
+        Expr::Coalesce { inner, default, .. } => {
+            let child = explain(inner, text, record);
+            (child.value.or(Some(*default)), Vec::new(), vec![child])
         }
         Expr::Pred(pred) => {
             let field = FieldValue {
@@ -77,7 +86,8 @@ fn explain(expr: &Expr, text: &str, record: &Map<String, Value>) -> Explanation 
     };
     Explanation {
         source,
-        result,
+        result: value == Some(true),
+        value,
         fields,
         children,
     }
@@ -94,7 +104,11 @@ impl fmt::Display for Explanation {
 
 impl Explanation {
     fn write_node(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
-        let verdict = if self.result { "true" } else { "false" };
+        let verdict = match self.value {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        };
         write!(
             f,
             "{:indent$}{verdict:<5}  {}",

@@ -15,6 +15,8 @@ mod explain;
 mod lexer;
 mod parser;
 mod pipeline;
+pub mod replay;
+mod schema;
 
 use serde_json::{Map, Value};
 
@@ -23,7 +25,9 @@ use crate::ast::Expr;
 pub use convert::{ConvertError, Reason, convert_document, convert_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
-pub use pipeline::{Pipeline, PipelineError};
+pub use pipeline::{Pipeline, PipelineError, ValueMap};
+pub use replay::{ReplayCase, replay_script};
+pub use schema::{ColumnType, SchemaError, TableSchema};
 
 /// A parsed query: the table it reads and the predicates of its `where` stages, with regexes
 /// compiled and needles lowercased so that evaluation does no parsing.
@@ -61,9 +65,18 @@ impl Query {
         &self.table
     }
 
-    /// Whether the record passes every `where` stage. A query without stages passes everything.
+    /// Whether the record passes every `where` stage: each keeps a row only when its predicate
+    /// is `true`, dropping `false` and null alike. A query without stages passes everything.
     pub fn evaluate(&self, record: &Map<String, Value>) -> bool {
-        self.stages.iter().all(|stage| stage.evaluate(record))
+        self.stages
+            .iter()
+            .all(|stage| stage.evaluate(record) == Some(true))
+    }
+
+    /// The three-valued value of the query's predicate on `record` (its stages joined by
+    /// `and`): `None` is Kusto's `bool(null)`, which `where` drops like `false`.
+    pub fn value(&self, record: &Map<String, Value>) -> Option<bool> {
+        ast::and(self.stages.iter().map(|stage| stage.evaluate(record)))
     }
 
     /// The verdict of every predicate on `record`, with the values they saw.

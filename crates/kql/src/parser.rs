@@ -221,6 +221,35 @@ impl Parser {
                     inner: Box::new(inner),
                 })
             }
+            // A predicate made two-valued: only a boolean literal as the default.
+            "coalesce" => {
+                self.bump();
+                let open = self.bump();
+                self.enter(&open.span)?;
+                let inner = self.or_expr()?;
+                self.expect_punct(",")?;
+                let token = self.bump();
+                let default = match &token.tok {
+                    Tok::Word(w) if w == "true" => true,
+                    Tok::Word(w) if w == "false" => false,
+                    other => {
+                        return Err(KqlError::new(
+                            token.span,
+                            format!(
+                                "not supported for local evaluation: a 'coalesce' default other than true or false, found {}",
+                                describe(other)
+                            ),
+                        ));
+                    }
+                };
+                self.expect_punct(")")?;
+                self.depth -= 1;
+                Ok(Expr::Coalesce {
+                    span: start..self.last_end,
+                    inner: Box::new(inner),
+                    default,
+                })
+            }
             "isempty" | "isnotempty" | "isnull" | "isnotnull" => {
                 self.bump();
                 self.bump();

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::schema::TableSchema;
+
 /// The names of the pipelines shipped with the crate, as [`Pipeline::builtin`] knows them.
 const BUILTIN_NAMES: &[&str] = &["asim", "defender_xdr"];
 
@@ -73,6 +75,20 @@ struct LogsourceFile {
     /// converted query tests them too, so one query catches every shape of row.
     #[serde(default)]
     also: HashMap<String, Vec<String>>,
+    /// Values a Sigma field takes in the rule's log source, and what the table holds instead
+    /// (Sysmon's `Initiated: 'true'` is ASIM's `NetworkDirection: Outbound`). A field with a
+    /// value map takes no other value.
+    #[serde(default)]
+    values: HashMap<String, HashMap<String, String>>,
+    /// Prefixes of a Sigma field's values that the table writes differently (Sysmon's `HKLM\`
+    /// is `HKEY_LOCAL_MACHINE\` in ASIM and Defender).
+    #[serde(default)]
+    prefixes: HashMap<String, HashMap<String, String>>,
+    /// A Sigma field holding `ALGORITHM=value` pairs (Sysmon's `Hashes`), and the column of
+    /// each algorithm: the field is tested, and fixture events are filled, one algorithm at a
+    /// time, as pySigma's ASIM and Defender pipelines do.
+    #[serde(default)]
+    hashes: HashMap<String, HashMap<String, String>>,
 }
 
 /// One log source entry: the keys it requires and the table it selects.
@@ -120,6 +136,42 @@ pub struct Pipeline {
     tables: HashMap<String, HashMap<String, String>>,
     /// Per-table extra columns of a Sigma field (see `LogsourceFile::also`).
     also: HashMap<String, HashMap<String, Vec<String>>>,
+    /// The typed schema of each table that has one (every table of a shipped pipeline).
+    schemas: HashMap<String, TableSchema>,
+    /// Per-table value maps of a Sigma field (see `LogsourceFile::values`).
+    values: HashMap<String, HashMap<String, ValueMap>>,
+    /// Per-table prefix rewrites of a Sigma field (see `LogsourceFile::prefixes`).
+    prefixes: HashMap<String, HashMap<String, ValueMap>>,
+    /// Per-table hash columns of a Sigma field (see `LogsourceFile::hashes`).
+    hashes: HashMap<String, HashMap<String, ValueMap>>,
+}
+
+/// Pairs of a Sigma value (or prefix) and the table's, sorted by the Sigma side; the Sigma side
+/// compares ignoring ASCII case, as Sigma's equality does.
+pub type ValueMap = Vec<(String, String)>;
+
+/// Merges one entry's maps into a table's, refusing a field mapped two ways.
+fn merge_maps(
+    table: &str,
+    into: &mut HashMap<String, ValueMap>,
+    from: HashMap<String, HashMap<String, String>>,
+) -> Result<(), PipelineError> {
+    for (field, map) in from {
+        let mut pairs: ValueMap = map.into_iter().collect();
+        pairs.sort();
+        if let Some(first) = into.get(&field)
+            && *first != pairs
+        {
+            return Err(PipelineError::Conflict {
+                table: table.to_owned(),
+                field,
+                first: format!("{first:?}"),
+                second: format!("{pairs:?}"),
+            });
+        }
+        into.insert(field, pairs);
+    }
+    Ok(())
 }
 
 impl Pipeline {
@@ -130,7 +182,13 @@ impl Pipeline {
             "defender_xdr" => include_str!("../pipelines/defender_xdr.yml"),
             _ => return None,
         };
-        Pipeline::from_yaml(text).ok()
+        let mut pipeline = Pipeline::from_yaml(text).ok()?;
+        pipeline.schemas = TableSchema::builtin()
+            .into_iter()
+            .filter(|schema| pipeline.tables.contains_key(schema.name()))
+            .map(|schema| (schema.name().to_owned(), schema))
+            .collect();
+        Some(pipeline)
     }
 
     /// The names of the pipelines shipped with the crate.
@@ -138,7 +196,8 @@ impl Pipeline {
         BUILTIN_NAMES
     }
 
-    /// Loads a pipeline from its YAML text (the format of `pipelines/*.yml`).
+    /// Loads a pipeline from its YAML text (the format of `pipelines/*.yml`). Its tables have
+    /// no typed schema: columns are not checked and fixture values are not typed.
     ///
     /// # Errors
     ///
@@ -148,6 +207,9 @@ impl Pipeline {
         let file: PipelineFile = serde_saphyr::from_str(text)?;
         let mut tables: HashMap<String, HashMap<String, String>> = HashMap::new();
         let mut also: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+        let mut values: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
+        let mut prefixes: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
+        let mut hashes: HashMap<String, HashMap<String, ValueMap>> = HashMap::new();
         let mut logsources = Vec::with_capacity(file.logsources.len());
         for (index, entry) in file.logsources.into_iter().enumerate() {
             if entry.table.trim().is_empty() {
@@ -156,6 +218,21 @@ impl Pipeline {
                     message: "the table name is empty".to_owned(),
                 });
             }
+            merge_maps(
+                &entry.table,
+                values.entry(entry.table.clone()).or_default(),
+                entry.values,
+            )?;
+            merge_maps(
+                &entry.table,
+                prefixes.entry(entry.table.clone()).or_default(),
+                entry.prefixes,
+            )?;
+            merge_maps(
+                &entry.table,
+                hashes.entry(entry.table.clone()).or_default(),
+                entry.hashes,
+            )?;
             let extra = also.entry(entry.table.clone()).or_default();
             for (field, columns) in entry.also {
                 let known = extra.entry(field).or_default();
@@ -193,7 +270,63 @@ impl Pipeline {
             global: file.fields,
             tables,
             also,
+            schemas: HashMap::new(),
+            values,
+            prefixes,
+            hashes,
         })
+    }
+
+    /// The values a Sigma field can take in `table` and what the table holds for each, when the
+    /// pipeline maps the field's values.
+    pub fn value_map(&self, table: &str, sigma_field: &str) -> Option<&ValueMap> {
+        self.values.get(table).and_then(|m| m.get(sigma_field))
+    }
+
+    /// The column of each hash algorithm (upper case, `SHA256`) when `sigma_field` holds
+    /// `ALGORITHM=value` pairs in `table`'s log sources.
+    pub fn hash_columns(&self, table: &str, sigma_field: &str) -> Option<&ValueMap> {
+        self.hashes.get(table).and_then(|m| m.get(sigma_field))
+    }
+
+    /// A Sigma value as `table` holds it: through the field's value map, then its prefix
+    /// rewrites. `None` when the field has a value map that does not know the value.
+    pub fn map_value<'a>(
+        &self,
+        table: &str,
+        sigma_field: &str,
+        value: &'a str,
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        if let Some(map) = self.value_map(table, sigma_field) {
+            return map
+                .iter()
+                .find(|(sigma, _)| sigma.eq_ignore_ascii_case(value))
+                .map(|(_, target)| Cow::Owned(target.clone()));
+        }
+        let rewrites = self.prefixes.get(table).and_then(|m| m.get(sigma_field));
+        for (sigma, target) in rewrites.into_iter().flatten() {
+            if value.len() >= sigma.len()
+                && value.is_char_boundary(sigma.len())
+                && value[..sigma.len()].eq_ignore_ascii_case(sigma)
+            {
+                return Some(Cow::Owned(format!("{target}{}", &value[sigma.len()..])));
+            }
+        }
+        Some(Cow::Borrowed(value))
+    }
+
+    /// The typed schema of a table, when the pipeline has one (the shipped pipelines have one
+    /// for every table they name).
+    pub fn schema(&self, table: &str) -> Option<&TableSchema> {
+        self.schemas.get(table)
+    }
+
+    /// Every table the pipeline names, sorted.
+    pub fn tables(&self) -> Vec<&str> {
+        let mut tables: Vec<&str> = self.tables.keys().map(String::as_str).collect();
+        tables.sort_unstable();
+        tables
     }
 
     /// The pipeline's name (`asim`).
@@ -253,20 +386,64 @@ impl Pipeline {
 
     /// Renames an event's keys for `table`, keeping unmapped keys. When several keys end up with
     /// one name, a renamed key wins over a key that already had that name, and among equals the
-    /// first in the event's order wins.
+    /// first in the event's order wins. When the table has a typed schema, the result is a row of
+    /// it ([`TableSchema::typed_row`]): every column present with a value of its type, keys that
+    /// are no column dropped, as Sentinel would hold the event.
     pub fn map_event(&self, table: &str, event: &Map<String, Value>) -> Map<String, Value> {
+        let renamed = self.rename_event(table, event);
+        match self.schema(table) {
+            Some(schema) => schema.typed_row(&renamed),
+            None => renamed,
+        }
+    }
+
+    fn rename_event(&self, table: &str, event: &Map<String, Value>) -> Map<String, Value> {
         let mut mapped = Map::new();
+        // `Hashes: SHA1=…,MD5=…` fills one column per algorithm the table has.
         for (key, value) in event {
+            if let (Some(columns), Some(text)) = (self.hash_columns(table, key), value.as_str()) {
+                for pair in text.split(',') {
+                    let Some((algorithm, hash)) = pair.split_once('=') else {
+                        continue;
+                    };
+                    if let Some((_, column)) = columns
+                        .iter()
+                        .find(|(a, _)| a.eq_ignore_ascii_case(algorithm.trim()))
+                        && !mapped.contains_key(column)
+                    {
+                        mapped.insert(column.clone(), Value::String(hash.trim().to_owned()));
+                    }
+                }
+            }
+        }
+        for (key, value) in event {
+            if self.hash_columns(table, key).is_some() {
+                continue;
+            }
             let target = self.map_field(table, key);
             if target != key && !mapped.contains_key(target) {
-                mapped.insert(target.to_owned(), value.clone());
+                mapped.insert(target.to_owned(), self.event_value(table, key, value));
             }
         }
         for (key, value) in event {
             if self.map_field(table, key) == key && !mapped.contains_key(key) {
-                mapped.insert(key.clone(), value.clone());
+                mapped.insert(key.clone(), self.event_value(table, key, value));
             }
         }
         mapped
+    }
+
+    /// An event's value as the table holds it ([`Pipeline::map_value`]); a value the field's
+    /// value map does not know is kept as it is.
+    fn event_value(&self, table: &str, sigma_field: &str, value: &Value) -> Value {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            _ => return value.clone(),
+        };
+        match self.map_value(table, sigma_field, &text) {
+            Some(mapped) if mapped != text => Value::String(mapped.into_owned()),
+            _ => value.clone(),
+        }
     }
 }

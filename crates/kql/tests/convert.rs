@@ -69,13 +69,23 @@ fn diff(expected: &str, actual: &str) -> String {
         .to_string()
 }
 
+/// A shipped pipeline, or a pipeline file of `tests/convert/` (loaded as users load their own,
+/// so without typed schemas).
+fn load_pipeline(name: &str) -> Result<Pipeline, String> {
+    if let Some(pipeline) = Pipeline::builtin(name) {
+        return Ok(pipeline);
+    }
+    let path = format!("{}/tests/convert/{name}.yml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    Pipeline::from_yaml(&text).map_err(|e| format!("{path}: {e}"))
+}
+
 /// Checks one row, describing what differed when it fails.
 fn check(row: &Spanned<Row>) -> Result<(), String> {
     let line = row.referenced.line();
     let row = &row.value;
     let label = format!("line {line} ({})", row.name);
-    let pipeline = Pipeline::builtin(&row.pipeline)
-        .ok_or_else(|| format!("{label}: unknown pipeline {}", row.pipeline))?;
+    let pipeline = load_pipeline(&row.pipeline).map_err(|e| format!("{label}: {e}"))?;
     let source = SourceFile::new("row.yml", rule_text(row));
     let loaded = load_source(source.clone(), &Limits::default());
     if let Some(e) = loaded.errors.first() {

@@ -19,6 +19,21 @@ struct OperatorRow {
     expect: bool,
 }
 
+/// A row of `nulls.yml`: a predicate's three-valued value, with the page that documents it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NullRow {
+    #[serde(default, rename = "where")]
+    predicate: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+    record: Map<String, Value>,
+    /// `true`, `false` or `null`.
+    expect: Option<bool>,
+    /// The Microsoft documentation page stating the rule.
+    source: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorRow {
@@ -33,10 +48,13 @@ fn rows<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<Spanned<T>> {
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Checks one operator row, describing the row and what differed when it fails.
-fn check(row: &Spanned<OperatorRow>) -> Result<(), String> {
-    let line = row.referenced.line();
-    let query = match (&row.value.predicate, &row.value.query) {
+/// The query of a row given as a `where` predicate or a whole `query`, parsed.
+fn row_query(
+    line: u64,
+    predicate: &Option<String>,
+    query: &Option<String>,
+) -> Result<(String, Query), String> {
+    let query = match (predicate, query) {
         (Some(predicate), None) => format!("T | where {predicate}"),
         (None, Some(query)) => query.clone(),
         _ => {
@@ -49,6 +67,13 @@ fn check(row: &Spanned<OperatorRow>) -> Result<(), String> {
         let (l, c) = line_col(&query, e.span.start);
         format!("line {line}: `{query}` failed to parse at {l}:{c}: {e}")
     })?;
+    Ok((query, parsed))
+}
+
+/// Checks one operator row, describing the row and what differed when it fails.
+fn check(row: &Spanned<OperatorRow>) -> Result<(), String> {
+    let line = row.referenced.line();
+    let (query, parsed) = row_query(line, &row.value.predicate, &row.value.query)?;
     let record = &row.value.record;
     let got = parsed.evaluate(record);
     if got != row.value.expect {
@@ -72,6 +97,59 @@ fn operator_semantics() {
     let rows = rows::<OperatorRow>("operators.yml");
     assert!(rows.len() > 100, "only {} rows were read", rows.len());
     let failures: Vec<String> = rows.iter().filter_map(|row| check(row).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+/// Checks one null-logic row: the three-valued value, `where`'s verdict (true only) and the
+/// explanation's value all agree with the documented one.
+fn check_null(row: &Spanned<NullRow>) -> Result<(), String> {
+    let line = row.referenced.line();
+    let row = &row.value;
+    if !row.source.starts_with("https://learn.microsoft.com/") {
+        return Err(format!(
+            "line {line}: the source must be a Microsoft documentation page"
+        ));
+    }
+    let (query, parsed) = row_query(line, &row.predicate, &row.query)?;
+    let shown = |v: Option<bool>| v.map_or("null".to_owned(), |b| b.to_string());
+    let value = parsed.value(&row.record);
+    let explanation = parsed.explain(&row.record);
+    if value != row.expect {
+        return Err(format!(
+            "line {line}: `{query}` on {} is {}, expected {} ({})\n{explanation}",
+            Value::Object(row.record.clone()),
+            shown(value),
+            shown(row.expect),
+            row.source
+        ));
+    }
+    if parsed.evaluate(&row.record) != (row.expect == Some(true)) {
+        return Err(format!(
+            "line {line}: `where` kept a row whose predicate is not true"
+        ));
+    }
+    if explanation.result != (row.expect == Some(true)) {
+        return Err(format!(
+            "line {line}: explain and evaluate disagree on `{query}`"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn null_logic_follows_microsofts_documentation() {
+    let rows = rows::<NullRow>("nulls.yml");
+    assert!(rows.len() > 30, "only {} rows were read", rows.len());
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|row| check_null(row).err())
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {} rows failed:\n{}",

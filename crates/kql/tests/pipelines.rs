@@ -220,15 +220,16 @@ fn map_event_renames_and_keeps() {
         "Custom": "kept",
     }));
     let mapped = asim.map_event("imNetworkSession", &event);
-    assert_eq!(
-        Value::Object(mapped.clone()),
-        json!({
-            "DstHostname": "pool.supportxmr.com",
-            "DstPortNumber": 3333,
-            "SrcProcessName": "C:\\xmrig.exe",
-            "Custom": "kept",
-        })
-    );
+    // A typed row of the table: mapped columns, every other column empty or null, and keys
+    // that are no column of the table dropped.
+    assert_eq!(mapped["DstHostname"], json!("pool.supportxmr.com"));
+    assert_eq!(mapped["DstPortNumber"], json!(3333));
+    assert_eq!(mapped["SrcProcessName"], json!("C:\\xmrig.exe"));
+    assert_eq!(mapped["DstDomain"], json!(""));
+    assert_eq!(mapped["SrcPortNumber"], Value::Null);
+    assert!(!mapped.contains_key("Custom"));
+    let schema = asim.schema("imNetworkSession").unwrap();
+    assert_eq!(mapped.len(), schema.columns().len());
     let query = Query::parse(
         "imNetworkSession | where DstHostname in~ (\"POOL.supportxmr.com\") and DstPortNumber == 3333",
     )
@@ -241,7 +242,80 @@ fn renamed_key_wins_over_existing_name() {
     let asim = Pipeline::builtin("asim").unwrap();
     let event = object(json!({ "DstHostname": "old", "DestinationHostname": "new" }));
     let mapped = asim.map_event("imNetworkSession", &event);
-    assert_eq!(Value::Object(mapped), json!({ "DstHostname": "new" }));
+    assert_eq!(mapped["DstHostname"], json!("new"));
+}
+
+#[test]
+fn a_pipeline_without_schemas_keeps_every_key() {
+    let pipeline = Pipeline::from_yaml(
+        "name: t\ndescription: d\nlogsources:\n- { category: a, table: X, fields: { Image: Path } }\n",
+    )
+    .unwrap();
+    assert!(pipeline.schema("X").is_none());
+    let event = object(json!({ "Image": "a", "Custom": 1 }));
+    assert_eq!(
+        Value::Object(pipeline.map_event("X", &event)),
+        json!({ "Path": "a", "Custom": 1 })
+    );
+}
+
+#[test]
+fn every_table_of_a_shipped_pipeline_has_a_typed_schema() {
+    for name in Pipeline::builtin_names() {
+        let pipeline = Pipeline::builtin(name).unwrap();
+        for table in pipeline.tables() {
+            let schema = pipeline
+                .schema(table)
+                .unwrap_or_else(|| panic!("{name}: no schema for {table}"));
+            assert!(
+                schema.source().starts_with("https://learn.microsoft.com/"),
+                "{table}: the schema must cite Microsoft's page, not {}",
+                schema.source()
+            );
+            // Every column a Sigma field maps to exists in the table.
+            for field in ["Image", "CommandLine", "User", "Computer", "TargetObject"] {
+                for column in pipeline.map_fields(table, field) {
+                    if column != field {
+                        assert!(
+                            schema.column_type(column).is_some(),
+                            "{name}: {field} maps to {column}, which {table} does not have"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fixture_values_take_the_column_type() {
+    let asim = Pipeline::builtin("asim").unwrap();
+    let xdr = Pipeline::builtin("defender_xdr").unwrap();
+    let row =
+        |pipeline: &Pipeline, table: &str, event: Value| pipeline.map_event(table, &object(event));
+    let net = row(
+        &asim,
+        "imNetworkSession",
+        json!({ "DestinationPort": "443", "SourcePort": "abc" }),
+    );
+    assert_eq!(net["DstPortNumber"], json!(443));
+    assert_eq!(net["SrcPortNumber"], Value::Null);
+    // ASIM process ids are strings; a number becomes its text.
+    let process = row(&asim, "imProcessCreate", json!({ "ProcessId": 4 }));
+    assert_eq!(process["TargetProcessId"], json!("4"));
+    // Sysmon's hexadecimal logon id is Defender's long.
+    let process = row(&xdr, "DeviceProcessEvents", json!({ "LogonId": "0x3e7" }));
+    assert_eq!(process["LogonId"], json!(999));
+    // Value maps apply to events too.
+    let net = row(&asim, "imNetworkSession", json!({ "Initiated": "true" }));
+    assert_eq!(net["NetworkDirection"], json!("Outbound"));
+    let reg = row(
+        &asim,
+        "imRegistry",
+        json!({ "TargetObject": "HKLM\\SOFTWARE\\x", "EventType": "SetValue" }),
+    );
+    assert_eq!(reg["RegistryKey"], json!("HKEY_LOCAL_MACHINE\\SOFTWARE\\x"));
+    assert_eq!(reg["EventType"], json!("RegistryValueSet"));
 }
 
 #[test]

@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
+use ruleproof_cases::Layout;
+use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_files::write_atomically;
-use ruleproof_kql::{Pipeline, convert_document};
+use ruleproof_kql::{Pipeline, ReplayCase, convert_document, replay_script};
 use ruleproof_pipeline::Pipelines;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::yaml::{Limits, parse_documents};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Loaded};
+use serde_json::Map;
 
 use super::load_placeholders;
-use super::{force_hint, load_collection};
+use super::{RootArgs, force_hint, load_collection};
 use crate::Outcome;
 
 /// Query languages a rule can be converted to.
@@ -46,6 +49,14 @@ pub struct ConvertArgs {
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    /// Write, per rule, a replay script instead of the bare query: the rule's fixtures (its
+    /// test-case file under `test-cases/`) as a typed `datatable` in the table's schema, the
+    /// query bound to it, and the fixtures that must come back. Paste it into Azure Data
+    /// Explorer or Sentinel's log search to have Microsoft's engine check the verdicts.
+    #[arg(long)]
+    with_fixtures: bool,
+    #[command(flatten)]
+    root: RootArgs,
 }
 
 /// Loads a shipped pipeline by name, or a pipeline file by path.
@@ -140,6 +151,11 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     if collection.rules.is_empty() {
         bail!("no detection rule to convert");
     }
+    let layout = if args.with_fixtures {
+        Some(args.root.layout(&args.rules)?)
+    } else {
+        None
+    };
     // Output file (relative to --output) → its text, in a stable order.
     let mut outputs: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut printed = String::new();
@@ -153,11 +169,18 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                 continue;
             }
         };
-        let text = format!(
-            "// {} ({})\n{query}",
-            rule.document.meta().title,
-            rule.path.display()
-        );
+        let heading = format!("{} ({})", rule.document.meta().title, rule.path.display());
+        let text = match &layout {
+            None => format!("// {heading}\n{query}"),
+            Some(layout) => match replay(layout, &pipeline, rule, &heading, &query) {
+                Ok(script) => script,
+                Err(message) => {
+                    eprintln!("error: {}: {message}", rule.path.display());
+                    outcome = Outcome::Error;
+                    continue;
+                }
+            },
+        };
         match &args.output {
             Some(_) => {
                 let root = args
@@ -172,10 +195,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                         .to_owned(),
                     None => PathBuf::from(rule.path.file_name().unwrap_or_default()),
                 };
-                outputs
-                    .entry(relative.with_extension("kql"))
-                    .or_default()
-                    .push_str(&text);
+                let mut file = relative.with_extension("kql");
+                if args.with_fixtures {
+                    // One script per rule: a second rule of the file gets its own file.
+                    let mut n = 1;
+                    while outputs.contains_key(&file) {
+                        n += 1;
+                        file = relative.with_extension(format!("{n}.kql"));
+                    }
+                }
+                outputs.entry(file).or_default().push_str(&text);
             }
             None => {
                 // Queries of one file stay together; files are separated by a blank line.
@@ -196,6 +225,69 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
+}
+
+/// The replay script of one rule's converted query on the fixtures of its test-case file. The
+/// expected matches are the Sigma engine's verdicts on the fixtures, which `ruleproof test`
+/// checks against each case's `expect`.
+fn replay(
+    layout: &Layout,
+    pipeline: &Pipeline,
+    rule: &Loaded<CompiledRule>,
+    heading: &str,
+    query: &str,
+) -> Result<String, String> {
+    let relative = rule
+        .path
+        .canonicalize()
+        .ok()
+        .zip(layout.rules_dir.canonicalize().ok())
+        .and_then(|(path, rules)| path.strip_prefix(rules).ok().map(Path::to_owned))
+        .ok_or_else(|| {
+            format!(
+                "--with-fixtures needs the rule under {}, where its test-case file mirrors it",
+                layout.rules_dir.display()
+            )
+        })?;
+    let cases_path = layout.cases_dir.join(relative);
+    let source =
+        ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
+            .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
+    let (file, diagnostics) = parse_test_case_file(&source, &Limits::default());
+    if let Some(first) = diagnostics.first() {
+        return Err(format!("its test-case file does not load: {}", first));
+    }
+    let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
+    let table = query.lines().next().unwrap_or_default().trim();
+    let schema = pipeline.schema(table).ok_or_else(|| {
+        format!(
+            "the {} pipeline has no typed schema for {table}, which a replay script needs",
+            pipeline.name()
+        )
+    })?;
+    let empty = Map::new();
+    let cases: Vec<ReplayCase> = file
+        .cases
+        .iter()
+        .map(|case| {
+            let event = case.event.as_object().unwrap_or(&empty);
+            let record = match case.kql.as_ref().and_then(|k| k.event.as_ref()) {
+                Some(record) => schema.typed_row(record.as_object().unwrap_or(&empty)),
+                None => pipeline.map_event(table, event),
+            };
+            ReplayCase {
+                name: case.name.clone(),
+                record,
+                expect_match: rule.compiled.matches(event),
+            }
+        })
+        .collect();
+    Ok(replay_script(
+        &format!("Replay of {heading} on {}", cases_path.display()),
+        schema,
+        query,
+        &cases,
+    ))
 }
 
 /// Writes every file atomically, after checking that none would overwrite an existing file
