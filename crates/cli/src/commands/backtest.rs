@@ -229,6 +229,9 @@ pub fn load_index(
         );
     }
     let correlations = collection.correlation_rules();
+    // The documents and their sources are not needed once the rules are compiled: freeing them
+    // before the index is built keeps them out of the run's peak memory.
+    drop(collection);
     Ok((RuleSetIndex::new(compiled), outcome, correlations))
 }
 
