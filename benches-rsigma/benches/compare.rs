@@ -1,9 +1,14 @@
-//! ruleproof's rule-set index against rsigma's indexed engine (`rsigma-eval` 0.23) on the same
-//! machine, rules and generated events: load time, single-thread events per second, and whether
-//! the two agree on every verdict.
+//! ruleproof's rule-set index against rsigma's indexed engine (`rsigma-eval` 0.23, the newest
+//! release that builds with Rust 1.95) on the same machine and rules, over two event mixes: the
+//! generated, mostly non-matching events of `BENCHMARKS.md`, and SigmaHQ's `regression_data`
+//! events repeated to 100,000 (match-heavy). Reports load time, single-thread events per second,
+//! and whether the two engines agree on every verdict.
 //!
 //! Run from this directory: `cargo bench --bench compare -- --warm-up-time 1 --measurement-time 3
-//! --sample-size 10`. Needs `../shared/corpus/sigmahq` next to the repository.
+//! --sample-size 10`. Needs `../shared/corpus/sigmahq` next to the repository; the regression mix
+//! needs `RULEPROOF_REGRESSION_DATA` naming a `regression_data` directory with the `.json`
+//! conversions of its EVTX files (SigmaHQ/sigma's repository), and is skipped, with a message,
+//! without it.
 
 #[path = "../../crates/sigma/benches/support/synthetic.rs"]
 mod synthetic;
@@ -20,6 +25,46 @@ use ruleproof_sigma::ruleset::RuleSetIndex;
 use serde_json::Value;
 
 const EVENTS: usize = 20_000;
+/// The regression events are repeated up to this many.
+const REGRESSION_EVENTS: usize = 100_000;
+
+/// SigmaHQ's regression events (every `.json` under `RULEPROOF_REGRESSION_DATA`, flattened as
+/// `ruleproof match` reads them), in path order, repeated to [`REGRESSION_EVENTS`].
+fn regression_mix() -> Option<Vec<Value>> {
+    let Some(root) = std::env::var_os("RULEPROOF_REGRESSION_DATA") else {
+        eprintln!("RULEPROOF_REGRESSION_DATA is not set; the regression mix is skipped");
+        return None;
+    };
+    let files: Vec<PathBuf> = ruleproof_backtest::events::event_files(&PathBuf::from(&root))
+        .files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    let mut one_pass = Vec::new();
+    for path in &files {
+        match ruleproof_backtest::events::read_all(path) {
+            Ok((events, _)) => one_pass.extend(events.into_iter().map(|e| e.value)),
+            Err(e) => eprintln!("{}: {e}", path.display()),
+        }
+    }
+    if one_pass.is_empty() {
+        eprintln!("no events under {}", PathBuf::from(&root).display());
+        return None;
+    }
+    eprintln!(
+        "regression mix: {} events from {} files, repeated to {REGRESSION_EVENTS}",
+        one_pass.len(),
+        files.len()
+    );
+    Some(
+        one_pass
+            .iter()
+            .cycle()
+            .take(REGRESSION_EVENTS)
+            .cloned()
+            .collect(),
+    )
+}
 
 /// Loads every file into rsigma's engine; files it cannot parse or compile are counted.
 fn load_rsigma(files: &[PathBuf]) -> (Engine, usize) {
@@ -63,15 +108,32 @@ fn benches(c: &mut Criterion) {
         engine.rule_count()
     );
 
-    let events: Vec<Value> = synthetic::corpus(&corpus.groups, EVENTS, 3, 42);
+    let synthetic_events: Vec<Value> = synthetic::corpus(&corpus.groups, EVENTS, 3, 42);
+    let mut group = c.benchmark_group("compare");
+    compare_mix(&mut group, "synthetic", &synthetic_events, &index, &engine);
+    if let Some(regression) = regression_mix() {
+        compare_mix(&mut group, "regression", &regression, &index, &engine);
+    }
+    group.finish();
+}
 
+/// Checks that both engines give the same verdicts on the mix, then measures both on one thread.
+fn compare_mix(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    mix: &str,
+    events: &[Value],
+    index: &RuleSetIndex,
+    engine: &Engine,
+) {
     // Verdicts: the set of matching rule ids per event, from both engines.
     let mut disagreements = 0;
     let mut shown = 0;
+    let mut matches = 0;
     let mut scratch = index.scratch();
     let mut out = Vec::new();
     for (i, event) in events.iter().enumerate() {
         index.matching_rules_into(event, None, &mut scratch, &mut out);
+        matches += out.len();
         let ours: BTreeSet<String> = out
             .iter()
             .map(|r| index.rules()[*r].meta.reference().to_owned())
@@ -86,21 +148,24 @@ fn benches(c: &mut Criterion) {
             if shown < 5 {
                 shown += 1;
                 eprintln!(
-                    "event {i}: only ruleproof {:?}, only rsigma {:?}",
+                    "{mix} event {i}: only ruleproof {:?}, only rsigma {:?}",
                     ours.difference(&theirs).collect::<Vec<_>>(),
                     theirs.difference(&ours).collect::<Vec<_>>()
                 );
             }
         }
     }
-    eprintln!("verdicts differ on {disagreements} of {EVENTS} events");
+    eprintln!(
+        "{mix}: verdicts differ on {disagreements} of {} events; ruleproof finds {:.2} matches per event",
+        events.len(),
+        matches as f64 / events.len() as f64
+    );
 
-    let mut group = c.benchmark_group("compare");
-    group.throughput(Throughput::Elements(EVENTS as u64));
-    let label = format!("all-{}", index.len());
+    group.throughput(Throughput::Elements(events.len() as u64));
+    let label = format!("{mix}-all-{}", index.len());
     group.bench_with_input(
         BenchmarkId::new("ruleproof", &label),
-        &events,
+        events,
         |b, events| {
             let mut scratch = index.scratch();
             let mut out = Vec::new();
@@ -114,7 +179,7 @@ fn benches(c: &mut Criterion) {
             });
         },
     );
-    group.bench_with_input(BenchmarkId::new("rsigma", &label), &events, |b, events| {
+    group.bench_with_input(BenchmarkId::new("rsigma", &label), events, |b, events| {
         b.iter(|| {
             let mut total = 0;
             for event in events {
@@ -123,7 +188,6 @@ fn benches(c: &mut Criterion) {
             black_box(total)
         });
     });
-    group.finish();
 }
 
 criterion_group!(compare, benches);

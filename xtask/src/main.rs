@@ -10,6 +10,9 @@ usage: cargo xtask <task>
 
 tasks:
   bench         run the criterion benchmarks (rule-set throughput, load, validation, mutation, generation) in release mode
+  versus-sigma [ROUNDS]
+                time `ruleproof validate` and sigma-cli's `sigma check` on SigmaHQ's four active
+                rule folders in one run (SIGMA_CLI names the `sigma` executable; default `sigma`)
   bless         rewrite every snapshot and golden file from current output (review the diff!)
   screenshot    render the coverage HTML report with headless Chromium to target/coverage.png
   kql-check [--corpus]
@@ -30,6 +33,7 @@ fn main() -> anyhow::Result<()> {
     match task.as_deref() {
         Some("bench") => bench(),
         Some("bless") => bless(),
+        Some("versus-sigma") => versus_sigma(),
         Some("screenshot") => screenshot(),
         Some("kql-check") => kql_check(std::env::args().nth(2).as_deref() == Some("--corpus")),
         Some("help" | "--help" | "-h") | None => {
@@ -79,6 +83,73 @@ fn bench() -> anyhow::Result<()> {
     ]);
     command.args(std::env::args().skip(2));
     run(command)
+}
+
+/// SigmaHQ's active rule folders, as the benchmarks and `BENCHMARKS.md` name them.
+const ACTIVE_DIRS: [&str; 4] = [
+    "rules",
+    "rules-emerging-threats",
+    "rules-threat-hunting",
+    "rules-compliance",
+];
+
+/// Times `ruleproof validate` (release build, all cores) and `sigma check` on the same folders,
+/// alternating them so both see the same machine load, and prints the best time of each and
+/// their ratio. Exit codes are printed, not judged: the corpus has warnings, and the point is
+/// the time it takes to say so. An optional argument sets the number of rounds (default 3).
+fn versus_sigma() -> anyhow::Result<()> {
+    let rounds: usize = match std::env::args().nth(2) {
+        Some(n) => n
+            .parse()
+            .context("the number of rounds must be a positive integer")?,
+        None => 3,
+    };
+    if rounds == 0 {
+        bail!("the number of rounds must be a positive integer");
+    }
+    let corpus = root().join("../shared/corpus/sigmahq");
+    if !corpus.is_dir() {
+        bail!("{} is missing", corpus.display());
+    }
+    let dirs: Vec<PathBuf> = ACTIVE_DIRS.iter().map(|d| corpus.join(d)).collect();
+    let mut build = cargo();
+    build.args(["build", "--release", "--quiet", "-p", "ruleproof"]);
+    run(build)?;
+    let ruleproof = root().join("target/release/ruleproof");
+    let sigma = std::env::var("SIGMA_CLI").unwrap_or_else(|_| "sigma".into());
+    let time = |program: &Path, first: &[&str]| -> anyhow::Result<(f64, Option<i32>)> {
+        let started = std::time::Instant::now();
+        let status = Command::new(program)
+            .args(first)
+            .args(&dirs)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .with_context(|| format!("cannot run {}", program.display()))?;
+        Ok((started.elapsed().as_secs_f64(), status.code()))
+    };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 1..=rounds {
+        let (t, code) = time(&ruleproof, &["validate"])?;
+        println!("round {round}: ruleproof validate {t:.3} s (exit {code:?})");
+        ours.push(t);
+        // The two validators that download MITRE ATT&CK and D3FEND data are left out: the
+        // machine may be offline, and leaving work out only flatters `sigma check`.
+        let (t, code) = time(
+            Path::new(&sigma),
+            &["check", "--exclude", "attacktag", "--exclude", "d3_fendtag"],
+        )?;
+        println!("round {round}: sigma check {t:.3} s (exit {code:?})");
+        theirs.push(t);
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (ours, theirs) = (best(&ours), best(&theirs));
+    println!(
+        "best of {rounds}: ruleproof validate {ours:.3} s, sigma check {theirs:.3} s: {:.0}x",
+        theirs / ours
+    );
+    Ok(())
 }
 
 fn bless() -> anyhow::Result<()> {

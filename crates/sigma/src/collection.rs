@@ -156,6 +156,16 @@ pub fn is_yaml(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "yml" || e == "yaml")
 }
 
+/// The rule with the meta-filters that apply to it, or `None` when none does.
+fn filtered(filters: &[Loaded<CompiledFilter>], rule: &CompiledRule) -> Option<CompiledRule> {
+    let applying: Vec<&CompiledFilter> = filters
+        .iter()
+        .map(|f| &f.compiled)
+        .filter(|f| f.applies_to(rule))
+        .collect();
+    (!applying.is_empty()).then(|| rule.with_filters(&applying))
+}
+
 /// What one file contributed, gathered in parallel and merged in file order.
 #[derive(Default)]
 struct FileOutcome {
@@ -211,18 +221,18 @@ impl Collection {
         self.rules
             .iter()
             .map(|rule| {
-                let filters: Vec<&CompiledFilter> = self
-                    .filters
-                    .iter()
-                    .map(|f| &f.compiled)
-                    .filter(|f| f.applies_to(&rule.compiled))
-                    .collect();
-                if filters.is_empty() {
-                    rule.compiled.clone()
-                } else {
-                    rule.compiled.with_filters(&filters)
-                }
+                filtered(&self.filters, &rule.compiled).unwrap_or_else(|| rule.compiled.clone())
             })
+            .collect()
+    }
+
+    /// [`Collection::rules_with_filters`], consuming the collection: each rule's document and
+    /// source text are freed as it is taken, so a large rule set is not held twice.
+    pub fn into_rules_with_filters(self) -> Vec<CompiledRule> {
+        let Collection { rules, filters, .. } = self;
+        rules
+            .into_iter()
+            .map(|rule| filtered(&filters, &rule.compiled).unwrap_or(rule.compiled))
             .collect()
     }
 

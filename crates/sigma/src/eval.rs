@@ -68,6 +68,16 @@ fn search_matches<E: Event + ?Sized>(search: &CompiledSearch, event: &E) -> bool
 
 fn item_matches<E: Event + ?Sized>(item: &CompiledItem, event: &E) -> bool {
     let hit = match &item.field {
+        Some(path) if item.fold_once => match event.field(path) {
+            None | Some(Value::Null) => false,
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|v| any_matcher_folding_once(item, v, event)),
+            Some(value) => any_matcher_folding_once(item, value, event),
+        },
+        None if item.fold_once => {
+            event.any_scalar(&mut |scalar| any_matcher_folding_once(item, scalar, event))
+        }
         Some(path) => {
             let value = event.field(path);
             let test = |v: &CompiledValue| value_matches(v, value, event);
@@ -87,6 +97,36 @@ fn item_matches<E: Event + ?Sized>(item: &CompiledItem, event: &E) -> bool {
         }
     };
     hit != item.negate
+}
+
+/// Whether any matcher of the item matches this one scalar, folding it at most once: the same
+/// verdict as testing the values one by one (any value, any matcher, any scalar commute), for
+/// items [`CompiledItem::fold_once`] marks.
+fn any_matcher_folding_once<E: Event + ?Sized>(
+    item: &CompiledItem,
+    scalar: &Value,
+    event: &E,
+) -> bool {
+    let mut matchers = item.values.iter().flat_map(|v| &v.alternatives);
+    with_scalar_text(scalar, |text| {
+        with_folded(text, |folded| {
+            matchers.any(|m| match m {
+                ValueMatcher::Str {
+                    matcher,
+                    cased: false,
+                    ..
+                } => matcher.is_match(folded),
+                other => scalar_matches(other, scalar, event),
+            })
+        })
+    })
+    // Not text (an object or array inside a list): no string matcher matches it.
+    .unwrap_or_else(|| {
+        item.values
+            .iter()
+            .flat_map(|v| &v.alternatives)
+            .any(|m| scalar_matches(m, scalar, event))
+    })
 }
 
 fn keyword_matches<E: Event + ?Sized>(value: &CompiledValue, event: &E) -> bool {

@@ -3,11 +3,23 @@
 use serde_json::{Map, Value};
 
 /// A field name compiled for lookup: the exact key, and its dotted segments for nested objects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct FieldPath {
     name: Box<str>,
     segments: Box<[Box<str>]>,
+    /// The field's number in the [`crate::ruleset::RuleSetIndex`] that owns the rule, which
+    /// resolves every field the index's rules name once per event; plain events ignore it.
+    slot: Option<u32>,
 }
+
+/// Two paths are the same field when they have the same name, whichever index numbered them.
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &FieldPath) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for FieldPath {}
 
 impl FieldPath {
     /// A field name as written in a rule; a dotted name (`a.b`) is also split into segments so
@@ -21,12 +33,26 @@ impl FieldPath {
         FieldPath {
             name: name.into(),
             segments,
+            slot: None,
         }
     }
 
     /// The field name as written.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The first segment of a dotted name: the top-level field a nested lookup starts from.
+    pub(crate) fn root(&self) -> Option<&str> {
+        self.segments.first().map(|s| &**s)
+    }
+
+    pub(crate) fn slot(&self) -> Option<u32> {
+        self.slot
+    }
+
+    pub(crate) fn set_slot(&mut self, slot: u32) {
+        self.slot = Some(slot);
     }
 }
 

@@ -212,23 +212,31 @@ pub fn load_index(
             collection.files
         );
     }
-    let compiled = collection.rules_with_filters();
-    for filter in &collection.filters {
+    let correlations = collection.correlation_rules();
+    let filters: Vec<(PathBuf, String, String)> = collection
+        .filters
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                f.compiled.meta.reference().to_owned(),
+                f.compiled.meta.title.clone(),
+            )
+        })
+        .collect();
+    // Taking the rules out of the collection frees each document and its source as it goes, so
+    // the rule set is not held twice and the index is built without them.
+    let compiled = collection.into_rules_with_filters();
+    for (path, reference, title) in &filters {
         let applied = compiled
             .iter()
-            .filter(|r| {
-                r.applied_filters()
-                    .iter()
-                    .any(|f| f == filter.compiled.meta.reference())
-            })
+            .filter(|r| r.applied_filters().iter().any(|f| f == reference))
             .count();
         eprintln!(
-            "note: {}: meta-filter `{}` applies to {applied} rule(s)",
-            filter.path.display(),
-            filter.compiled.meta.title
+            "note: {}: meta-filter `{title}` applies to {applied} rule(s)",
+            path.display(),
         );
     }
-    let correlations = collection.correlation_rules();
     Ok((RuleSetIndex::new(compiled), outcome, correlations))
 }
 

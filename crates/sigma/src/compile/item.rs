@@ -1,8 +1,8 @@
 //! Detection items: the key, the modifier chain checked, and every value lowered and compiled.
 
 use super::{
-    CompileOptions, CompiledItem, CompiledValue, LoweredItem, LoweredValue, check_combinations,
-    compile_tests, lower_value,
+    CompileOptions, CompiledItem, CompiledValue, LoweredItem, LoweredValue, ValueMatcher,
+    check_combinations, compile_tests, lower_value,
 };
 use crate::detection::Item;
 use crate::error::{ErrorKind, SigmaError};
@@ -80,11 +80,13 @@ pub(super) fn compile_item(
         ));
         return None;
     }
+    let all = has(Modifier::All);
     let compiled = CompiledItem {
         field: item.field.as_deref().map(FieldPath::new),
         key: key.clone(),
-        all: has(Modifier::All),
+        all,
         negate: has(Modifier::Neq),
+        fold_once: !all && folds_often(&values),
         values,
     };
     let lowered = LoweredItem {
@@ -96,4 +98,15 @@ pub(super) fn compile_item(
         values: lowered,
     };
     Some((lowered, compiled))
+}
+
+/// Whether an item's matchers all test scalars and at least two of them fold the value: then
+/// "some value matches some matcher" can be answered value by value, folding each value once.
+fn folds_often(values: &[CompiledValue]) -> bool {
+    let matchers = || values.iter().flat_map(|v| &v.alternatives);
+    matchers().all(|m| !matches!(m, ValueMatcher::Null | ValueMatcher::Exists(_)))
+        && matchers()
+            .filter(|m| matches!(m, ValueMatcher::Str { cased: false, .. }))
+            .count()
+            >= 2
 }

@@ -121,6 +121,11 @@ pub(crate) struct CompiledItem {
     pub all: bool,
     pub negate: bool,
     pub values: Vec<CompiledValue>,
+    /// Whether evaluation folds each value of the event once and tests every matcher on it,
+    /// instead of letting each case-insensitive matcher fold it again: for items that match
+    /// when any value does (not `all`), with only matchers of scalars (no `null`, no `exists`)
+    /// and at least two case-insensitive string matchers.
+    pub fold_once: bool,
 }
 
 /// One value of an item; alternatives come from expansions (`base64offset`, placeholders) and are ORed.
@@ -140,7 +145,8 @@ pub(crate) enum ValueMatcher {
         matcher: StrMatcher,
         cased: bool,
         /// For cased values, the case-insensitive twin that tells a case mismatch from a miss.
-        folded_twin: Option<StrMatcher>,
+        /// Boxed: only explanations read it, and inline it would double every string matcher.
+        folded_twin: Option<Box<StrMatcher>>,
     },
     Regex(Regex),
     Number(NumOp, f64),

@@ -142,7 +142,11 @@ pub(super) fn compile_tests(
         Ok::<_, SigmaError>(ValueMatcher::Str {
             matcher: build(cased)?,
             cased,
-            folded_twin: if cased { Some(build(false)?) } else { None },
+            folded_twin: if cased {
+                Some(Box::new(build(false)?))
+            } else {
+                None
+            },
         })
     };
     let mut matchers = Vec::with_capacity(tests.len());

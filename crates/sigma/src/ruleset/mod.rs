@@ -12,6 +12,11 @@
 //! evaluated in full with [`CompiledRule::matches`]. Rules whose condition yields no atom (only
 //! regexes without literals, numbers, negations…) are evaluated for every event.
 //!
+//! Every field the rules name is numbered (a *slot*) when the index is built, and each event's
+//! fields are resolved to slots once, in the same pass that folds their values: the full
+//! evaluation of the candidates then finds a field by its slot instead of searching the event's
+//! map by name, which is what a match-heavy corpus spends its time on.
+//!
 //! Case-insensitive comparisons fold case by mapping each character on its own, so a string test
 //! that matches a text also finds its folded literal in the folded text; that is what makes
 //! searching folded text for folded literals sound for cased values and regex literals too.
@@ -22,27 +27,28 @@ mod event_text;
 mod fxhash;
 mod scanner;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::compile::CompiledRule;
+use crate::compile::{CompiledRule, ValueMatcher};
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath};
 use analysis::Builder;
 use atoms::{Anchor, AtomKey, Need};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
-use scanner::{FieldIndex, LiteralScanner};
+use scanner::{FIELD_DFA_BYTES, FieldIndex, KEYWORD_DFA_BYTES, LiteralScanner};
 
 /// An event whose top-level fields can be listed, which the index needs to look fields up by
 /// name once per event rather than once per field the rule set uses.
 pub trait FieldEntries: Event {
     /// Calls `visit` with the name and value of every top-level field: the values that
     /// [`Event::field`] finds by exact name and [`Event::any_scalar`] starts from.
-    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value));
+    fn for_each_entry<'e>(&'e self, visit: &mut dyn FnMut(&'e str, &'e Value));
 }
 
 impl FieldEntries for Map<String, Value> {
-    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value)) {
+    fn for_each_entry<'e>(&'e self, visit: &mut dyn FnMut(&'e str, &'e Value)) {
         for (name, value) in self {
             visit(name, value);
         }
@@ -50,7 +56,7 @@ impl FieldEntries for Map<String, Value> {
 }
 
 impl FieldEntries for Value {
-    fn for_each_entry(&self, visit: &mut dyn FnMut(&str, &Value)) {
+    fn for_each_entry<'e>(&'e self, visit: &mut dyn FnMut(&'e str, &'e Value)) {
         if let Some(map) = self.as_object() {
             map.for_each_entry(visit);
         }
@@ -62,12 +68,15 @@ impl FieldEntries for Value {
 #[derive(Debug)]
 pub struct RuleSetIndex {
     rules: Vec<CompiledRule>,
-    /// The fields the atoms test, by slot.
+    /// Every field the rules name, by slot, with the atoms that test it.
     fields: Vec<FieldIndex>,
-    /// Field names without dots, found by listing the event's fields.
-    top_level: FastMap<Box<str>, u32>,
-    /// Field names with dots, which may name nested values and are looked up one by one.
+    /// Every field name (dotted ones too) to its slot, for the keys of the event's top level.
+    by_name: FastMap<Box<str>, u32>,
+    /// Field names with dots, grouped by their first segment: when the event has no key with
+    /// the whole name but an object under the first segment, they are looked up in it.
     dotted: Vec<(FieldPath, u32)>,
+    /// A first segment to its range of `dotted`.
+    dotted_roots: FastMap<Box<str>, (u32, u32)>,
     /// Literals of keyword searches, searched in every value of the event.
     keywords: Option<LiteralScanner>,
     atom_count: usize,
@@ -92,6 +101,9 @@ pub struct IndexStats {
     pub keyword_literals: usize,
     /// Rules evaluated for every event because some branch of their condition has no atom.
     pub always_evaluated: usize,
+    /// Heap bytes held by the literal scanners (Aho-Corasick automata) of the fields and the
+    /// keyword searches, as the automata report it.
+    pub scanner_bytes: usize,
 }
 
 /// Which rules a corpus can meet, from the log source it is known to come from.
@@ -125,12 +137,32 @@ pub struct Scratch {
     bounds: Vec<(usize, usize)>,
     /// Each indexed field found: its slot and its range of `bounds`.
     spans: Vec<(u32, usize, usize)>,
+    /// Per slot: the epoch it was last found in and its position in the event's values.
+    field_at: Vec<(u32, u32)>,
+    /// The buffer of the event's resolved values, kept empty between events (see [`recycle`]).
+    values: Vec<&'static Value>,
+    /// Ranges of `dotted` to look up in nested objects once the top level is listed.
+    nested: Vec<(u32, u32)>,
+}
+
+/// Reuses an empty vector's allocation for references of another lifetime: collecting a
+/// vector's own `into_iter` reuses its buffer, so no event allocates once buffers are warm.
+#[expect(
+    clippy::unnecessary_filter_map,
+    reason = "`filter_map` is what changes the element type; the vector is empty"
+)]
+fn recycle<'b>(mut values: Vec<&Value>) -> Vec<&'b Value> {
+    values.clear();
+    values.into_iter().filter_map(|_| None).collect()
 }
 
 impl RuleSetIndex {
     /// Analyses and indexes the rules; their order is the order verdicts are reported in.
-    pub fn new(rules: Vec<CompiledRule>) -> RuleSetIndex {
+    pub fn new(mut rules: Vec<CompiledRule>) -> RuleSetIndex {
         let mut builder = Builder::default();
+        for rule in &mut rules {
+            for_each_field_mut(rule, &mut |path| path.set_slot(builder.field(path)));
+        }
         let needs: Vec<Need> = rules
             .iter()
             .map(|r| builder.cond(&r.condition, &r.searches))
@@ -188,31 +220,40 @@ impl RuleSetIndex {
                 }
             }
         }
+        // Building the automata is most of the index's build time; fields build independently.
         let fields: Vec<FieldIndex> = exact
-            .into_iter()
+            .into_par_iter()
             .zip(literals)
             .zip(present)
             .map(|((exact, literals), present)| FieldIndex {
                 present,
                 exact,
-                scanner: LiteralScanner::build(literals),
+                scanner: LiteralScanner::build(literals, FIELD_DFA_BYTES),
             })
             .collect();
-        let mut top_level = FastMap::default();
+        let mut by_name = FastMap::default();
         let mut dotted = Vec::new();
         for (slot, name) in builder.field_names.iter().enumerate() {
-            if name.contains('.') {
-                dotted.push((FieldPath::new(name), slot as u32));
-            } else {
-                top_level.insert(name.clone(), slot as u32);
+            by_name.insert(name.clone(), slot as u32);
+            let path = FieldPath::new(name);
+            if path.root().is_some() {
+                dotted.push((path, slot as u32));
             }
+        }
+        dotted.sort_by(|a, b| a.0.root().cmp(&b.0.root()));
+        let mut dotted_roots: FastMap<Box<str>, (u32, u32)> = FastMap::default();
+        for (i, (path, _)) in dotted.iter().enumerate() {
+            let root: Box<str> = path.root().unwrap_or_default().into();
+            let range = dotted_roots.entry(root).or_insert((i as u32, i as u32));
+            range.1 = i as u32 + 1;
         }
         RuleSetIndex {
             rules,
             fields,
-            top_level,
+            by_name,
             dotted,
-            keywords: LiteralScanner::build(keyword_literals),
+            dotted_roots,
+            keywords: LiteralScanner::build(keyword_literals, KEYWORD_DFA_BYTES),
             atom_count,
             trigger_offsets,
             trigger_rules,
@@ -241,9 +282,20 @@ impl RuleSetIndex {
         IndexStats {
             rules: self.rules.len(),
             atoms: self.atom_count,
-            fields: self.fields.len(),
+            fields: self
+                .fields
+                .iter()
+                .filter(|f| f.present.is_some() || f.scans())
+                .count(),
             keyword_literals: self.keywords.as_ref().map_or(0, |k| k.atoms.len()),
             always_evaluated: self.always.len(),
+            scanner_bytes: self
+                .fields
+                .iter()
+                .filter_map(|f| f.scanner.as_ref())
+                .chain(self.keywords.as_ref())
+                .map(|s| s.automaton.memory_usage())
+                .sum(),
         }
     }
 
@@ -257,6 +309,9 @@ impl RuleSetIndex {
             text: String::with_capacity(1024),
             bounds: Vec::with_capacity(32),
             spans: Vec::with_capacity(32),
+            field_at: vec![(0, 0); self.fields.len()],
+            values: Vec::with_capacity(64),
+            nested: Vec::new(),
         }
     }
 
@@ -300,55 +355,66 @@ impl RuleSetIndex {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        scratch.begin(self.atom_count, self.rules.len());
+        scratch.begin(self.atom_count, self.rules.len(), self.fields.len());
         let epoch = scratch.epoch;
-        let mut found = Found {
+        scratch.text.clear();
+        scratch.bounds.clear();
+        scratch.spans.clear();
+        scratch.nested.clear();
+        let mut pass = Pass {
             index: self,
-            seen: &mut scratch.atom_seen,
-            rule_seen: &mut scratch.rule_seen,
-            candidates: &mut scratch.candidates,
-            epoch,
+            found: Found {
+                index: self,
+                seen: &mut scratch.atom_seen,
+                rule_seen: &mut scratch.rule_seen,
+                candidates: &mut scratch.candidates,
+                epoch,
+            },
+            text: &mut scratch.text,
+            bounds: &mut scratch.bounds,
+            spans: &mut scratch.spans,
+            field_at: &mut scratch.field_at,
+            values: recycle(std::mem::take(&mut scratch.values)),
         };
-        let text = &mut scratch.text;
-        let bounds = &mut scratch.bounds;
-        let spans = &mut scratch.spans;
-        text.clear();
-        bounds.clear();
-        spans.clear();
-        // One pass folds every value once: the values of indexed fields are kept as spans for
-        // their scanners, and with keyword searches all values form the text keywords scan.
+        let nested = &mut scratch.nested;
+        // One pass resolves the fields the rules name and folds every value once: the values of
+        // indexed fields are kept as spans for their scanners, and with keyword searches all
+        // values form the text keywords scan.
         let keywords = self.keywords.is_some();
         event.for_each_entry(&mut |name, value| {
-            if let Some(&slot) = self.top_level.get(name) {
-                let field = &self.fields[slot as usize];
-                if let Some(atom) = field.present {
-                    found.hit(atom);
-                }
-                if field.scans() {
-                    let first = bounds.len();
-                    append_field(value, text, bounds, keywords);
-                    spans.push((slot, first, bounds.len()));
-                    return;
-                }
+            if value.is_object()
+                && let Some(&range) = self.dotted_roots.get(name)
+            {
+                nested.push(range);
             }
-            if keywords {
-                append_scalars(value, text, 0);
+            let folded = match self.by_name.get(name) {
+                Some(&slot) => pass.resolve(slot, value, keywords),
+                None => false,
+            };
+            if keywords && !folded {
+                append_scalars(value, pass.text, 0);
             }
         });
-        let keyword_end = text.len();
-        for (path, slot) in &self.dotted {
-            if let Some(value) = event.field(path) {
-                let field = &self.fields[*slot as usize];
-                if let Some(atom) = field.present {
-                    found.hit(atom);
-                }
-                if field.scans() {
-                    let first = bounds.len();
-                    append_field(value, text, bounds, false);
-                    spans.push((*slot, first, bounds.len()));
+        // Nested values were folded with their top-level object for keywords; only their own
+        // fields' scanners read them again.
+        let keyword_end = pass.text.len();
+        for &(start, end) in nested.iter() {
+            for (path, slot) in &self.dotted[start as usize..end as usize] {
+                if pass.field_at[*slot as usize].0 != epoch
+                    && let Some(value) = event.field(path)
+                {
+                    pass.resolve(*slot, value, false);
                 }
             }
         }
+        let Pass {
+            mut found,
+            text,
+            bounds,
+            spans,
+            values,
+            ..
+        } = pass;
         for &(slot, first, last) in spans.iter() {
             self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
         }
@@ -365,17 +431,26 @@ impl RuleSetIndex {
         for rule in &self.always {
             found.candidate(*rule);
         }
-        scratch.candidates.sort_unstable();
-        for &rule in &scratch.candidates {
+        found.candidates.sort_unstable();
+        let resolved = Resolved {
+            event,
+            epoch,
+            field_at: &scratch.field_at,
+            values: &values,
+        };
+        let candidates = &scratch.candidates;
+        for &rule in candidates {
             let rule = rule as usize;
             if route.is_some_and(|r| !r.allows(rule)) {
                 continue;
             }
-            if self.needs[rule].holds(&scratch.atom_seen, epoch) && self.rules[rule].matches(event)
+            if self.needs[rule].holds(&scratch.atom_seen, epoch)
+                && self.rules[rule].matches(&resolved)
             {
                 out.push(rule);
             }
         }
+        scratch.values = recycle(values);
     }
 
     fn triggered(&self, atom: u32) -> &[u32] {
@@ -391,7 +466,6 @@ impl RuleSetIndex {
         events: &[E],
         route: Option<&Route>,
     ) -> Vec<Vec<usize>> {
-        use rayon::prelude::*;
         events
             .par_iter()
             .with_min_len(64)
@@ -404,6 +478,85 @@ impl RuleSetIndex {
                 },
             )
             .collect()
+    }
+}
+
+/// The buffers of the pass over one event's fields.
+struct Pass<'s, 'e> {
+    index: &'s RuleSetIndex,
+    found: Found<'s>,
+    text: &'s mut String,
+    bounds: &'s mut Vec<(usize, usize)>,
+    spans: &'s mut Vec<(u32, usize, usize)>,
+    field_at: &'s mut [(u32, u32)],
+    values: Vec<&'e Value>,
+}
+
+impl<'e> Pass<'_, 'e> {
+    /// Records the value of a field the rules name, marks its presence atom and folds its
+    /// values for its scanners; true when they were folded (with nested values for keywords
+    /// when `keywords`).
+    fn resolve(&mut self, slot: u32, value: &'e Value, keywords: bool) -> bool {
+        self.field_at[slot as usize] = (self.found.epoch, self.values.len() as u32);
+        self.values.push(value);
+        let field = &self.index.fields[slot as usize];
+        if let Some(atom) = field.present {
+            self.found.hit(atom);
+        }
+        if !field.scans() {
+            return false;
+        }
+        let first = self.bounds.len();
+        append_field(value, self.text, self.bounds, keywords);
+        self.spans.push((slot, first, self.bounds.len()));
+        true
+    }
+}
+
+/// An event with the fields the index's rules name already resolved to their values.
+struct Resolved<'e, E: ?Sized> {
+    event: &'e E,
+    epoch: u32,
+    field_at: &'e [(u32, u32)],
+    values: &'e [&'e Value],
+}
+
+impl<E: Event + ?Sized> Event for Resolved<'_, E> {
+    fn field(&self, path: &FieldPath) -> Option<&Value> {
+        // A path numbered by this index was resolved in the event's one pass; any other path
+        // (none, when the index numbered its own rules) is looked up by name.
+        match path
+            .slot()
+            .and_then(|slot| self.field_at.get(slot as usize))
+        {
+            Some(&(epoch, at)) if epoch == self.epoch => self.values.get(at as usize).copied(),
+            Some(_) => None,
+            None => self.event.field(path),
+        }
+    }
+
+    fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
+        self.event.any_scalar(visit)
+    }
+}
+
+/// Calls `visit` on every field path of a rule: the items' fields and `fieldref` targets.
+fn for_each_field_mut(rule: &mut CompiledRule, visit: &mut dyn FnMut(&mut FieldPath)) {
+    for search in &mut rule.searches {
+        for map in &mut search.maps {
+            for item in &mut map.items {
+                if let Some(path) = &mut item.field {
+                    visit(path);
+                }
+                for value in &mut item.values {
+                    for matcher in &mut value.alternatives {
+                        if let ValueMatcher::FieldRef { other, .. } = matcher {
+                            visit(other);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -439,15 +592,20 @@ impl Found<'_> {
 
 impl Scratch {
     /// Starts a new event: a new epoch marks every atom and rule as unseen without clearing.
-    fn begin(&mut self, atoms: usize, rules: usize) {
-        if self.atom_seen.len() != atoms || self.rule_seen.len() != rules {
+    fn begin(&mut self, atoms: usize, rules: usize, fields: usize) {
+        if self.atom_seen.len() != atoms
+            || self.rule_seen.len() != rules
+            || self.field_at.len() != fields
+        {
             self.atom_seen = vec![0; atoms];
             self.rule_seen = vec![0; rules];
+            self.field_at = vec![(0, 0); fields];
             self.epoch = 0;
         }
         if self.epoch == u32::MAX {
             self.atom_seen.fill(0);
             self.rule_seen.fill(0);
+            self.field_at.fill((0, 0));
             self.epoch = 0;
         }
         self.epoch += 1;
@@ -506,6 +664,9 @@ mod tests {
             rule("  sel:\n    a.b|startswith: 'xy'\n  condition: sel\n"),
             rule("  sel:\n    User: null\n  condition: sel\n"),
             rule("  sel:\n    Image|startswith: 'c:'\n  condition: 1 of sel*\n"),
+            rule("  sel:\n    a.b|endswith: 'z'\n    a.c: 1\n  condition: sel\n"),
+            rule("  sel:\n    ParentImage|fieldref: Image\n  condition: sel\n"),
+            rule("  sel:\n    x.y.z|contains: 'deep'\n  condition: sel\n"),
         ];
         let events: Vec<Value> = [
             r#"{"Image": "C:\\Windows\\System32\\CMD.EXE", "EventID": 4688}"#,
@@ -518,6 +679,13 @@ mod tests {
             r#"{"Image": "c:\\windows\\x.exe"}"#,
             r#"{"a": {"b": "XYZ"}}"#,
             r#"{"a.b": "zxy"}"#,
+            r#"{"a.b": "xyq", "a": {"b": "xyz", "c": 1}}"#,
+            r#"{"a": {"b": "xyz", "c": 1}}"#,
+            r#"{"a": {"b": "xyz"}, "a.c": "1"}"#,
+            r#"{"a": "xyz", "a.b": null}"#,
+            r#"{"Image": "C:\\x.exe", "ParentImage": "c:\\X.EXE"}"#,
+            r#"{"x": {"y": {"z": "so Deep"}}, "x.y": {"z": "shallow"}}"#,
+            r#"{"x.y.z": ["a", "deep"], "x": {"y": {"z": "no"}}}"#,
             r#"{}"#,
         ]
         .iter()

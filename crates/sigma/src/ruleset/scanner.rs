@@ -68,8 +68,20 @@ pub(super) struct LiteralScanner {
 /// The most literals one scanner compiles to a DFA.
 pub(super) const MAX_DFA_LITERALS: usize = 3000;
 
+/// The most heap a field's DFA may hold; larger ones are replaced by a contiguous NFA.
+pub(super) const FIELD_DFA_BYTES: usize = 1 << 20;
+
+/// The most heap the keyword scanner's DFA may hold: it reads every value of every event, so
+/// its speed is worth more memory than any one field's.
+pub(super) const KEYWORD_DFA_BYTES: usize = 16 << 20;
+
 impl LiteralScanner {
-    pub(super) fn build(literals: Vec<(Box<str>, Anchor, u32)>) -> Option<LiteralScanner> {
+    /// A scanner for the literals: a DFA when it fits in `dfa_budget` bytes, else a contiguous
+    /// NFA; `None` when there are no literals.
+    pub(super) fn build(
+        literals: Vec<(Box<str>, Anchor, u32)>,
+        dfa_budget: usize,
+    ) -> Option<LiteralScanner> {
         let mut ids: HashMap<Box<str>, usize> = HashMap::new();
         let mut patterns: Vec<Box<str>> = Vec::new();
         let mut atoms: Vec<Vec<(Anchor, u32)>> = Vec::new();
@@ -84,18 +96,27 @@ impl LiteralScanner {
         if patterns.is_empty() {
             return None;
         }
-        // A DFA is the fastest scanner; past a few thousand literals its memory and build time
-        // grow too much, and the contiguous NFA is nearly as fast.
-        let kind = if patterns.len() <= MAX_DFA_LITERALS {
-            AhoCorasickKind::DFA
-        } else {
-            AhoCorasickKind::ContiguousNFA
+        let build = |kind| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(kind))
+                .build(patterns.iter().map(|p| p.as_bytes()))
+                .ok()
         };
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .build(patterns.iter().map(|p| p.as_bytes()))
-            .ok()?;
+        // A DFA is the fastest scanner, but its table grows with states times byte classes: the
+        // few fields with thousands of literals would hold most of a rule set's memory in them
+        // (44 MB of DFAs for SigmaHQ's active rules). Past a budget, the contiguous NFA takes a
+        // fraction of the memory for about twice the scanning time per byte.
+        if patterns.len() <= MAX_DFA_LITERALS
+            && let Some(dfa) = build(AhoCorasickKind::DFA)
+            && dfa.memory_usage() <= dfa_budget
+        {
+            return Some(LiteralScanner {
+                automaton: dfa,
+                atoms,
+            });
+        }
+        let automaton = build(AhoCorasickKind::ContiguousNFA)?;
         Some(LiteralScanner { automaton, atoms })
     }
 }
