@@ -367,16 +367,10 @@ fn run_test(
         }
     };
     result.matches = events.iter().filter(|e| rule.matches(&e.value)).count() as u64;
-    if let Some(error) = errors.first() {
-        result.status = Status::Fail;
-        result.explanation = Some(error.located(&sample.display().to_string()));
-    } else if result.matches >= expected {
-        result.status = Status::Pass;
-    } else {
-        result.status = Status::Fail;
+    let matches = result.matches;
+    judge(&mut result, &sample, &errors, || {
         let mut text = format!(
-            "matched {} of {} event(s); expected at least {expected}",
-            result.matches,
+            "matched {matches} of {} event(s); expected at least {expected}",
             events.len()
         );
         // The first event the rule misses says most about why the test fails.
@@ -392,9 +386,28 @@ fn run_test(
                 rule.explain(&missed.value)
             );
         }
-        result.explanation = Some(text);
-    }
+        text
+    });
     result
+}
+
+/// Sets a test's status from its matches: failed on the sample's first unreadable record,
+/// passed at `expected_at_least` matches or more, else failed with the text `shortfall` gives.
+fn judge(
+    result: &mut RegressionResult,
+    sample: &Path,
+    errors: &[crate::events::RecordError],
+    shortfall: impl FnOnce() -> String,
+) {
+    if let Some(error) = errors.first() {
+        result.status = Status::Fail;
+        result.explanation = Some(error.located(&sample.display().to_string()));
+    } else if result.matches >= result.expected_at_least {
+        result.status = Status::Pass;
+    } else {
+        result.status = Status::Fail;
+        result.explanation = Some(shortfall());
+    }
 }
 
 /// Runs a correlation's test: the sample's events in file order are one sequence (as a corpus
@@ -426,17 +439,10 @@ fn run_sequence(
         .iter()
         .filter(|e| e.held && e.correlation == correlation)
         .count() as u64;
-    let expected = result.expected_at_least;
-    if let Some(error) = errors.first() {
-        result.status = Status::Fail;
-        result.explanation = Some(error.located(&sample.display().to_string()));
-    } else if result.matches >= expected {
-        result.status = Status::Pass;
-    } else {
-        result.status = Status::Fail;
+    let (matches, expected) = (result.matches, result.expected_at_least);
+    judge(result, sample, errors, || {
         let mut text = format!(
-            "the correlation raised {} alert(s) over {} event(s); expected at least {expected}",
-            result.matches,
+            "the correlation raised {matches} alert(s) over {} event(s); expected at least {expected}",
             events.len()
         );
         if let Some(first) = skipped.first() {
@@ -446,8 +452,8 @@ fn run_sequence(
                 skipped.len()
             );
         }
-        result.explanation = Some(text);
-    }
+        text
+    });
 }
 
 /// The `.json` conversion next to the `.evtx` a test names, else the `.evtx` itself (read
