@@ -1005,7 +1005,7 @@ const RESERVED: &[&str] = &[
 ];
 
 /// A column reference: bare when it is a plain identifier, bracket-quoted otherwise.
-fn column(name: &str) -> String {
+pub(crate) fn column(name: &str) -> String {
     let plain = name
         .chars()
         .next()

@@ -10,6 +10,7 @@
 
 mod ast;
 pub mod convert;
+pub mod correlation;
 mod error;
 mod explain;
 mod lexer;
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 use crate::ast::Expr;
 
 pub use convert::{ConvertError, Reason, convert_document, convert_rule};
+pub use correlation::convert_correlation;
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
 pub use pipeline::{Pipeline, PipelineError, ValueMap};

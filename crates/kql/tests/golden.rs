@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_kql::{Pipeline, Query, Reason, convert_document};
-use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
+use ruleproof_kql::{Pipeline, Query, Reason, convert_correlation, convert_document};
+use ruleproof_sigma::{
+    CompileOptions, CompiledRule, Correlation, DocumentBody, Limits, Rule, load_file,
+};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -27,20 +29,44 @@ fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<Str
     let rules = repo_root().join("rules");
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut files = Vec::new();
     for file in yaml_files(&rules).files {
-        let loaded = match load_file(&file, &Limits::default()) {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                errors.push(e.to_string());
-                continue;
-            }
-        };
+        match load_file(&file, &Limits::default()) {
+            Ok(loaded) => files.push((file, loaded)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    // A correlation converts with every repository rule and correlation it may name.
+    let documents = || files.iter().flat_map(|(_, loaded)| &loaded.documents);
+    let detection_rules: Vec<&Rule> = documents()
+        .filter_map(|d| match &d.body {
+            DocumentBody::Rule(rule) => Some(rule),
+            _ => None,
+        })
+        .collect();
+    let correlations: Vec<&Correlation> = documents()
+        .filter_map(|d| match &d.body {
+            DocumentBody::Correlation(correlation) => Some(correlation),
+            _ => None,
+        })
+        .collect();
+    for (file, loaded) in &files {
         let mut text = String::new();
         for document in &loaded.documents {
-            if !matches!(document.body, DocumentBody::Rule(_)) {
-                continue;
-            }
-            match convert_document(document, pipeline, &CompileOptions::default()) {
+            let converted = match document.body {
+                DocumentBody::Rule(_) => {
+                    convert_document(document, pipeline, &CompileOptions::default())
+                }
+                DocumentBody::Correlation(_) => convert_correlation(
+                    document,
+                    &detection_rules,
+                    &correlations,
+                    pipeline,
+                    &CompileOptions::default(),
+                ),
+                DocumentBody::Filter(_) => continue,
+            };
+            match converted {
                 Ok(query) => {
                     if !text.is_empty() {
                         text.push('\n');
@@ -54,7 +80,7 @@ fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<Str
         if !text.is_empty() {
             let relative = file
                 .strip_prefix(&rules)
-                .unwrap_or(&file)
+                .unwrap_or(file)
                 .with_extension("kql");
             out.insert(relative, text);
         }

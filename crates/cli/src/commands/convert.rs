@@ -10,10 +10,10 @@ use clap::ValueEnum;
 use ruleproof_cases::Layout;
 use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_files::write_atomically;
-use ruleproof_kql::{Pipeline, ReplayCase, convert_document, replay_script};
+use ruleproof_kql::{Pipeline, ReplayCase, convert_correlation, convert_document, replay_script};
 use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::yaml::{Limits, parse_documents};
-use ruleproof_sigma::{CompileOptions, CompiledRule, Loaded};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, Loaded, Rule};
 use serde_json::Map;
 
 use super::load_placeholders;
@@ -140,15 +140,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         );
         outcome = Outcome::Error;
     }
-    for correlation in &collection.correlations {
-        eprintln!(
-            "error: {}: `{}` is a correlation rule, which cannot be converted to one KQL `where`",
-            correlation.source.location(correlation.document.node.span),
-            correlation.document.meta().title
-        );
-        outcome = Outcome::Error;
-    }
-    if collection.rules.is_empty() {
+    if collection.rules.is_empty() && collection.correlations.is_empty() {
         bail!("no detection rule to convert");
     }
     let layout = if args.with_fixtures {
@@ -160,40 +152,70 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     let mut outputs: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut printed = String::new();
     let mut last_file: Option<&Path> = None;
-    for rule in &collection.rules {
-        let query = match convert_document(&rule.document, &pipeline, &options) {
+    // A correlation is converted with the rules and correlations loaded beside it, which its
+    // `rules:` name.
+    let base_rules: Vec<&Rule> = collection.rules.iter().map(|r| r.rule()).collect();
+    let all_correlations = collection.correlation_rules();
+    let correlation_refs: Vec<&Correlation> = all_correlations.iter().collect();
+    let documents = collection
+        .rules
+        .iter()
+        .map(|r| (&r.path, &r.source, &r.document, Some(r)))
+        .chain(
+            collection
+                .correlations
+                .iter()
+                .map(|c| (&c.path, &c.source, &c.document, None)),
+        );
+    for (path, source, document, rule) in documents {
+        let converted = match rule {
+            Some(_) => convert_document(document, &pipeline, &options),
+            None => convert_correlation(
+                document,
+                &base_rules,
+                &correlation_refs,
+                &pipeline,
+                &options,
+            ),
+        };
+        let query = match converted {
             Ok(query) => query,
             Err(e) => {
-                eprintln!("error: {}", e.render(&rule.source));
+                eprintln!("error: {}", e.render(source));
                 outcome = Outcome::Error;
                 continue;
             }
         };
-        let heading = format!("{} ({})", rule.document.meta().title, rule.path.display());
-        let text = match &layout {
-            None => format!("// {heading}\n{query}"),
-            Some(layout) => match replay(layout, &pipeline, rule, &heading, &query) {
+        let heading = format!("{} ({})", document.meta().title, path.display());
+        let text = match (&layout, rule) {
+            (None, _) => format!("// {heading}\n{query}"),
+            (Some(layout), Some(rule)) => match replay(layout, &pipeline, rule, &heading, &query) {
                 Ok(script) => script,
                 Err(message) => {
-                    eprintln!("error: {}: {message}", rule.path.display());
+                    eprintln!("error: {}: {message}", path.display());
                     outcome = Outcome::Error;
                     continue;
                 }
             },
+            (Some(_), None) => {
+                eprintln!(
+                    "error: {}: replay scripts of correlation rules are not written yet; \
+                     convert it without --with-fixtures",
+                    path.display()
+                );
+                outcome = Outcome::Error;
+                continue;
+            }
         };
         match &args.output {
             Some(_) => {
                 let root = args
                     .rules
                     .iter()
-                    .find(|root| root.is_dir() && rule.path.starts_with(root));
+                    .find(|root| root.is_dir() && path.starts_with(root));
                 let relative = match root {
-                    Some(root) => rule
-                        .path
-                        .strip_prefix(root)
-                        .unwrap_or(&rule.path)
-                        .to_owned(),
-                    None => PathBuf::from(rule.path.file_name().unwrap_or_default()),
+                    Some(root) => path.strip_prefix(root).unwrap_or(path).to_owned(),
+                    None => PathBuf::from(path.file_name().unwrap_or_default()),
                 };
                 let mut file = relative.with_extension("kql");
                 if args.with_fixtures {
@@ -208,13 +230,13 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             }
             None => {
                 // Queries of one file stay together; files are separated by a blank line.
-                if !printed.is_empty() && last_file != Some(rule.path.as_path()) {
+                if !printed.is_empty() && last_file != Some(path.as_path()) {
                     printed.push('\n');
                 }
                 printed.push_str(&text);
             }
         }
-        last_file = Some(rule.path.as_path());
+        last_file = Some(path.as_path());
     }
     match &args.output {
         Some(dir) => write_outputs(dir, &outputs, args.force)?,

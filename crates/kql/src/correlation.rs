@@ -1,0 +1,440 @@
+//! Sigma correlation rules → KQL with the engine's sliding windows (`docs/kql.md`,
+//! "Correlation rules").
+//!
+//! The engine raises an alert at every observation whose window `[t − timespan, t]` (both ends
+//! included, over the group's observations up to and including this one) meets the condition
+//! (`docs/semantics.md`, "Windows and alerts", with `--realert every`). The query says exactly
+//! that, with a time-bounded self-join rather than a tumbling `bin()`:
+//!
+//! 1. each referenced detection rule becomes a `let` of its converted query (the same field
+//!    pipeline as a detection rule), keeping the rows with a time and every group-by and value
+//!    field, projected onto one column per group-by name (`aliases` resolved per rule);
+//! 2. the observations of all referenced rules are `union`ed, get a case-folded group key
+//!    (`tolower`), are sorted by time and numbered (`row_number()`);
+//! 3. each observation is joined (`join kind=inner`) with the observations of its group and kept
+//!    with those of its window (`ruleproof_in_row <= ruleproof_row` and
+//!    `ruleproof_in_time >= ruleproof_time - <timespan>`), then `summarize`d per observation
+//!    into the correlation's value, and the condition keeps the alerts.
+//!
+//! A chain (a correlation over a correlation) reads the alerts of the inner query as
+//! observations, as the engine does. What has no exact form is refused, naming the construct:
+//! `temporal_ordered`, and the percentile types (Kusto's `percentile()` is an estimate).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text};
+use ruleproof_sigma::{CompileOptions, Correlation, Document, DocumentBody, Rule, Span};
+
+use crate::convert::{ConvertError, Reason, column, convert_rule, string_literal};
+use crate::pipeline::Pipeline;
+use crate::schema::ColumnType;
+
+/// The column every query of a correlation keeps an observation's time in.
+pub const TIME_COLUMN: &str = "ruleproof_time";
+
+/// The column holding a correlation alert's aggregated value.
+pub const VALUE_COLUMN: &str = "ruleproof_value";
+
+/// Converts a correlation rule to one KQL query whose rows are its alerts: per alert, the time
+/// of the observation that raised it ([`TIME_COLUMN`]), one column per `group-by` name (the
+/// raising observation's spelling), and the aggregated value ([`VALUE_COLUMN`]).
+///
+/// `rules` and `correlations` are the documents its `rules:` may name (by id or name;
+/// correlations are looked up first, as the engine does); `document` must be a correlation.
+///
+/// # Errors
+/// A [`ConvertError`] naming the construct: a reference to nothing given, a correlation type or
+/// a chain with no exact KQL form, or a referenced rule that does not convert (its own error,
+/// under this correlation's title).
+pub fn convert_correlation(
+    document: &Document,
+    rules: &[&Rule],
+    correlations: &[&Correlation],
+    pipeline: &Pipeline,
+    options: &CompileOptions,
+) -> Result<String, ConvertError> {
+    let DocumentBody::Correlation(correlation) = &document.body else {
+        return Err(ConvertError {
+            rule: document.meta().title.clone(),
+            span: document.node.span,
+            reason: Reason::NotARule,
+            message: "not a correlation rule".to_owned(),
+        });
+    };
+    let mut writer = Writer {
+        rules,
+        correlations,
+        pipeline,
+        options,
+        title: &correlation.meta.title,
+        span: document
+            .node
+            .get("correlation")
+            .map_or(document.node.span, |n| n.span),
+        lets: String::new(),
+        converted: HashMap::new(),
+        stack: Vec::new(),
+        written: 0,
+    };
+    let alerts = writer.correlation(correlation)?;
+    Ok(format!("{}{alerts}\n", writer.lets))
+}
+
+/// Writes the `let` statements of a correlation and everything it names.
+struct Writer<'a> {
+    rules: &'a [&'a Rule],
+    correlations: &'a [&'a Correlation],
+    pipeline: &'a Pipeline,
+    options: &'a CompileOptions,
+    /// The converted correlation's title, which every error carries.
+    title: &'a str,
+    /// Its `correlation:` section, where errors that have no better place point.
+    span: Span,
+    lets: String,
+    /// Correlations already written, by reference: a correlation named twice is written once.
+    converted: HashMap<String, String>,
+    /// The correlations being written, to refuse a cycle rather than recurse forever.
+    stack: Vec<String>,
+    /// How many correlations have been numbered, so that every `let` name is unique.
+    written: usize,
+}
+
+/// What a `rules:` entry resolved to.
+enum Referenced<'a> {
+    Rule(&'a Rule),
+    Correlation(&'a Correlation),
+}
+
+impl<'a> Writer<'a> {
+    fn error(&self, span: Span, reason: Reason, message: String) -> ConvertError {
+        ConvertError {
+            rule: self.title.to_owned(),
+            span,
+            reason,
+            message,
+        }
+    }
+
+    fn resolve(&self, reference: &str) -> Option<Referenced<'a>> {
+        self.correlations
+            .iter()
+            .find(|c| c.meta.is_named(reference))
+            .map(|c| Referenced::Correlation(c))
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .find(|r| r.meta.is_named(reference))
+                    .map(|r| Referenced::Rule(r))
+            })
+    }
+
+    /// Writes the `let`s of `correlation` and of what it names; returns the name of the `let`
+    /// holding its alerts, or, for the outermost correlation, the alerts query itself.
+    fn correlation(&mut self, correlation: &Correlation) -> Result<String, ConvertError> {
+        let reference = correlation.meta.reference().to_owned();
+        if self.stack.contains(&reference) {
+            return Err(self.error(
+                self.span,
+                Reason::InvalidRule,
+                format!("correlation `{reference}` refers to itself through a chain"),
+            ));
+        }
+        let aggregate = match correlation.correlation_type {
+            CorrelationType::EventCount => "count()",
+            CorrelationType::ValueCount => "count_distinct(ruleproof_in_value)",
+            CorrelationType::Temporal => "count_distinct(ruleproof_in_source)",
+            CorrelationType::ValueSum => "sum(ruleproof_in_value)",
+            CorrelationType::ValueAvg => "avg(ruleproof_in_value)",
+            CorrelationType::TemporalOrdered => {
+                return Err(self.error(
+                    self.span,
+                    Reason::Unsupported,
+                    "`temporal_ordered` has no exact KQL form here: the order of the rules \
+                     within each sliding window is not expressible with a join and summarize \
+                     (refused rather than converted as `temporal`)"
+                        .to_owned(),
+                ));
+            }
+            CorrelationType::ValuePercentile | CorrelationType::ValueMedian => {
+                return Err(self.error(
+                    self.span,
+                    Reason::Unsupported,
+                    format!(
+                        "`{}` has no exact KQL form: Kusto's `percentile()` is an estimate \
+                         (nearest rank), the engine interpolates between the closest ranks",
+                        correlation.correlation_type.as_str()
+                    ),
+                ));
+            }
+        };
+        self.stack.push(reference.clone());
+        self.written += 1;
+        let index = self.written;
+        let mut sources = Vec::new();
+        for (slot, (entry, span)) in correlation.rules.iter().enumerate() {
+            let name = format!("ruleproof_source_{index}_{slot}");
+            let body = match self.resolve(entry) {
+                None => {
+                    return Err(self.error(
+                        *span,
+                        Reason::InvalidRule,
+                        format!(
+                            "`{entry}` names no rule or correlation among the converted files \
+                             (give the files of the rules a correlation builds on too)"
+                        ),
+                    ));
+                }
+                Some(Referenced::Rule(rule)) => self.rule_source(correlation, entry, rule)?,
+                Some(Referenced::Correlation(inner)) => {
+                    self.chain_source(correlation, entry, *span, inner)?
+                }
+            };
+            writeln!(self.lets, "let {name} = {body};").expect("writing to a String");
+            sources.push(name);
+        }
+        self.stack.pop();
+        let observations = format!("ruleproof_observations_{index}");
+        let group_key = match correlation.group_by.as_slice() {
+            [] => "\"\"".to_owned(),
+            [one] => format!("tolower(tostring({}))", column(one)),
+            several => format!(
+                "strcat({})",
+                several
+                    .iter()
+                    .map(|g| format!("tolower(tostring({}))", column(g)))
+                    .collect::<Vec<_>>()
+                    .join(", \"\\u001f\", ")
+            ),
+        };
+        let union = match sources.as_slice() {
+            [one] => one.clone(),
+            several => format!("union {}", several.join(", ")),
+        };
+        writeln!(
+            self.lets,
+            "let {observations} = {union}\n\
+             | extend ruleproof_group = {group_key}\n\
+             | sort by {TIME_COLUMN} asc\n\
+             | extend ruleproof_row = row_number();"
+        )
+        .expect("writing to a String");
+        let groups: String = correlation
+            .group_by
+            .iter()
+            .map(|g| format!(", {}", column(g)))
+            .collect();
+        let condition = condition(correlation);
+        let alerts = format!(
+            "{observations}\n\
+             | join kind=inner ({observations} | project ruleproof_group, ruleproof_in_time = {TIME_COLUMN}, ruleproof_in_row = ruleproof_row, ruleproof_in_source = ruleproof_source, ruleproof_in_value = {VALUE_COLUMN}) on ruleproof_group\n\
+             | where ruleproof_in_row <= ruleproof_row and ruleproof_in_time >= {TIME_COLUMN} - {timespan}\n\
+             | summarize {VALUE_COLUMN} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
+             | where {condition}\n\
+             | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}",
+            timespan = timespan(correlation.timespan.seconds),
+        );
+        if self.stack.is_empty() {
+            return Ok(alerts);
+        }
+        let name = format!("ruleproof_alerts_{index}");
+        writeln!(self.lets, "let {name} = {alerts};").expect("writing to a String");
+        self.converted.insert(reference, name.clone());
+        Ok(name)
+    }
+
+    /// A referenced detection rule's observations: its converted query, the rows with a time
+    /// and every field the correlation reads, projected onto the correlation's columns.
+    fn rule_source(
+        &self,
+        correlation: &Correlation,
+        entry: &str,
+        rule: &Rule,
+    ) -> Result<String, ConvertError> {
+        let query = convert_rule(rule, self.pipeline, self.options).map_err(|e| {
+            self.error(
+                self.span,
+                e.reason,
+                format!(
+                    "the rule `{entry}` ({}) does not convert: {}",
+                    e.rule, e.message
+                ),
+            )
+        })?;
+        let table = query.lines().next().unwrap_or_default().trim().to_owned();
+        let schema = self.pipeline.schema(&table);
+        let time = schema
+            .and_then(|s| {
+                ["TimeGenerated", "Timestamp"]
+                    .into_iter()
+                    .find(|c| s.column_type(c) == Some(ColumnType::Datetime))
+            })
+            .unwrap_or("TimeGenerated");
+        let mut present = vec![format!("isnotnull({time})")];
+        let mut projected = vec![
+            format!("{TIME_COLUMN} = {time}"),
+            format!("ruleproof_source = {}", string_literal(entry)),
+        ];
+        for name in &correlation.group_by {
+            let field = alias_of(correlation, name, |r| rule.meta.is_named(r));
+            let col = self.column_of(&table, field)?;
+            present.push(format!("isnotempty(tostring({col}))"));
+            projected.push(format!("{} = {col}", column(name)));
+        }
+        let value = self.value_of(correlation, &mut present, |field| {
+            self.column_of(&table, field)
+        })?;
+        projected.push(format!("{VALUE_COLUMN} = {value}"));
+        Ok(format!(
+            "{}| where {}\n| project {}",
+            query,
+            present.join(" and "),
+            projected.join(", ")
+        ))
+    }
+
+    /// A referenced correlation's alerts as observations: the engine observes each alert at
+    /// its time with the alert's group values as its fields.
+    fn chain_source(
+        &mut self,
+        correlation: &Correlation,
+        entry: &str,
+        span: Span,
+        inner: &Correlation,
+    ) -> Result<String, ConvertError> {
+        let alerts = match self.converted.get(inner.meta.reference()) {
+            Some(name) => name.clone(),
+            None => self.correlation(inner)?,
+        };
+        let inner_column = |field: &str| {
+            if inner.group_by.iter().any(|g| g == field) {
+                Ok(column(field))
+            } else {
+                Err(self.error(
+                    span,
+                    Reason::Unsupported,
+                    format!(
+                        "the field `{field}` is not a group-by name of the correlation `{entry}`, \
+                         whose alerts hold only {}",
+                        inner.group_by.join(", ")
+                    ),
+                ))
+            }
+        };
+        let mut present = vec![format!("isnotnull({TIME_COLUMN})")];
+        let mut projected = vec![
+            TIME_COLUMN.to_owned(),
+            format!("ruleproof_source = {}", string_literal(entry)),
+        ];
+        for name in &correlation.group_by {
+            let field = alias_of(correlation, name, |r| inner.meta.is_named(r));
+            let col = inner_column(field)?;
+            present.push(format!("isnotempty(tostring({col}))"));
+            projected.push(format!("{} = {col}", column(name)));
+        }
+        let value = self.value_of(correlation, &mut present, inner_column)?;
+        projected.push(format!("{VALUE_COLUMN} = {value}"));
+        Ok(format!(
+            "{alerts}\n| where {}\n| project {}",
+            present.join(" and "),
+            projected.join(", ")
+        ))
+    }
+
+    /// The expression of an observation's value: the case-folded text of the `value_count`
+    /// fields, the number of `value_sum`/`value_avg`'s field, or nothing for the counting
+    /// types; adds the presence tests that leave out events without it, as the engine does.
+    fn value_of(
+        &self,
+        correlation: &Correlation,
+        present: &mut Vec<String>,
+        column_of: impl Fn(&str) -> Result<String, ConvertError>,
+    ) -> Result<String, ConvertError> {
+        let fields = &correlation.condition.fields;
+        Ok(match correlation.correlation_type {
+            CorrelationType::ValueCount => {
+                let mut parts = Vec::new();
+                for field in fields {
+                    let col = column_of(field)?;
+                    present.push(format!("isnotempty(tostring({col}))"));
+                    parts.push(format!("tolower(tostring({col}))"));
+                }
+                match parts.as_slice() {
+                    [one] => one.clone(),
+                    _ => format!("strcat({})", parts.join(", \"\\u001f\", ")),
+                }
+            }
+            CorrelationType::ValueSum | CorrelationType::ValueAvg => {
+                let col = column_of(&fields[0])?;
+                present.push(format!("isnotnull(todouble({col}))"));
+                format!("todouble({col})")
+            }
+            _ => "\"\"".to_owned(),
+        })
+    }
+
+    /// The column a Sigma field is read from in `table`: the pipeline's first column for it,
+    /// refused when the table's typed schema has no such column.
+    fn column_of(&self, table: &str, field: &str) -> Result<String, ConvertError> {
+        let mapped = self.pipeline.map_field(table, field);
+        if let Some(schema) = self.pipeline.schema(table)
+            && schema.column_type(mapped).is_none()
+        {
+            return Err(self.error(
+                self.span,
+                Reason::Unsupported,
+                format!(
+                    "the field `{field}` has no column in {table}: the {} pipeline maps it to \
+                     `{mapped}`",
+                    self.pipeline.name()
+                ),
+            ));
+        }
+        Ok(column(mapped))
+    }
+}
+
+/// The field a `group-by` name is read from in the events of a source: the alias's field for
+/// the rule it names (matched by id or name), else the name itself.
+fn alias_of<'c>(
+    correlation: &'c Correlation,
+    name: &'c str,
+    names_source: impl Fn(&str) -> bool,
+) -> &'c str {
+    correlation
+        .aliases
+        .get(name)
+        .and_then(|per_rule| per_rule.iter().find(|(rule, _)| names_source(rule)))
+        .map_or(name, |(_, field)| field.as_str())
+}
+
+/// The condition's comparisons on [`VALUE_COLUMN`], ANDed (a range is two of them).
+fn condition(correlation: &Correlation) -> String {
+    correlation
+        .condition
+        .comparisons
+        .iter()
+        .map(|(op, threshold)| {
+            let op = match op {
+                ConditionOp::Gt => ">",
+                ConditionOp::Gte => ">=",
+                ConditionOp::Lt => "<",
+                ConditionOp::Lte => "<=",
+                ConditionOp::Eq => "==",
+                ConditionOp::Neq => "!=",
+            };
+            format!("{VALUE_COLUMN} {op} {}", number_text(*threshold))
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// A timespan literal in the largest unit that divides it (`10m`, `1h`, `90s`).
+fn timespan(seconds: u64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds.is_multiple_of(size) {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
