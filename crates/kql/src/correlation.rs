@@ -29,6 +29,9 @@ use ruleproof_sigma::{CompileOptions, Correlation, Document, DocumentBody, Rule,
 use crate::convert::{ConvertError, Reason, column, convert_rule, string_literal};
 use crate::pipeline::Pipeline;
 use crate::schema::ColumnType;
+use crate::tabular::Table;
+use ruleproof_sigma::correlation::parse_timestamp;
+use serde_json::Value;
 
 /// The column every query of a correlation keeps an observation's time in.
 pub const TIME_COLUMN: &str = "ruleproof_time";
@@ -262,14 +265,7 @@ impl<'a> Writer<'a> {
             )
         })?;
         let table = query.lines().next().unwrap_or_default().trim().to_owned();
-        let schema = self.pipeline.schema(&table);
-        let time = schema
-            .and_then(|s| {
-                ["TimeGenerated", "Timestamp"]
-                    .into_iter()
-                    .find(|c| s.column_type(c) == Some(ColumnType::Datetime))
-            })
-            .unwrap_or("TimeGenerated");
+        let time = time_column(self.pipeline, &table);
         let mut present = vec![format!("isnotnull({time})")];
         let mut projected = vec![
             format!("{TIME_COLUMN} = {time}"),
@@ -392,6 +388,77 @@ impl<'a> Writer<'a> {
         }
         Ok(column(mapped))
     }
+}
+
+/// The column holding an event's time in `table`: `TimeGenerated` (ASIM and Log Analytics
+/// tables), or `Timestamp` where the typed schema has that instead (Defender XDR tables).
+pub fn time_column<'p>(pipeline: &'p Pipeline, table: &str) -> &'p str {
+    pipeline
+        .schema(table)
+        .and_then(|s| {
+            ["TimeGenerated", "Timestamp"]
+                .into_iter()
+                .find(|c| s.column_type(c) == Some(ColumnType::Datetime))
+        })
+        .unwrap_or("TimeGenerated")
+}
+
+/// One alert of a converted correlation's query, read from its result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryAlert {
+    /// [`TIME_COLUMN`]: the time of the observation that raised it, in milliseconds since the
+    /// epoch.
+    pub time: i64,
+    /// The group-by columns and their text, in the query's column order.
+    pub group: Vec<(String, String)>,
+    /// [`VALUE_COLUMN`].
+    pub value: f64,
+}
+
+/// The alerts in the result of a query [`convert_correlation`] wrote.
+///
+/// # Errors
+/// A message when the result lacks [`TIME_COLUMN`] or [`VALUE_COLUMN`] or holds a row whose
+/// time or value is not one: the table is no correlation query's result.
+pub fn read_alerts(result: &Table) -> Result<Vec<QueryAlert>, String> {
+    let columns = result.columns();
+    for needed in [TIME_COLUMN, VALUE_COLUMN] {
+        if !columns.iter().any(|c| c == needed) {
+            return Err(format!("the query's result has no `{needed}` column"));
+        }
+    }
+    result
+        .records()
+        .into_iter()
+        .map(|record| {
+            let time = record
+                .get(TIME_COLUMN)
+                .and_then(parse_timestamp)
+                .ok_or_else(|| {
+                    format!("an alert without a time: {}", Value::Object(record.clone()))
+                })?;
+            let value = record
+                .get(VALUE_COLUMN)
+                .and_then(Value::as_f64)
+                .ok_or_else(|| {
+                    format!(
+                        "an alert without a value: {}",
+                        Value::Object(record.clone())
+                    )
+                })?;
+            let group = record
+                .iter()
+                .filter(|(k, _)| *k != TIME_COLUMN && *k != VALUE_COLUMN)
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect();
+            Ok(QueryAlert { time, group, value })
+        })
+        .collect()
 }
 
 /// The field a `group-by` name is read from in the events of a source: the alias's field for

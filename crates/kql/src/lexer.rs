@@ -20,6 +20,9 @@ pub(crate) enum Tok {
     Str(String),
     Int(i64),
     Real(f64),
+    /// A timespan literal (`10m`, `1h`, `30s`, `2d`, `500ms`) in milliseconds; only lexed for
+    /// tabular scripts ([`tokenize_script`]), the filtering subset refuses it as before.
+    Timespan(i64),
     /// Punctuation and symbolic operators: `( ) [ ] , | . .. - ; * == != =~ !~ < <= > >= =`.
     Punct(&'static str),
     Eof,
@@ -43,11 +46,22 @@ const PUNCTS: &[&str] = &[
 /// where the error starts, so that the parser can report an earlier syntax error first and
 /// errors come out in source order.
 pub(crate) fn tokenize(text: &str) -> (Vec<Token>, Option<KqlError>) {
+    tokenize_with(text, false)
+}
+
+/// [`tokenize`] for tabular scripts, which also read timespan literals
+/// (<https://learn.microsoft.com/kusto/query/scalar-data-types/timespan>).
+pub(crate) fn tokenize_script(text: &str) -> (Vec<Token>, Option<KqlError>) {
+    tokenize_with(text, true)
+}
+
+fn tokenize_with(text: &str, timespans: bool) -> (Vec<Token>, Option<KqlError>) {
     let mut lexer = Lexer {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         tokens: Vec::new(),
+        timespans,
     };
     let error = lexer.run().err();
     if let Some(error) = &error {
@@ -64,6 +78,8 @@ struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,
     tokens: Vec<Token>,
+    /// Whether a number glued to a unit is a timespan literal rather than an error.
+    timespans: bool,
 }
 
 impl Lexer<'_> {
@@ -327,6 +343,26 @@ impl Lexer<'_> {
                 .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
             {
                 self.pos += 1;
+            }
+            let unit = self.text[start..self.pos].trim_start_matches(|c: char| c.is_ascii_digit());
+            let unit_ms = match unit {
+                _ if !self.timespans || tok.is_none() => None,
+                "d" => Some(86_400_000),
+                "h" => Some(3_600_000),
+                "m" => Some(60_000),
+                "s" => Some(1_000),
+                "ms" => Some(1),
+                _ => None,
+            };
+            if let (Some(unit_ms), Some(Tok::Int(count))) = (unit_ms, &tok) {
+                let Some(ms) = count.checked_mul(unit_ms) else {
+                    return Err(KqlError::new(start..self.pos, "timespan out of range"));
+                };
+                self.tokens.push(Token {
+                    tok: Tok::Timespan(ms),
+                    span: start..self.pos,
+                });
+                return Ok(());
             }
             return Err(KqlError::unsupported(
                 start..self.pos,

@@ -18,6 +18,7 @@ mod parser;
 mod pipeline;
 pub mod replay;
 mod schema;
+pub mod tabular;
 
 use serde_json::{Map, Value};
 

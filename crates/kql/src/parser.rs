@@ -54,6 +54,29 @@ pub(crate) fn parse(tokens: Vec<Token>) -> Result<Parsed, KqlError> {
     parser.query()
 }
 
+/// Parses the tokens of one `where` predicate (ending with `Eof`) in the filtering subset, for
+/// the `where` stages of tabular scripts that are no scalar expression.
+pub(crate) fn parse_predicate(tokens: Vec<Token>) -> Result<Expr, KqlError> {
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+        last_end: 0,
+    };
+    let expr = parser.or_expr()?;
+    let next = parser.bump();
+    if next.tok != Tok::Eof {
+        return Err(KqlError::new(
+            next.span,
+            format!(
+                "expected 'and', 'or' or the end of the predicate, found {}",
+                describe(&next.tok)
+            ),
+        ));
+    }
+    Ok(expr)
+}
+
 /// A literal on the right-hand side of an operator.
 enum Lit {
     Str(String),
@@ -741,11 +764,12 @@ fn invalid_range_message(function: &str) -> String {
     }
 }
 
-fn describe(tok: &Tok) -> String {
+pub(crate) fn describe(tok: &Tok) -> String {
     match tok {
         Tok::Word(w) => format!("'{w}'"),
         Tok::Str(_) => "a string literal".to_owned(),
         Tok::Int(_) | Tok::Real(_) => "a number".to_owned(),
+        Tok::Timespan(_) => "a timespan".to_owned(),
         Tok::Punct(p) => format!("'{p}'"),
         Tok::Eof => "the end of the query".to_owned(),
     }

@@ -1,0 +1,299 @@
+//! Correlation conversion against the engine: every case of the engine's own correlation suite
+//! (`crates/sigma/tests/correlation/*.yml`: every type, every condition operator, chains,
+//! aliases, window boundaries, the specification's examples) is converted and its query run by
+//! the local evaluator on the case's events; the query's alerts (time, case-folded group,
+//! value) must be exactly the engine's expected alerts of that correlation. Types with no exact
+//! KQL form must be refused, naming the type; the cases where the query cannot mean what the
+//! engine does by design (`docs/kql.md`, "Correlation rules") are listed with their reason and
+//! must differ, so a stale entry fails.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ruleproof_kql::correlation::{QueryAlert, read_alerts};
+use ruleproof_kql::tabular::{Script, Table};
+use ruleproof_kql::{Pipeline, Reason, convert_correlation};
+use ruleproof_sigma::correlation::{
+    CorrelationEngine, CorrelationSet, EngineOptions, Realert, Timespan, TimestampFields,
+};
+use ruleproof_sigma::fold::fold_case;
+use ruleproof_sigma::{
+    CompileOptions, CompiledRule, Correlation, DocumentBody, Limits, Metadata, Rule, SourceFile,
+    load_source,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    name: String,
+    rules: String,
+    #[serde(default)]
+    options: Option<Map<String, Value>>,
+    #[serde(default)]
+    events: Vec<Map<String, Value>>,
+    #[serde(default, rename = "alerts")]
+    _alerts: Option<Value>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "spec")]
+    _spec: Option<String>,
+    #[serde(default, rename = "skipped")]
+    _skipped: Option<Value>,
+}
+
+/// Cases whose query cannot give the engine's alerts, by design, with the reason.
+const DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "with realert reset, the window is emptied after an alert",
+        "`--realert reset` has no counterpart: the query raises at every window end",
+    ),
+    (
+        "the spec's alias example - the same addresses in different fields of two rules' events",
+        "the events are nested JSON objects; a dotted Sigma field is one column of the table \
+         (`[\"source.ip\"]`), which an untyped table built from nested events does not have",
+    ),
+];
+
+/// A pipeline mapping every log source of the case's rules to one untyped table, `Events`, with
+/// fields keeping their names: the suite's rules use fields no shipped schema has.
+fn pipeline_for(rules: &[&Rule]) -> Pipeline {
+    let mut text =
+        String::from("name: suite\ndescription: every log source to Events\nlogsources:\n");
+    for rule in rules {
+        let ls = &rule.logsource;
+        text.push_str("  - table: Events\n");
+        for (key, value) in [
+            ("product", &ls.product),
+            ("category", &ls.category),
+            ("service", &ls.service),
+        ] {
+            if let Some(value) = value {
+                text.push_str(&format!("    {key}: {value}\n"));
+            }
+        }
+    }
+    Pipeline::from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// A correlation's reference, the query's alerts and the engine's, each as sorted keys.
+type Compared = (String, Vec<String>, Vec<String>);
+
+fn key(group: &[(String, String)], time: i64, value: f64) -> String {
+    let mut pairs: Vec<String> = group
+        .iter()
+        .map(|(k, v)| format!("{k}={}", fold_case(v)))
+        .collect();
+    pairs.sort();
+    format!("{time} [{}] {value}", pairs.join(", "))
+}
+
+/// What the case gives: `Ok(query alerts, expected alerts)` per converted correlation, or the
+/// refusal.
+fn run_case(case: &Case) -> Result<Vec<Compared>, String> {
+    let source = SourceFile::new(Path::new("case.yml"), case.rules.as_str());
+    let loaded = load_source(source, &Limits::default());
+    let rules: Vec<&Rule> = loaded
+        .documents
+        .iter()
+        .filter_map(|d| match &d.body {
+            DocumentBody::Rule(rule) => Some(rule),
+            _ => None,
+        })
+        .collect();
+    let correlations: Vec<&Correlation> = loaded
+        .documents
+        .iter()
+        .filter_map(|d| match &d.body {
+            DocumentBody::Correlation(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let pipeline = pipeline_for(&rules);
+    let timestamps = match case
+        .options
+        .as_ref()
+        .and_then(|o| o.get("timestamp_field"))
+        .and_then(Value::as_str)
+    {
+        Some(field) => TimestampFields::only(field),
+        None => TimestampFields::default(),
+    };
+    let times: Vec<Option<i64>> = case
+        .events
+        .iter()
+        .map(|e| timestamps.read(e).ok())
+        .collect();
+    // The engine's alerts on the same events, with the case's options.
+    let compiled: Vec<CompiledRule> = rules
+        .iter()
+        .map(|r| CompiledRule::compile(r, &CompileOptions::default()).expect("the rule compiles"))
+        .collect();
+    let metas: Vec<&Metadata> = rules.iter().map(|r| &r.meta).collect();
+    let set = CorrelationSet::compile(&correlations, &metas).expect("the correlations compile");
+    let mut options = EngineOptions {
+        timestamps: timestamps.clone(),
+        ..EngineOptions::default()
+    };
+    if let Some(o) = &case.options {
+        if o.get("realert").and_then(Value::as_str) == Some("reset") {
+            options.realert = Realert::Reset;
+        }
+        if let Some(lateness) = o.get("lateness").and_then(Value::as_str) {
+            options.lateness_ms = if lateness == "0" {
+                0
+            } else {
+                Timespan::parse(lateness).expect("a timespan").millis()
+            };
+        }
+    }
+    let mut engine = CorrelationEngine::new(&set, options);
+    let mut engine_alerts = Vec::new();
+    for (i, event) in case.events.iter().enumerate() {
+        let hits: Vec<usize> = (0..compiled.len())
+            .filter(|r| compiled[*r].matches(event))
+            .collect();
+        // A skipped event is left out of correlations, as the query leaves out a row without a
+        // time (a late one is a listed difference).
+        let _ = engine.push(i as u64, event, &hits, &mut engine_alerts);
+    }
+    engine.finish(&mut engine_alerts);
+    let mut out = Vec::new();
+    for document in &loaded.documents {
+        let DocumentBody::Correlation(correlation) = &document.body else {
+            continue;
+        };
+        let reference = correlation.meta.reference();
+        let position = correlations
+            .iter()
+            .position(|c| c.meta.is_named(reference) || c.meta.title == correlation.meta.title)
+            .expect("the correlation is in the list");
+        let expected: Vec<String> = engine_alerts
+            .iter()
+            .filter(|e| e.correlation == position && e.held)
+            .map(|e| key(&e.group, e.window_end, e.value))
+            .collect();
+        // Only reported correlations have expected alerts; an inner one of a chain is checked
+        // through the outer one.
+        if expected.is_empty()
+            && correlations
+                .iter()
+                .any(|c| c.rules.iter().any(|(r, _)| correlation.meta.is_named(r)))
+        {
+            continue;
+        }
+        let query = match convert_correlation(
+            document,
+            &rules,
+            &correlations,
+            &pipeline,
+            &CompileOptions::default(),
+        ) {
+            Ok(query) => query,
+            Err(e) if e.reason == Reason::Unsupported => return Err(e.message),
+            Err(e) => panic!("{}: {reference} does not convert: {e}", case.name),
+        };
+        let script =
+            Script::parse(&query).unwrap_or_else(|e| panic!("{}: {e}\n{query}", case.name));
+        let events: Vec<(&Map<String, Value>, Option<i64>)> =
+            case.events.iter().zip(times.iter().copied()).collect();
+        let tables: HashMap<String, Table> = script
+            .tables()
+            .into_iter()
+            .map(|t| {
+                let table = Table::of_sequence(&pipeline, &t, &events);
+                (t, table)
+            })
+            .collect();
+        let result = script
+            .run(&tables)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{query}", case.name));
+        let got: Vec<String> = read_alerts(&result)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name))
+            .iter()
+            .map(|QueryAlert { time, group, value }| key(group, *time, *value))
+            .collect();
+        out.push((reference.to_owned(), sorted(got), sorted(expected)));
+    }
+    Ok(out)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn converted_correlations_raise_the_engines_alerts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sigma/tests/correlation");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    let mut refused = Vec::new();
+    let mut seen_differences = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let cases: Vec<Case> =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for case in cases.iter().filter(|c| c.error.is_none()) {
+            let label = format!(
+                "{}: {}",
+                file.file_name().unwrap().to_string_lossy(),
+                case.name
+            );
+            let difference = DIFFERENCES.iter().find(|(name, _)| *name == case.name);
+            match run_case(case) {
+                Err(message) => {
+                    // Refusals name a type with no exact form.
+                    if !["temporal_ordered", "value_percentile", "value_median"]
+                        .iter()
+                        .any(|t| message.contains(t))
+                    {
+                        failures.push(format!(
+                            "{label}: refused for an unexpected reason: {message}"
+                        ));
+                    }
+                    refused.push(label);
+                }
+                Ok(results) => {
+                    let agrees = results.iter().all(|(_, got, want)| got == want);
+                    compared += results.len();
+                    match (agrees, difference) {
+                        (true, None) => {}
+                        (false, Some(_)) => seen_differences.push(case.name.clone()),
+                        (true, Some((_, why))) => failures.push(format!("{label}: listed as a difference ({why}) but the query agrees: remove it from DIFFERENCES")),
+                        (false, None) => {
+                            for (reference, got, want) in results {
+                                if got != want {
+                                    failures.push(format!("{label}: `{reference}`\n  query:  {got:?}\n  engine: {want:?}"));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (name, _) in DIFFERENCES {
+        if !seen_differences.iter().any(|n| n == name) && !failures.iter().any(|f| f.contains(name))
+        {
+            failures.push(format!(
+                "DIFFERENCES names `{name}`, which is no case that differs"
+            ));
+        }
+    }
+    assert!(compared > 40, "only {compared} correlations compared");
+    assert!(!refused.is_empty(), "no case exercised a refusal");
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
