@@ -14,7 +14,9 @@ use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{SourceFile, Span};
 use serde_json::{Map, Value};
 
-use ruleproof_kql::{Pipeline, Query};
+use ruleproof_kql::{Query, builtin_names, builtin_pipeline, fixture_row};
+use ruleproof_pipeline::{Pipelines, Processed};
+use ruleproof_sigma::yaml::{Node, Value as YamlValue};
 
 /// The pipeline used when a test-case file names none.
 pub const DEFAULT_PIPELINE: &str = "asim";
@@ -32,7 +34,9 @@ impl SiblingKql {
 
 struct Prepared {
     query: Query,
-    pipeline: Pipeline,
+    pipelines: Pipelines,
+    /// What the pipeline did to the rule: the items its fixtures go through.
+    processed: Processed,
 }
 
 impl KqlParity for SiblingKql {
@@ -64,17 +68,43 @@ impl KqlParity for SiblingKql {
             }
         };
         let name = pipeline.unwrap_or(DEFAULT_PIPELINE);
-        let Some(pipeline) = Pipeline::builtin(name) else {
+        let Some(pipeline) = builtin_pipeline(name) else {
             return Some(Err(Diagnostic::new(
                 &source,
                 Span::default(),
                 format!(
                     "unknown pipeline `{name}` for KQL parity (available: {})",
-                    Pipeline::builtin_names().join(", ")
+                    builtin_names().join(", ")
                 ),
             )));
         };
-        Some(Ok(Box::new(Prepared { query, pipeline })))
+        let pipelines = Pipelines::resolve(vec![pipeline]);
+        // The shipped pipelines' rule conditions read the log source and the state, never the
+        // rule's YAML tree, so an empty one stands for it.
+        let node = Node {
+            value: YamlValue::Null,
+            span: Span::default(),
+        };
+        let mut processed_rule = rule.rule.clone();
+        let processed = match pipelines.process_rule(&mut processed_rule, &node) {
+            Ok(processed) => processed,
+            Err(errors) => {
+                let first = errors.first();
+                return Some(Err(Diagnostic::new(
+                    &rule.source,
+                    first.map_or(Span::default(), |e| e.span),
+                    format!(
+                        "the {name} pipeline cannot map this rule's fixtures: {}",
+                        first.map_or("", |e| e.message.as_str())
+                    ),
+                )));
+            }
+        };
+        Some(Ok(Box::new(Prepared {
+            query,
+            pipelines,
+            processed,
+        })))
     }
 }
 
@@ -85,10 +115,20 @@ impl PreparedKql for Prepared {
         let record: &Map<String, Value> = match record.and_then(Value::as_object) {
             Some(record) => record,
             None => {
-                mapped = self.pipeline.map_event(
+                match fixture_row(
+                    &self.pipelines,
+                    &self.processed,
                     self.query.table(),
                     sigma_event.as_object().unwrap_or(&empty),
-                );
+                ) {
+                    Ok(row) => mapped = row,
+                    Err(e) => {
+                        return KqlVerdict {
+                            matched: false,
+                            explanation: format!("the fixture cannot be mapped: {e}"),
+                        };
+                    }
+                }
                 &mapped
             }
         };

@@ -15,7 +15,6 @@
 //! - with a typed schema, values are converted to the column's type (`0x3e7` is 999 on a `long`
 //!   column) or refused, and a field the table has no column for is refused;
 //! - a test Kusto may evaluate to null is wrapped in `coalesce(…, false)` under a negation;
-//! - the pipeline's value maps, prefix rewrites and hash columns apply to values;
 //! - `all` ANDs one test per value (never `has_all`, whose term semantics differ);
 //! - keywords search every column with `*`, as the `where` forms of Kusto's `search` do.
 //!
@@ -36,8 +35,11 @@ use ruleproof_sigma::{
     Position, Rule, SourceFile, Span, TimePart, ValueTest,
 };
 
-use crate::pipeline::Pipeline;
-use crate::schema::{ColumnType, integer_text};
+use ruleproof_pipeline::{Pipelines, Processed};
+use ruleproof_sigma::yaml::{Node, Value as YamlValue};
+
+use crate::pipeline::{table_of, table_schema};
+use crate::schema::{ColumnType, TableSchema, integer_text};
 
 /// Why a rule could not be converted, for counting failures by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,10 +100,16 @@ impl ConvertError {
 }
 
 /// Converts one document: a rule becomes a query; a correlation or a meta-filter is refused.
-/// The document's YAML tree lets a log source error point at the `logsource` mapping.
+/// The rule is processed by `pipelines` first (its table is the state `query_table` they set);
+/// the document's YAML tree serves their rule conditions and lets a log source error point at
+/// the `logsource` mapping.
+///
+/// # Errors
+/// The pipelines refuse the rule or choose no table for it, or the rule has a construct with no
+/// faithful KQL form.
 pub fn convert_document(
     document: &Document,
-    pipeline: &Pipeline,
+    pipelines: &Pipelines,
     options: &CompileOptions,
 ) -> Result<String, ConvertError> {
     match &document.body {
@@ -110,7 +118,7 @@ pub fn convert_document(
                 .node
                 .get("logsource")
                 .map_or(rule.detection.span, |n| n.span);
-            convert(rule, pipeline, options, logsource_span)
+            convert(rule, &document.node, pipelines, options, logsource_span).map(|(q, _)| q)
         }
         DocumentBody::Filter(filter) => Err(ConvertError {
             rule: filter.meta.title.clone(),
@@ -127,30 +135,57 @@ pub fn convert_document(
     }
 }
 
-/// Converts one rule to a KQL query over the table the pipeline maps its log source to.
-pub fn convert_rule(
+/// The pipelines' names, for messages (`asim`, or `my-pipeline+asim`).
+pub(crate) fn names(pipelines: &Pipelines) -> String {
+    let names: Vec<&str> = pipelines
+        .pipelines()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    names.join("+")
+}
+
+/// Converts a rule given without its YAML tree (a correlation's referenced rule): the
+/// pipelines' rule conditions that read the tree (`rule_attribute` on a custom attribute) see
+/// an empty one. Returns the query and what processing left (the table, the items that
+/// applied).
+pub(crate) fn convert_rule(
     rule: &Rule,
-    pipeline: &Pipeline,
+    pipelines: &Pipelines,
     options: &CompileOptions,
-) -> Result<String, ConvertError> {
-    convert(rule, pipeline, options, rule.detection.span)
+) -> Result<(String, Processed), ConvertError> {
+    let node = Node {
+        value: YamlValue::Null,
+        span: rule.detection.span,
+    };
+    convert(rule, &node, pipelines, options, rule.detection.span)
 }
 
 fn convert(
-    rule: &Rule,
-    pipeline: &Pipeline,
+    written: &Rule,
+    node: &Node,
+    pipelines: &Pipelines,
     options: &CompileOptions,
     logsource_span: Span,
-) -> Result<String, ConvertError> {
+) -> Result<(String, Processed), ConvertError> {
     let error = |span: Span, reason: Reason, message: String| ConvertError {
-        rule: rule.meta.title.clone(),
+        rule: written.meta.title.clone(),
         span,
         reason,
         message,
     };
+    let mut rule = written.clone();
+    let processed = pipelines.process_rule(&mut rule, node).map_err(|errors| {
+        let first = errors.first();
+        error(
+            first.map_or(rule_span(written), |e| e.span),
+            Reason::Unsupported,
+            first.map_or_else(String::new, |e| e.message.clone()),
+        )
+    })?;
     // The engine's own reading of the rule: a rule it refuses has no meaning to preserve, and
     // its first error says why.
-    let lowered = LoweredRule::lower(rule, options).map_err(|errors| {
+    let lowered = LoweredRule::lower(&rule, options).map_err(|errors| {
         let first = errors.first();
         error(
             first.map_or(rule.detection.span, |e| e.span),
@@ -161,37 +196,35 @@ fn convert(
             ),
         )
     })?;
-    let logsource = &rule.logsource;
-    let table = pipeline
-        .table_for(
-            logsource.product.as_deref(),
-            logsource.category.as_deref(),
-            logsource.service.as_deref(),
+    let logsource = &written.logsource;
+    let table = table_of(&processed).ok_or_else(|| {
+        error(
+            logsource_span,
+            Reason::NoTable,
+            format!(
+                "the {} pipeline maps no table for the log source (product: {}, category: {}, service: {})",
+                names(pipelines),
+                logsource.product.as_deref().unwrap_or("-"),
+                logsource.category.as_deref().unwrap_or("-"),
+                logsource.service.as_deref().unwrap_or("-"),
+            ),
         )
-        .ok_or_else(|| {
-            error(
-                logsource_span,
-                Reason::NoTable,
-                format!(
-                    "the {} pipeline maps no table for the log source (product: {}, category: {}, service: {})",
-                    pipeline.name(),
-                    logsource.product.as_deref().unwrap_or("-"),
-                    logsource.category.as_deref().unwrap_or("-"),
-                    logsource.service.as_deref().unwrap_or("-"),
-                ),
-            )
-        })?
-        .to_owned();
+    })?;
     let converter = Converter {
         lowered: &lowered,
-        pipeline,
+        schema: table_schema(&table),
         table: &table,
         span: rule.detection.span,
     };
     let predicate = converter
         .condition(&lowered.condition, false)
         .map_err(|f| error(f.span, f.reason, f.message))?;
-    Ok(format!("{table}\n| where {predicate}\n"))
+    Ok((format!("{table}\n| where {predicate}\n"), processed))
+}
+
+/// Where a rule's processing error points when it names no place: the detection.
+fn rule_span(rule: &Rule) -> Span {
+    rule.detection.span
 }
 
 /// A conversion failure before the rule's title is attached.
@@ -223,7 +256,8 @@ enum Atom {
 
 struct Converter<'a> {
     lowered: &'a LoweredRule,
-    pipeline: &'a Pipeline,
+    /// The table's typed schema, when the crate has one.
+    schema: Option<&'static TableSchema>,
     table: &'a str,
     /// The detection's span, for the failures that have no narrower place.
     span: Span,
@@ -325,117 +359,31 @@ impl Converter<'_> {
         Ok(group(&parts, " or "))
     }
 
-    /// The columns a Sigma field is tested against, each with its type. With a typed schema,
-    /// a field whose column the table does not have is refused, naming both: Kusto refuses a
-    /// query that names an unknown column.
-    fn columns(&self, item: &LoweredItem, field: &str) -> Result<Vec<Column>, Failure> {
-        let schema = self.pipeline.schema(self.table);
-        self.pipeline
-            .map_fields(self.table, field)
-            .into_iter()
-            .map(|name| {
-                let ty = match schema {
-                    None => None,
-                    Some(schema) => Some(schema.column_type(name).ok_or_else(|| {
-                        let mapped = if name == field {
-                            format!("the {} pipeline maps no column to it", self.pipeline.name())
-                        } else {
-                            format!(
-                                "the {} pipeline maps it to `{name}`, which the table does not have",
-                                self.pipeline.name()
-                            )
-                        };
-                        unsupported(
-                            item.values.first().map_or(self.span, |v| v.span),
-                            format!(
-                                "the field `{field}` (`{}`) has no column in {}: {mapped}",
-                                item.key, self.table
-                            ),
-                        )
-                    })?),
-                };
-                Ok(Column {
-                    name: column(name),
-                    ty,
-                })
-            })
-            .collect()
-    }
-
-    /// An item on a field of `ALGORITHM=value` pairs (Sysmon's `Hashes`), as a test of each
-    /// algorithm's column. Only `contains` of one pair (`*SHA256=ABC*`) has a faithful form:
-    /// with the pairs comma-separated and the values hexadecimal, it holds exactly when that
-    /// algorithm's hash starts with the value.
-    fn hash_item(
-        &self,
-        item: &LoweredItem,
-        field: &str,
-        columns: &[(String, String)],
-    ) -> Result<String, Failure> {
-        let mut tests = Vec::new();
-        for value in &item.values {
-            let refuse = |message: String| unsupported(value.span, message);
-            let mut alternatives = Vec::new();
-            for test in &value.tests {
-                let pair = match test {
-                    ValueTest::Pattern(parts) => match parts.as_slice() {
-                        [Part::AnyRun, Part::Literal(pair), Part::AnyRun] => pair,
-                        _ => {
-                            return Err(refuse(format!(
-                                "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
-                                item.key
-                            )));
-                        }
-                    },
-                    _ => {
-                        return Err(refuse(format!(
-                            "`{}` on `{field}`, which holds ALGORITHM=value pairs, converts only as `contains` of one pair",
-                            item.key
-                        )));
-                    }
-                };
-                let Some((algorithm, hash)) = pair.split_once('=') else {
-                    return Err(refuse(format!(
-                        "the value `{pair}` of `{field}` is not an ALGORITHM=value pair"
-                    )));
-                };
-                let Some((_, col)) = columns
-                    .iter()
-                    .find(|(a, _)| a.eq_ignore_ascii_case(algorithm.trim()))
-                else {
-                    let known: Vec<&str> = columns.iter().map(|(a, _)| a.as_str()).collect();
-                    return Err(refuse(format!(
-                        "the hash algorithm `{algorithm}` of `{field}` has no column in {} (the {} pipeline maps {})",
-                        self.table,
-                        self.pipeline.name(),
-                        known.join(", ")
-                    )));
-                };
-                let cs = if item.cased { "_cs" } else { "" };
-                alternatives.push(format!(
-                    "{} startswith{cs} {}",
-                    column(col),
-                    string_literal(hash.trim())
-                ));
-            }
-            tests.push(group(&alternatives, " or "));
-        }
-        let expr = group(&tests, if item.all { " and " } else { " or " });
-        Ok(if item.negated {
-            format!("not({expr})")
-        } else {
-            expr
+    /// The column a field is tested against, with its type. With a typed schema, a field the
+    /// table has no column for is refused, naming both: Kusto refuses a query that names an
+    /// unknown column.
+    fn column(&self, item: &LoweredItem, field: &str) -> Result<Column, Failure> {
+        let ty = match self.schema {
+            None => None,
+            Some(schema) => Some(schema.column_type(field).ok_or_else(|| {
+                unsupported(
+                    item.values.first().map_or(self.span, |v| v.span),
+                    format!(
+                        "the field `{field}` (`{}`) has no column in {}: the pipelines map no column to it",
+                        item.key, self.table
+                    ),
+                )
+            })?),
+        };
+        Ok(Column {
+            name: column(field),
+            ty,
         })
     }
 
     fn item(&self, item: &LoweredItem, negated: bool) -> Result<String, Failure> {
-        if let Some(field) = &item.field
-            && let Some(columns) = self.pipeline.hash_columns(self.table, field)
-        {
-            return self.hash_item(item, field, columns);
-        }
         let columns = match &item.field {
-            Some(field) => self.columns(item, field)?,
+            Some(field) => vec![self.column(item, field)?],
             None => vec![Column {
                 name: "*".to_owned(),
                 ty: None,
@@ -509,9 +457,9 @@ impl Converter<'_> {
             col.ty,
             None | Some(ColumnType::String | ColumnType::Dynamic)
         );
-        let tests = self.mapped_tests(item, value)?;
+        let tests = &value.tests;
         let mut atoms = Vec::with_capacity(tests.len());
-        for test in &tests {
+        for test in tests {
             atoms.push(match test {
                 ValueTest::Exists(true) => Atom::Other(col.present()),
                 ValueTest::Exists(false) | ValueTest::Null if !keyword => Atom::Other(col.absent()),
@@ -539,8 +487,7 @@ impl Converter<'_> {
                     // Sigma fails when the other field is absent; Kusto reads an absent string
                     // as "", which every string operator would accept, so the emptiness is
                     // tested first.
-                    let tests: Vec<String> = self
-                        .columns(item, other)?
+                    let tests: Vec<String> = [self.column(item, other.as_str())?]
                         .into_iter()
                         .map(|o| {
                             if o.nullable() {
@@ -670,82 +617,6 @@ impl Converter<'_> {
             });
         }
         Ok(atoms)
-    }
-
-    /// A value's tests with the pipeline's value maps and prefix rewrites applied, so that the
-    /// query compares with what the table holds (`Initiated: 'true'` is `NetworkDirection:
-    /// Outbound` in ASIM). A field with a value map takes only the values it lists, as whole
-    /// values; anything else is refused, naming the values the pipeline knows.
-    fn mapped_tests(
-        &self,
-        item: &LoweredItem,
-        value: &LoweredValue,
-    ) -> Result<Vec<ValueTest>, Failure> {
-        let Some(field) = &item.field else {
-            return Ok(value.tests.clone());
-        };
-        let value_map = self.pipeline.value_map(self.table, field);
-        let refuse = |message: String| unsupported(value.span, message);
-        let map = |text: &str| {
-            self.pipeline
-                .map_value(self.table, field, text)
-                .map(|m| m.into_owned())
-                .ok_or_else(|| {
-                    let known: Vec<String> = value_map
-                        .into_iter()
-                        .flatten()
-                        .map(|(sigma, _)| format!("`{sigma}`"))
-                        .collect();
-                    refuse(format!(
-                        "the value `{text}` of `{field}` (`{}`) has no equivalent in {}: the {} pipeline maps only {}",
-                        item.key,
-                        self.table,
-                        self.pipeline.name(),
-                        known.join(", ")
-                    ))
-                })
-        };
-        value
-            .tests
-            .iter()
-            .map(|test| {
-                let parts = match test {
-                    ValueTest::Equals(scalar) if !matches!(scalar, Scalar::Null) => {
-                        if value_map.is_none() && !matches!(scalar, Scalar::String(_)) {
-                            return Ok(test.clone());
-                        }
-                        literal_parts(&scalar.text())
-                    }
-                    ValueTest::Pattern(parts) => parts.clone(),
-                    _ if value_map.is_some()
-                        && !matches!(test, ValueTest::Exists(_) | ValueTest::Null) =>
-                    {
-                        return Err(refuse(format!(
-                            "`{}` on `{field}`, whose values the {} pipeline maps to other values in {}, cannot be converted to KQL",
-                            item.key,
-                            self.pipeline.name(),
-                            self.table
-                        )));
-                    }
-                    _ => return Ok(test.clone()),
-                };
-                match parts.as_slice() {
-                    [Part::Literal(text)] => Ok(ValueTest::Pattern(vec![Part::Literal(map(text)?)])),
-                    _ if value_map.is_some() => Err(refuse(format!(
-                        "a pattern (`{}`) on `{field}`, whose values the {} pipeline maps to other values in {}, cannot be converted to KQL",
-                        item.key,
-                        self.pipeline.name(),
-                        self.table
-                    ))),
-                    [Part::Literal(text), rest @ ..] => {
-                        let mut mapped = vec![Part::Literal(map(text)?)];
-                        mapped.extend_from_slice(rest);
-                        Ok(ValueTest::Pattern(mapped))
-                    }
-                    _ => Ok(ValueTest::Pattern(parts)),
-                }
-            })
-            .collect()
     }
 
     /// One string pattern as the cheapest faithful KQL test of a column, or of every column (`*`)

@@ -26,10 +26,11 @@ use std::fmt::Write as _;
 use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text};
 use ruleproof_sigma::{CompileOptions, Correlation, Document, DocumentBody, Rule, Span};
 
-use crate::convert::{ConvertError, Reason, column, convert_rule, string_literal};
-use crate::pipeline::Pipeline;
+use crate::convert::{ConvertError, Reason, column, convert_rule, names, string_literal};
+use crate::pipeline::table_schema;
 use crate::schema::ColumnType;
 use crate::tabular::Table;
+use ruleproof_pipeline::{Pipelines, Processed};
 use ruleproof_sigma::correlation::parse_timestamp;
 use serde_json::Value;
 
@@ -54,7 +55,7 @@ pub fn convert_correlation(
     document: &Document,
     rules: &[&Rule],
     correlations: &[&Correlation],
-    pipeline: &Pipeline,
+    pipeline: &Pipelines,
     options: &CompileOptions,
 ) -> Result<String, ConvertError> {
     let DocumentBody::Correlation(correlation) = &document.body else {
@@ -88,7 +89,7 @@ pub fn convert_correlation(
 struct Writer<'a> {
     rules: &'a [&'a Rule],
     correlations: &'a [&'a Correlation],
-    pipeline: &'a Pipeline,
+    pipeline: &'a Pipelines,
     options: &'a CompileOptions,
     /// The converted correlation's title, which every error carries.
     title: &'a str,
@@ -254,7 +255,7 @@ impl<'a> Writer<'a> {
         entry: &str,
         rule: &Rule,
     ) -> Result<String, ConvertError> {
-        let query = convert_rule(rule, self.pipeline, self.options).map_err(|e| {
+        let (query, processed) = convert_rule(rule, self.pipeline, self.options).map_err(|e| {
             self.error(
                 self.span,
                 e.reason,
@@ -265,7 +266,7 @@ impl<'a> Writer<'a> {
             )
         })?;
         let table = query.lines().next().unwrap_or_default().trim().to_owned();
-        let time = time_column(self.pipeline, &table);
+        let time = time_column(&table);
         let mut present = vec![format!("isnotnull({time})")];
         let mut projected = vec![
             format!("{TIME_COLUMN} = {time}"),
@@ -273,12 +274,12 @@ impl<'a> Writer<'a> {
         ];
         for name in &correlation.group_by {
             let field = alias_of(correlation, name, |r| rule.meta.is_named(r));
-            let col = self.column_of(&table, field)?;
+            let col = self.column_of(&table, &processed, field)?;
             present.push(format!("isnotempty(tostring({col}))"));
             projected.push(format!("{} = {col}", column(name)));
         }
         let value = self.value_of(correlation, &mut present, |field| {
-            self.column_of(&table, field)
+            self.column_of(&table, &processed, field)
         })?;
         projected.push(format!("{VALUE_COLUMN} = {value}"));
         Ok(format!(
@@ -369,12 +370,24 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// The column a Sigma field is read from in `table`: the pipeline's first column for it,
-    /// refused when the table's typed schema has no such column.
-    fn column_of(&self, table: &str, field: &str) -> Result<String, ConvertError> {
-        let mapped = self.pipeline.map_field(table, field);
-        if let Some(schema) = self.pipeline.schema(table)
-            && schema.column_type(mapped).is_none()
+    /// The column a Sigma field is read from in `table`: the name the referenced rule's
+    /// processing items give the field (the first of several, as a fixture event's field is
+    /// mapped), refused when the table's typed schema has no such column.
+    fn column_of(
+        &self,
+        table: &str,
+        processed: &Processed,
+        field: &str,
+    ) -> Result<String, ConvertError> {
+        let event = serde_json::Map::from_iter([(field.to_owned(), Value::from(""))]);
+        let mapped = self
+            .pipeline
+            .map_event(processed, &event)
+            .ok()
+            .and_then(|row| row.keys().next().cloned())
+            .unwrap_or_else(|| field.to_owned());
+        if let Some(schema) = table_schema(table)
+            && schema.column_type(&mapped).is_none()
         {
             return Err(self.error(
                 self.span,
@@ -382,19 +395,18 @@ impl<'a> Writer<'a> {
                 format!(
                     "the field `{field}` has no column in {table}: the {} pipeline maps it to \
                      `{mapped}`",
-                    self.pipeline.name()
+                    names(self.pipeline)
                 ),
             ));
         }
-        Ok(column(mapped))
+        Ok(column(&mapped))
     }
 }
 
 /// The column holding an event's time in `table`: `TimeGenerated` (ASIM and Log Analytics
 /// tables), or `Timestamp` where the typed schema has that instead (Defender XDR tables).
-pub fn time_column<'p>(pipeline: &'p Pipeline, table: &str) -> &'p str {
-    pipeline
-        .schema(table)
+pub fn time_column(table: &str) -> &'static str {
+    table_schema(table)
         .and_then(|s| {
             ["TimeGenerated", "Timestamp"]
                 .into_iter()

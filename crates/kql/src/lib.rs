@@ -24,11 +24,13 @@ use serde_json::{Map, Value};
 
 use crate::ast::Expr;
 
-pub use convert::{ConvertError, Reason, convert_document, convert_rule};
+pub use convert::{ConvertError, Reason, convert_document};
 pub use correlation::convert_correlation;
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
-pub use pipeline::{Pipeline, PipelineError, ValueMap};
+pub use pipeline::{
+    TABLE_STATE, builtin_names, builtin_pipeline, fixture_row, table_of, table_schema,
+};
 pub use replay::{ReplayCase, replay_script};
 pub use schema::{ColumnType, SchemaError, TableSchema};
 

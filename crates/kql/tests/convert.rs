@@ -2,7 +2,8 @@
 //! pipeline and the exact KQL expected (or an error substring), and optionally events on which
 //! the converted query must agree with the Sigma engine.
 
-use ruleproof_kql::{Pipeline, Query, convert_document};
+use ruleproof_kql::{Query, builtin_pipeline, convert_document, fixture_row};
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::{
     CompileOptions, CompiledRule, DocumentBody, Limits, SourceFile, load_source,
 };
@@ -69,15 +70,16 @@ fn diff(expected: &str, actual: &str) -> String {
         .to_string()
 }
 
-/// A shipped pipeline, or a pipeline file of `tests/convert/` (loaded as users load their own,
-/// so without typed schemas).
-fn load_pipeline(name: &str) -> Result<Pipeline, String> {
-    if let Some(pipeline) = Pipeline::builtin(name) {
-        return Ok(pipeline);
-    }
-    let path = format!("{}/tests/convert/{name}.yml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    Pipeline::from_yaml(&text).map_err(|e| format!("{path}: {e}"))
+/// A shipped pipeline, or a pipeline file of `tests/convert/` (loaded as users load their own).
+fn load_pipeline(name: &str) -> Result<Pipelines, String> {
+    let pipeline = match builtin_pipeline(name) {
+        Some(pipeline) => pipeline,
+        None => {
+            let path = format!("{}/tests/convert/{name}.yml", env!("CARGO_MANIFEST_DIR"));
+            Pipeline::load(path.as_ref()).map_err(|e| e.to_string())?
+        }
+    };
+    Ok(Pipelines::resolve(vec![pipeline]))
 }
 
 /// Checks one row, describing what differed when it fails.
@@ -146,9 +148,14 @@ fn check(row: &Spanned<Row>) -> Result<(), String> {
         .map_err(|e| format!("{label}: the rule does not compile: {e:?}"))?;
     let parsed = Query::parse(&query)
         .map_err(|e| format!("{label}: the converted query does not parse: {e}\n{query}"))?;
+    let mut processed_rule = rule.clone();
+    let processed = pipeline
+        .process_rule(&mut processed_rule, &document.node)
+        .map_err(|e| format!("{label}: the pipeline refuses the rule: {e:?}"))?;
     for event in &row.agree {
         let sigma = compiled.matches(event);
-        let record = pipeline.map_event(parsed.table(), event);
+        let record = fixture_row(&pipeline, &processed, parsed.table(), event)
+            .map_err(|e| format!("{label}: {e}"))?;
         let kql = parsed.evaluate(&record);
         if sigma != kql {
             return Err(format!(

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_kql::{Pipeline, Query, convert_document};
+use ruleproof_kql::{Query, builtin_pipeline, convert_document};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::{CompileOptions, DocumentBody, Limits, load_file};
 
 #[test]
@@ -19,7 +20,9 @@ fn corpus_converts_without_panics() {
         return;
     };
     let corpus = corpus.join("rules");
-    let pipeline = Pipeline::builtin("asim").unwrap_or_else(|| panic!("the asim pipeline"));
+    let pipeline = Pipelines::resolve(vec![
+        builtin_pipeline("asim").unwrap_or_else(|| panic!("the asim pipeline")),
+    ]);
     let options = CompileOptions::default();
     let mut converted = 0usize;
     let mut parsed = 0usize;

@@ -12,7 +12,8 @@ use std::path::Path;
 
 use ruleproof_kql::correlation::{QueryAlert, read_alerts};
 use ruleproof_kql::tabular::{Script, Table};
-use ruleproof_kql::{Pipeline, Reason, convert_correlation};
+use ruleproof_kql::{Reason, convert_correlation};
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::correlation::{
     CorrelationEngine, CorrelationSet, EngineOptions, Realert, Timespan, TimestampFields,
 };
@@ -55,25 +56,13 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A pipeline mapping every log source of the case's rules to one untyped table, `Events`, with
-/// fields keeping their names: the suite's rules use fields no shipped schema has.
-fn pipeline_for(rules: &[&Rule]) -> Pipeline {
-    let mut text =
-        String::from("name: suite\ndescription: every log source to Events\nlogsources:\n");
-    for rule in rules {
-        let ls = &rule.logsource;
-        text.push_str("  - table: Events\n");
-        for (key, value) in [
-            ("product", &ls.product),
-            ("category", &ls.category),
-            ("service", &ls.service),
-        ] {
-            if let Some(value) = value {
-                text.push_str(&format!("    {key}: {value}\n"));
-            }
-        }
-    }
-    Pipeline::from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+/// A pipeline choosing one untyped table, `Events`, for every rule, with fields keeping their
+/// names: the suite's rules use fields no shipped schema has.
+fn pipeline() -> Pipelines {
+    let text = "name: suite\ntransformations:\n  - {id: table, type: set_state, key: query_table, val: Events}\n";
+    let pipeline = Pipeline::from_source(SourceFile::new("suite-pipeline.yml", text))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    Pipelines::resolve(vec![pipeline])
 }
 
 /// A correlation's reference, the query's alerts and the engine's, each as sorted keys.
@@ -109,7 +98,7 @@ fn run_case(case: &Case) -> Result<Vec<Compared>, String> {
             _ => None,
         })
         .collect();
-    let pipeline = pipeline_for(&rules);
+    let pipeline = pipeline();
     let timestamps = match case
         .options
         .as_ref()
@@ -201,7 +190,7 @@ fn run_case(case: &Case) -> Result<Vec<Compared>, String> {
             .tables()
             .into_iter()
             .map(|t| {
-                let table = Table::of_sequence(&pipeline, &t, &events);
+                let table = Table::of_sequence(&t, &events);
                 (t, table)
             })
             .collect();

@@ -9,13 +9,23 @@ use std::path::{Path, PathBuf};
 
 use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_kql::{Pipeline, Query, Reason, convert_correlation, convert_document};
+use ruleproof_kql::{
+    Query, Reason, builtin_names, builtin_pipeline, convert_correlation, convert_document,
+    fixture_row,
+};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::{
     CompileOptions, CompiledRule, Correlation, DocumentBody, Limits, Rule, load_file,
 };
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A shipped pipeline, alone.
+fn shipped(name: &str) -> Pipelines {
+    let pipeline = builtin_pipeline(name).unwrap_or_else(|| panic!("pipeline {name}"));
+    Pipelines::resolve(vec![pipeline])
 }
 
 fn golden_root() -> PathBuf {
@@ -25,7 +35,7 @@ fn golden_root() -> PathBuf {
 /// The converted text of every rule file for one pipeline, keyed by the golden file's path
 /// relative to the pipeline's golden directory. Files whose log source the pipeline does not
 /// map have no golden file; any other conversion error is returned.
-fn convert_all(pipeline: &Pipeline) -> Result<BTreeMap<PathBuf, String>, Vec<String>> {
+fn convert_all(pipeline: &Pipelines) -> Result<BTreeMap<PathBuf, String>, Vec<String>> {
     let rules = repo_root().join("rules");
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
@@ -118,8 +128,8 @@ fn golden_files() {
     let bless = ruleproof_testkit::updating_snapshots();
     let mut failures = Vec::new();
     let mut compared = 0;
-    for name in Pipeline::builtin_names() {
-        let pipeline = Pipeline::builtin(name).unwrap_or_else(|| panic!("pipeline {name}"));
+    for name in builtin_names() {
+        let pipeline = shipped(name);
         let converted = match convert_all(&pipeline) {
             Ok(converted) => converted,
             Err(errors) => {
@@ -210,8 +220,12 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
             .kql_pipeline
             .as_ref()
             .map_or("asim", |n| n.text.as_str());
-        let pipeline = Pipeline::builtin(name).unwrap_or_else(|| panic!("pipeline {name}"));
+        let pipeline = shipped(name);
         let options = CompileOptions::default();
+        let mut processed_rule = rule.clone();
+        let processed = pipeline
+            .process_rule(&mut processed_rule, &document.node)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
         let text = convert_document(document, &pipeline, &options)
             .unwrap_or_else(|e| panic!("{}", e.render(rule_source)));
         let query = Query::parse(&text).unwrap_or_else(|e| {
@@ -234,8 +248,13 @@ fn converted_queries_agree_with_sigma_on_fixtures() {
                 Some(record) => record,
                 None => {
                     let empty = serde_json::Map::new();
-                    mapped =
-                        pipeline.map_event(query.table(), case.event.as_object().unwrap_or(&empty));
+                    mapped = fixture_row(
+                        &pipeline,
+                        &processed,
+                        query.table(),
+                        case.event.as_object().unwrap_or(&empty),
+                    )
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
                     &mapped
                 }
             };

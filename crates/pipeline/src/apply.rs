@@ -129,7 +129,7 @@ impl RuleState {
 }
 
 /// What a processing item does to one detection item.
-enum Replacement {
+pub(crate) enum Replacement {
     Keep,
     Drop,
     /// ORed alternatives, spread over copies of the item's map.
@@ -145,12 +145,45 @@ struct Run<'a> {
     added: usize,
 }
 
+/// What processing one rule leaves besides the changed rule: the notes for explanations, the
+/// pipeline state (`set_state`, where pySigma's Kusto backends keep the table as `query_table`)
+/// and which processing items applied to the rule, so fixture events can follow the same items
+/// ([`Pipelines::map_event`]).
+#[derive(Clone, Debug, Default)]
+pub struct Processed {
+    /// What was done, for explanations.
+    pub notes: Vec<ProcessingNote>,
+    pub(crate) state: HashMap<String, Scalar>,
+    /// (pipeline index, item index) of each processing item whose rule conditions held.
+    pub(crate) applied: Vec<(usize, usize)>,
+}
+
+impl Processed {
+    /// The value `set_state` left under `key` once every processing item ran.
+    pub fn state(&self, key: &str) -> Option<&Scalar> {
+        self.state.get(key)
+    }
+}
+
 impl RuleProcessing for Pipelines {
     fn process(
         &self,
         rule: &mut Rule,
         node: &Node,
     ) -> Result<Vec<ProcessingNote>, Vec<SigmaError>> {
+        self.process_rule(rule, node).map(|p| p.notes)
+    }
+}
+
+impl Pipelines {
+    /// Applies every processing item to `rule` in place, as [`RuleProcessing::process`] does,
+    /// and keeps the state and the items that applied.
+    ///
+    /// # Errors
+    /// Why the rule cannot be processed (a `rule_failure`, a `detection_item_failure` that
+    /// selected an item, a value a transformation cannot convert), with spans into the rule's
+    /// file.
+    pub fn process_rule(&self, rule: &mut Rule, node: &Node) -> Result<Processed, Vec<SigmaError>> {
         let searches = rule
             .detection
             .searches
@@ -190,17 +223,30 @@ impl RuleProcessing for Pipelines {
             notes: Vec::new(),
             added: 0,
         };
-        for pipeline in &self.pipelines {
-            for item in &pipeline.items {
-                run.apply(pipeline, item).map_err(|e| vec![e])?;
+        let mut applied = Vec::new();
+        for (p, pipeline) in self.pipelines.iter().enumerate() {
+            for (i, item) in pipeline.items.iter().enumerate() {
+                if run.apply(pipeline, item).map_err(|e| vec![e])? {
+                    applied.push((p, i));
+                }
             }
         }
         run.drop_empty_searches().map_err(|e| vec![e])?;
-        Ok(run.finish())
+        let state = std::mem::take(&mut run.state.state);
+        Ok(Processed {
+            notes: run.finish(),
+            state,
+            applied,
+        })
+    }
+
+    /// The merged `vars` of the pipelines.
+    pub(crate) fn vars(&self) -> &HashMap<String, Vec<String>> {
+        &self.vars
     }
 }
 
-fn work(item: &Item) -> WorkItem {
+pub(crate) fn work(item: &Item) -> WorkItem {
     WorkItem {
         item: item.clone(),
         state: ItemState::default(),
@@ -232,16 +278,22 @@ impl Run<'_> {
         )
     }
 
-    fn apply(&mut self, pipeline: &Pipeline, item: &ProcessingItem) -> Result<(), SigmaError> {
+    /// Applies one processing item; whether its rule conditions held.
+    fn apply(&mut self, pipeline: &Pipeline, item: &ProcessingItem) -> Result<bool, SigmaError> {
         let holds = item
             .rule_conditions
             .hold(|c| c.holds(self.rule, self.node, &self.state));
         if !holds {
-            return Ok(());
+            return Ok(false);
         }
         // pySigma marks the rule as processed for every transformation whose rule conditions
         // hold (`PreprocessingTransformation.apply`), whether or not it changed anything.
         self.state.rule_applied.insert(item.id.clone());
+        self.transform(pipeline, item).map(|()| true)
+    }
+
+    /// What one processing item whose rule conditions hold does to the rule.
+    fn transform(&mut self, pipeline: &Pipeline, item: &ProcessingItem) -> Result<(), SigmaError> {
         match &item.transformation {
             Transformation::FieldNames(names) => self.map_fields(pipeline, item, names),
             Transformation::DropDetectionItem => self.each_item(pipeline, item, |_, w, _| {
@@ -777,7 +829,7 @@ fn substitute_template(node: &Node, logsource: &LogSource) -> Node {
 }
 
 /// The value transformations on one item: `Keep` when nothing changed.
-fn change_values(
+pub(crate) fn change_values(
     w: &WorkItem,
     change: &ValueChange,
     vars: &HashMap<String, Vec<String>>,
@@ -1096,7 +1148,7 @@ fn placeholders(
 
 /// pySigma `HashesFieldsDetectionItemTransformation`: `Hashes: 'SHA256=…'` values become one
 /// item per algorithm (`<prefix><ALGO>`), ORed; a value without `ALGO=` is typed by its length.
-fn hashes(
+pub(crate) fn hashes(
     w: &WorkItem,
     algorithms: &[String],
     prefix: &str,

@@ -13,9 +13,11 @@
 
 mod apply;
 mod condition;
+mod event;
 mod read;
 mod transformation;
 mod value;
 
-pub use apply::Pipelines;
+pub use apply::{Pipelines, Processed};
+pub use event::EventError;
 pub use read::{Pipeline, PipelineError};

@@ -32,7 +32,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ruleproof_kql::{Pipeline, Query, convert_rule};
+use ruleproof_kql::{Query, convert_document};
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::ruleset::RuleSetIndex;
 use ruleproof_sigma::yaml::{Node, Value as YamlValue, parse_documents};
 use ruleproof_sigma::{
@@ -207,13 +208,13 @@ struct Compiled {
 
 type CompileResult = Result<Compiled, (SourceFile, Vec<SigmaError>)>;
 
-/// A pipeline that maps every log source to one table and renames no field, so the converted
-/// query reads the suite's events as they are written.
-fn kql_pipeline() -> Pipeline {
-    Pipeline::from_yaml(
-        "name: semantics\ndescription: every log source, fields as named\nlogsources:\n  - table: Events\n",
-    )
-    .expect("the semantics pipeline loads")
+/// A pipeline that chooses one table for every log source and renames no field, so the
+/// converted query reads the suite's events as they are written.
+fn kql_pipeline() -> Pipelines {
+    let text = "name: semantics\ntransformations:\n  - {id: table, type: set_state, key: query_table, val: Events}\n";
+    let pipeline = Pipeline::from_source(SourceFile::new("semantics-pipeline.yml", text))
+        .expect("the semantics pipeline loads");
+    Pipelines::resolve(vec![pipeline])
 }
 
 /// Loads the rule text, compiles its first rule and applies the filters of the text that apply to it.
@@ -237,7 +238,7 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
                 // A rule with a construct that has no KQL form is checked without KQL, and so
                 // is a query the local evaluator cannot run (field-to-field comparisons, time
                 // parts); any other query the converter writes must parse.
-                kql = convert_rule(r, &kql_pipeline(), options)
+                kql = convert_document(document, &kql_pipeline(), options)
                     .ok()
                     .and_then(|text| match Query::parse(&text) {
                         Ok(query) => Some(query),

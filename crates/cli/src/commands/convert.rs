@@ -5,14 +5,17 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::ValueEnum;
 use ruleproof_cases::Layout;
 use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_files::write_atomically;
-use ruleproof_kql::{Pipeline, ReplayCase, convert_correlation, convert_document, replay_script};
-use ruleproof_pipeline::Pipelines;
-use ruleproof_sigma::yaml::{Limits, parse_documents};
+use ruleproof_kql::{
+    ReplayCase, builtin_names, builtin_pipeline, convert_correlation, convert_document,
+    fixture_row, replay_script, table_schema,
+};
+use ruleproof_pipeline::{Pipeline, Pipelines};
+use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, Loaded, Rule};
 use serde_json::Map;
 
@@ -32,9 +35,9 @@ pub struct ConvertArgs {
     /// The target query language.
     #[arg(long, value_enum)]
     to: Target,
-    /// The KQL table pipeline: a shipped one (`asim`, `defender_xdr`) or a file in its format
-    /// (with `logsources:`); exactly one. Repeat `--pipeline` with pySigma processing pipeline
-    /// files to process the rules before they are converted (see docs/pipelines.md).
+    /// A processing pipeline: a shipped one by name (`asim`, `defender_xdr`) or a pySigma
+    /// pipeline file; repeatable. One of them must choose each rule's table with the state
+    /// `query_table`, as the shipped ones do (see docs/pipelines.md).
     #[arg(long, required = true, value_name = "NAME|FILE")]
     pipeline: Vec<String>,
     /// Rule files or directories.
@@ -59,62 +62,30 @@ pub struct ConvertArgs {
     root: RootArgs,
 }
 
-/// Loads a shipped pipeline by name, or a pipeline file by path.
-fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
-    if let Some(pipeline) = Pipeline::builtin(name) {
-        return Ok(pipeline);
+/// The pipelines of `--pipeline`: shipped ones by name, pySigma pipeline files by path, ordered
+/// by priority (the shipped ones have priority 100, so a user's pipelines apply before them).
+fn load_pipelines(names: &[String]) -> anyhow::Result<Pipelines> {
+    let mut pipelines = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(pipeline) = builtin_pipeline(name) {
+            pipelines.push(pipeline);
+            continue;
+        }
+        let path = Path::new(name);
+        if !path.is_file() {
+            bail!(
+                "unknown pipeline `{name}` (shipped: {}; or give the path of a pySigma pipeline file)",
+                builtin_names().join(", ")
+            );
+        }
+        pipelines.push(Pipeline::load(path)?);
     }
-    let path = Path::new(name);
-    if !path.is_file() {
-        bail!(
-            "unknown pipeline `{name}` (shipped: {}; or give the path of a pipeline file)",
-            Pipeline::builtin_names().join(", ")
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Pipeline::from_yaml(&text).with_context(|| format!("{}", path.display()))
-}
-
-/// Whether a `--pipeline` value is a KQL table pipeline: a shipped name, or a file with
-/// `logsources:` (ruleproof's table format); anything else is a pySigma processing pipeline.
-fn is_table_pipeline(name: &str) -> anyhow::Result<bool> {
-    if Pipeline::builtin(name).is_some() {
-        return Ok(true);
-    }
-    let path = Path::new(name);
-    if !path.is_file() {
-        bail!(
-            "unknown pipeline `{name}` (shipped: {}; or give the path of a pipeline file)",
-            Pipeline::builtin_names().join(", ")
-        );
-    }
-    let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;
-    let docs = parse_documents(&source, &Limits::default())
-        .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))?;
-    Ok(docs.iter().any(|d| d.get("logsources").is_some()))
+    Ok(Pipelines::resolve(pipelines))
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     let Target::Kql = args.to;
-    let mut tables = Vec::new();
-    let mut processing = Vec::new();
-    for name in &args.pipeline {
-        if is_table_pipeline(name)? {
-            tables.push(name);
-        } else {
-            processing.push(PathBuf::from(name));
-        }
-    }
-    let [table] = tables.as_slice() else {
-        bail!(
-            "give exactly one KQL table pipeline with --pipeline (shipped: {}), not {}",
-            Pipeline::builtin_names().join(", "),
-            tables.len()
-        );
-    };
-    let pipeline = load_pipeline(table)?;
-    let processing = Pipelines::load(&processing)?;
+    let processing = load_pipelines(&args.pipeline)?;
     if let Some(at) = processing.query_stage() {
         bail!(
             "{at}: `postprocessing` and `finalizers` change a backend's query text; convert \
@@ -128,7 +99,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             .map(load_placeholders)
             .transpose()?,
     };
-    let (collection, mut outcome) = load_collection(&args.rules, &options, &processing)?;
+    // Rules load as written: the pipelines apply once, when each rule is converted.
+    let (collection, mut outcome) = load_collection(&args.rules, &options, &Pipelines::default())?;
     // Meta-filters and correlations are documents too, but not queries of their own: naming one
     // is a mistake worth an error rather than an empty output.
     for filter in &collection.filters {
@@ -169,12 +141,12 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         );
     for (path, source, document, rule) in documents {
         let converted = match rule {
-            Some(_) => convert_document(document, &pipeline, &options),
+            Some(_) => convert_document(document, &processing, &options),
             None => convert_correlation(
                 document,
                 &base_rules,
                 &correlation_refs,
-                &pipeline,
+                &processing,
                 &options,
             ),
         };
@@ -189,7 +161,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         let heading = format!("{} ({})", document.meta().title, path.display());
         let text = match (&layout, rule) {
             (None, _) => format!("// {heading}\n{query}"),
-            (Some(layout), Some(rule)) => match replay(layout, &pipeline, rule, &heading, &query) {
+            (Some(layout), Some(rule)) => match replay(layout, &processing, rule, &heading, &query)
+            {
                 Ok(script) => script,
                 Err(message) => {
                     eprintln!("error: {}: {message}", path.display());
@@ -254,7 +227,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
 /// checks against each case's `expect`.
 fn replay(
     layout: &Layout,
-    pipeline: &Pipeline,
+    pipelines: &Pipelines,
     rule: &Loaded<CompiledRule>,
     heading: &str,
     query: &str,
@@ -281,12 +254,14 @@ fn replay(
     }
     let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
     let table = query.lines().next().unwrap_or_default().trim();
-    let schema = pipeline.schema(table).ok_or_else(|| {
-        format!(
-            "the {} pipeline has no typed schema for {table}, which a replay script needs",
-            pipeline.name()
-        )
+    let schema = table_schema(table).ok_or_else(|| {
+        format!("there is no typed schema for {table}, which a replay script needs")
     })?;
+    // The fixtures follow the processing items that applied to the rule.
+    let mut processed_rule = rule.rule().clone();
+    let processed = pipelines
+        .process_rule(&mut processed_rule, &rule.document.node)
+        .map_err(|e| e.first().map_or_else(String::new, |e| e.message.clone()))?;
     let empty = Map::new();
     let cases: Vec<ReplayCase> = file
         .cases
@@ -295,15 +270,16 @@ fn replay(
             let event = case.event.as_object().unwrap_or(&empty);
             let record = match case.kql.as_ref().and_then(|k| k.event.as_ref()) {
                 Some(record) => schema.typed_row(record.as_object().unwrap_or(&empty)),
-                None => pipeline.map_event(table, event),
+                None => fixture_row(pipelines, &processed, table, event)
+                    .map_err(|e| format!("case `{}`: {e}", case.name))?,
             };
-            ReplayCase {
+            Ok(ReplayCase {
                 name: case.name.clone(),
                 record,
                 expect_match: rule.compiled.matches(event),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     Ok(replay_script(
         &format!("Replay of {heading} on {}", cases_path.display()),
         schema,

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::error::KqlError;
 use crate::lexer::{Tok, Token, tokenize_script};
 use crate::parser::describe;
-use crate::pipeline::Pipeline;
+use crate::pipeline::table_schema;
 use crate::schema::{ColumnType, TableSchema};
 
 use operators::Operator;
@@ -101,23 +101,17 @@ impl Table {
             .collect()
     }
 
-    /// The table `table` of `pipeline` holding a sequence of Sigma events, for running a
-    /// converted correlation on them: each event mapped into a row as for a detection rule's
-    /// parity check ([`Pipeline::map_event`]), and the table's time column
-    /// ([`crate::correlation::time_column`]) set to the event's time in milliseconds since the
-    /// epoch (null for an event without one, which the query then leaves out as the engine
-    /// does).
-    pub fn of_sequence(
-        pipeline: &Pipeline,
-        table: &str,
-        events: &[(&Map<String, Value>, Option<i64>)],
-    ) -> Table {
-        let records: Vec<Map<String, Value>> = events
-            .iter()
-            .map(|(event, _)| pipeline.map_event(table, event))
-            .collect();
-        let mut out = Table::from_records(pipeline.schema(table), &records);
-        let time = crate::correlation::time_column(pipeline, table);
+    /// The table `table` holding a sequence of events, for running a converted correlation on
+    /// them: each event already a row of the table (mapped as for a detection rule's parity
+    /// check, [`crate::fixture_row`]), typed by the table's schema when it has one, and the
+    /// table's time column ([`crate::correlation::time_column`]) set to the event's time in
+    /// milliseconds since the epoch (null for an event without one, which the query then leaves
+    /// out as the engine does).
+    pub fn of_sequence(table: &str, events: &[(&Map<String, Value>, Option<i64>)]) -> Table {
+        let records: Vec<Map<String, Value>> =
+            events.iter().map(|(event, _)| (*event).clone()).collect();
+        let mut out = Table::from_records(table_schema(table), &records);
+        let time = crate::correlation::time_column(table);
         let at = match out.columns.iter().position(|c| c == time) {
             Some(at) => at,
             None => {
