@@ -13,8 +13,8 @@ use ruleproof_sigma::modifier::Modifier;
 use ruleproof_sigma::pattern::{Part, parse_sigma_string, wrap_contains};
 use ruleproof_sigma::yaml::{Node, Value};
 use ruleproof_sigma::{
-    ErrorKind, LogSource, PlaceholderPart, ProcessingNote, Rule, RuleProcessing, SigmaError,
-    SourceFile, Span, placeholder_parts,
+    Correlation, ErrorKind, LogSource, PlaceholderPart, ProcessingNote, Rule, RuleProcessing,
+    SigmaError, SourceFile, Span, placeholder_parts,
 };
 
 use crate::read::{Pipeline, PipelineError, ProcessingItem};
@@ -114,6 +114,9 @@ pub(crate) struct RuleState {
     pub rule_applied: HashSet<String>,
     /// Field name → ids of the processing items that produced it.
     pub field_applied: HashMap<String, BTreeSet<String>>,
+    /// For a correlation rule, the log sources of the detection rules it references (a
+    /// correlation has no detection items).
+    pub correlation: Option<Vec<LogSource>>,
     searches: Vec<WorkSearch>,
 }
 
@@ -172,6 +175,141 @@ impl RuleProcessing for Pipelines {
         node: &Node,
     ) -> Result<Vec<ProcessingNote>, Vec<SigmaError>> {
         self.process_rule(rule, node).map(|p| p.notes)
+    }
+
+    fn process_correlation(
+        &self,
+        correlation: &mut Correlation,
+        node: &Node,
+        referenced: &[LogSource],
+    ) -> Result<Vec<ProcessingNote>, Vec<SigmaError>> {
+        self.correlation(correlation, node, referenced)
+            .map_err(|e| vec![e])
+    }
+}
+
+impl Pipelines {
+    /// Applies the pipelines to a correlation rule as pySigma does
+    /// (`FieldMappingTransformationBase.apply`): rule conditions see the correlation (a
+    /// `logsource` condition holds when a referenced rule's log source matches); field name
+    /// transformations map the `fields` list, the fields of `aliases` (one field each), the
+    /// `group-by` names that are not aliases and the condition's `field`; `set_state`,
+    /// `rule_failure` and the `fields` transformations apply; the others change detection
+    /// items, which a correlation has none of.
+    fn correlation(
+        &self,
+        correlation: &mut Correlation,
+        node: &Node,
+        referenced: &[LogSource],
+    ) -> Result<Vec<ProcessingNote>, SigmaError> {
+        // The rule conditions read the metadata through a rule with no detection.
+        let subject = Rule {
+            meta: correlation.meta.clone(),
+            logsource: LogSource::default(),
+            detection: Detection {
+                searches: Vec::new(),
+                conditions: Vec::new(),
+                span: node.span,
+            },
+        };
+        let mut state = RuleState {
+            correlation: Some(referenced.to_vec()),
+            ..RuleState::default()
+        };
+        let mut notes = Vec::new();
+        for pipeline in &self.pipelines {
+            for item in &pipeline.items {
+                if !item
+                    .rule_conditions
+                    .hold(|c| c.holds(&subject, node, &state))
+                {
+                    continue;
+                }
+                state.rule_applied.insert(item.id.clone());
+                let fail = |message: String| {
+                    SigmaError::new(
+                        ErrorKind::InvalidValue,
+                        node.span,
+                        format!(
+                            "{message} (processing item `{}` at {})",
+                            item.id, item.location
+                        ),
+                    )
+                };
+                let mut changed = Vec::new();
+                match &item.transformation {
+                    Transformation::FieldNames(names) => {
+                        let mut map = |field: &str, state: &mut RuleState| -> Option<Vec<String>> {
+                            let to = names.map(Some(field)).filter(|_| {
+                                item.field_name_conditions
+                                    .hold(|c| c.holds_for_name(Some(field), state))
+                            })?;
+                            track(&mut state.field_applied, field, &to, &item.id);
+                            changed.push(format!("`{field}` → `{}`", to.join("` or `")));
+                            Some(to)
+                        };
+                        let one = |to: Option<Vec<String>>, field: &str, what: &str| match to {
+                            None => Ok(field.to_owned()),
+                            Some(to) if to.len() == 1 => Ok(to[0].clone()),
+                            Some(_) => Err(fail(format!(
+                                "a field name mapping cannot map {what} `{field}` to several fields"
+                            ))),
+                        };
+                        let fields = std::mem::take(&mut correlation.meta.fields);
+                        for field in fields {
+                            let to = map(&field, &mut state).unwrap_or_else(|| vec![field]);
+                            correlation.meta.fields.extend(to);
+                        }
+                        for (alias, per_rule) in &mut correlation.aliases {
+                            for field in per_rule.values_mut() {
+                                let to = map(field, &mut state);
+                                *field = one(to, field, &format!("the field of alias `{alias}`"))?;
+                            }
+                        }
+                        let group_by = std::mem::take(&mut correlation.group_by);
+                        for field in group_by {
+                            if correlation.aliases.contains_key(&field) {
+                                correlation.group_by.push(field);
+                                continue;
+                            }
+                            let to = map(&field, &mut state).unwrap_or_else(|| vec![field]);
+                            correlation.group_by.extend(to);
+                        }
+                        let condition_fields = std::mem::take(&mut correlation.condition.fields);
+                        for field in condition_fields {
+                            let to = map(&field, &mut state);
+                            let mapped = one(to, &field, "the condition's field")?;
+                            correlation.condition.fields.push(mapped);
+                        }
+                    }
+                    Transformation::SetState { key, val } => {
+                        state.state.insert(key.clone(), val.clone());
+                        changed.push(format!("state `{key}` = {}", val.text()));
+                    }
+                    Transformation::RuleFailure(message) => return Err(fail(message.clone())),
+                    Transformation::Fields(change, fields) => {
+                        let list = &mut correlation.meta.fields;
+                        match change {
+                            FieldsChange::Add => list.extend(fields.iter().cloned()),
+                            FieldsChange::Remove => list.retain(|f| !fields.contains(f)),
+                            FieldsChange::Set => *list = fields.clone(),
+                        }
+                        changed.push(format!("fields: {}", list.join(", ")));
+                    }
+                    Transformation::DropDetectionItem
+                    | Transformation::AddCondition { .. }
+                    | Transformation::ChangeLogsource(_)
+                    | Transformation::Values(_)
+                    | Transformation::DetectionItemFailure(_)
+                    | Transformation::HashesFields { .. } => {}
+                }
+                notes.extend(changed.into_iter().map(|text| ProcessingNote {
+                    span: None,
+                    text: format!("{text} ({}: {})", pipeline.name, item.kind),
+                }));
+            }
+        }
+        Ok(notes)
     }
 }
 

@@ -3,6 +3,7 @@
 //! `fields.py`, `state.py`) and `ProcessingItem.match_*` in `pipeline.py`.
 
 use regex::Regex;
+use ruleproof_sigma::LogSource;
 use ruleproof_sigma::detection::Scalar;
 use ruleproof_sigma::yaml::{Node, Value};
 use ruleproof_sigma::{Rule, SourceFile};
@@ -241,9 +242,17 @@ impl RuleCondition {
             } => {
                 let same =
                     |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
-                same(category, &rule.logsource.category)
-                    && same(product, &rule.logsource.product)
-                    && same(service, &rule.logsource.service)
+                let matches = |logsource: &LogSource| {
+                    same(category, &logsource.category)
+                        && same(product, &logsource.product)
+                        && same(service, &logsource.service)
+                };
+                // pySigma `LogsourceCondition`: a correlation rule matches when any rule it
+                // references does.
+                match &state.correlation {
+                    Some(referenced) => referenced.iter().any(matches),
+                    None => matches(&rule.logsource),
+                }
             }
             RuleCondition::ContainsDetectionItem { field, value } => {
                 let wanted = PyValue::from_condition(value);
@@ -259,8 +268,8 @@ impl RuleCondition {
                 .any(|(item, _)| item.field.as_deref() == Some(field.as_str())),
             RuleCondition::ProcessingItemApplied(id) => state.rule_applied.contains(id),
             RuleCondition::ProcessingState(condition) => condition.holds(state),
-            RuleCondition::IsSigmaRule => true,
-            RuleCondition::IsSigmaCorrelationRule => false,
+            RuleCondition::IsSigmaRule => state.correlation.is_none(),
+            RuleCondition::IsSigmaCorrelationRule => state.correlation.is_some(),
             RuleCondition::RuleAttribute {
                 attribute,
                 value,

@@ -9,7 +9,8 @@ use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::detection::{Scalar, SearchBody};
 use ruleproof_sigma::yaml::{Limits, parse_documents};
 use ruleproof_sigma::{
-    CompileOptions, CompiledRule, DocumentBody, Rule, RuleProcessing, SourceFile, load_source,
+    CompileOptions, CompiledRule, Correlation, DocumentBody, LogSource, Rule, RuleProcessing,
+    SourceFile, load_source,
 };
 
 /// The processed rule as text: log source, fields, conditions, each search's item maps, and
@@ -58,6 +59,61 @@ fn render(rule: &Rule, notes: &[ruleproof_sigma::ProcessingNote]) -> String {
     out
 }
 
+/// A processed correlation rule as text: group-by, aliases, the condition's fields, `fields`,
+/// and the notes of what was done.
+fn render_correlation(
+    correlation: &Correlation,
+    notes: &[ruleproof_sigma::ProcessingNote],
+) -> String {
+    let mut out = format!("group-by: {}\n", correlation.group_by.join(", "));
+    for (alias, per_rule) in &correlation.aliases {
+        let fields: Vec<String> = per_rule.iter().map(|(r, f)| format!("{r}={f}")).collect();
+        out.push_str(&format!("alias {alias}: {}\n", fields.join(", ")));
+    }
+    if !correlation.condition.fields.is_empty() {
+        out.push_str(&format!(
+            "condition field: {}\n",
+            correlation.condition.fields.join(", ")
+        ));
+    }
+    if !correlation.meta.fields.is_empty() {
+        out.push_str(&format!("fields: {}\n", correlation.meta.fields.join(", ")));
+    }
+    for note in notes {
+        out.push_str(&format!("note: {}\n", note.text));
+    }
+    out
+}
+
+/// Compares a processing result, rendered, with the case's `expect:` or `error:`.
+fn compare(
+    result: Result<String, Vec<ruleproof_sigma::SigmaError>>,
+    expect: Option<&str>,
+    error: Option<&str>,
+) -> datatest_stable::Result<()> {
+    match (result, expect, error) {
+        (Ok(actual), Some(wanted), None) if actual == wanted => Ok(()),
+        (Ok(actual), Some(wanted), None) => Err(format!(
+            "processed rule differs\n--- expected\n{wanted}--- actual\n{actual}"
+        )
+        .into()),
+        (Err(errors), None, Some(wanted)) => {
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if message.contains(wanted) {
+                Ok(())
+            } else {
+                Err(format!("error `{message}` does not contain `{wanted}`").into())
+            }
+        }
+        (Ok(actual), _, _) => Err(format!("expected an error, got\n{actual}").into()),
+        (Err(errors), _, _) => Err(format!("unexpected error: {errors:?}").into()),
+    }
+}
+
 fn check(path: &Path, text: String) -> datatest_stable::Result<()> {
     let documents: Vec<&str> = text.split("\n---\n").collect();
     let [case, pipelines @ .., rule] = documents.as_slice() else {
@@ -98,8 +154,33 @@ fn check(path: &Path, text: String) -> datatest_stable::Result<()> {
     let [document] = file.documents.as_slice() else {
         return Err(format!("the rule does not load: {errors:?}").into());
     };
+    if let DocumentBody::Correlation(correlation) = &document.body {
+        // A correlation rule: `referenced:` in the case lists the log sources of the rules it
+        // references.
+        let referenced: Vec<LogSource> = case
+            .get("referenced")
+            .and_then(|n| n.as_seq())
+            .unwrap_or_default()
+            .iter()
+            .map(|n| LogSource {
+                category: n
+                    .get("category")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                product: n.get("product").and_then(|v| v.as_str()).map(str::to_owned),
+                service: n.get("service").and_then(|v| v.as_str()).map(str::to_owned),
+            })
+            .collect();
+        let mut correlation = correlation.clone();
+        let result = pipelines.process_correlation(&mut correlation, &document.node, &referenced);
+        return compare(
+            result.map(|notes| render_correlation(&correlation, &notes)),
+            expect,
+            error,
+        );
+    }
     let DocumentBody::Rule(rule) = &document.body else {
-        return Err("the last document must be a detection rule".into());
+        return Err("the last document must be a detection rule or a correlation rule".into());
     };
     let mut rule = rule.clone();
     match pipelines.process(&mut rule, &document.node) {

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::compile::{CompileOptions, CompiledFilter, CompiledRule};
-use crate::document::{Correlation, Document, DocumentBody, Filter, Rule, load_file};
+use crate::document::{
+    Correlation, Document, DocumentBody, Filter, LogSource, Metadata, Rule, load_file,
+};
 use crate::error::SigmaError;
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Limits, Node};
@@ -56,6 +58,20 @@ pub trait RuleProcessing: Sync {
     /// cannot convert), with spans into the rule's file.
     fn process(&self, rule: &mut Rule, node: &Node)
     -> Result<Vec<ProcessingNote>, Vec<SigmaError>>;
+
+    /// Changes a correlation rule in place (its `group-by`, `aliases`, condition field and
+    /// `fields`), as pySigma processes correlation rules; `referenced` holds the log sources of
+    /// the detection rules it references, directly or through other correlations, as processed.
+    ///
+    /// # Errors
+    /// Why the correlation cannot be processed (a `rule_failure`, a field of an alias mapped
+    /// to several fields), with spans into its file.
+    fn process_correlation(
+        &self,
+        correlation: &mut Correlation,
+        node: &Node,
+        referenced: &[LogSource],
+    ) -> Result<Vec<ProcessingNote>, Vec<SigmaError>>;
 }
 
 /// One thing a [`RuleProcessing`] did to a rule, for explanations.
@@ -212,7 +228,37 @@ impl Collection {
             collection.correlations.extend(outcome.correlations);
             collection.errors.extend(outcome.errors);
         }
+        if let Some(processing) = processing {
+            collection.process_correlations(processing);
+        }
         collection
+    }
+
+    /// Processes every correlation rule once the rules it references are loaded, as pySigma's
+    /// backends process a correlation's rules before it; a correlation the pipelines refuse is
+    /// an error and is dropped.
+    fn process_correlations(&mut self, processing: &dyn RuleProcessing) {
+        let correlations = std::mem::take(&mut self.correlations);
+        let documents: Vec<Document> = correlations.iter().map(|c| c.document.clone()).collect();
+        for mut loaded in correlations {
+            let referenced = referenced_logsources(&self.rules, &documents, &loaded.document);
+            let DocumentBody::Correlation(correlation) = &mut loaded.document.body else {
+                continue;
+            };
+            match processing.process_correlation(correlation, &loaded.document.node, &referenced) {
+                Ok(notes) => {
+                    loaded.processing = notes;
+                    self.correlations.push(loaded);
+                }
+                Err(errors) => self.errors.extend(errors.into_iter().map(|e| LoadError {
+                    path: loaded.path.clone(),
+                    source: Some(loaded.source.clone()),
+                    span: e.span,
+                    message: e.message,
+                    code: None,
+                })),
+            }
+        }
     }
 
     /// Every rule with the meta-filters that apply to it (those naming it, or naming no rule
@@ -251,6 +297,39 @@ impl Collection {
     pub fn documents(&self) -> usize {
         self.rules.len() + self.filters.len() + self.correlations.len()
     }
+}
+
+/// The log sources of the detection rules a correlation references, directly or through the
+/// correlations it references (by id or name), each rule once.
+fn referenced_logsources(
+    rules: &[Loaded<CompiledRule>],
+    correlations: &[Document],
+    document: &Document,
+) -> Vec<LogSource> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![document];
+    while let Some(current) = stack.pop() {
+        let DocumentBody::Correlation(correlation) = &current.body else {
+            continue;
+        };
+        for (reference, _) in &correlation.rules {
+            if !seen.insert(reference.as_str()) {
+                continue;
+            }
+            let named = |meta: &Metadata| {
+                meta.id.as_deref() == Some(reference.as_str())
+                    || meta.name.as_deref() == Some(reference.as_str())
+            };
+            for rule in rules {
+                if named(&rule.rule().meta) {
+                    found.push(rule.rule().logsource.clone());
+                }
+            }
+            stack.extend(correlations.iter().filter(|c| named(c.meta())));
+        }
+    }
+    found
 }
 
 /// A document as the processing pipelines leave it, with what they did; the document as read
