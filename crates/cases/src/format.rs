@@ -87,6 +87,9 @@ pub struct SequenceCase {
     pub scenario: Option<Named>,
     /// The case's `xfail` reason, when it is expected to fail.
     pub xfail: Option<String>,
+    /// `kql.xfail`: why the correlation's converted KQL is expected to disagree with the
+    /// engine on this sequence.
+    pub kql_xfail: Option<String>,
 }
 
 /// What a sequence case expects: alerts (`expect: fires`, optionally how many and for which
@@ -460,7 +463,7 @@ const CASE_KEYS: [&str; 11] = [
     "description",
 ];
 
-const SEQUENCE_KEYS: [&str; 11] = [
+const SEQUENCE_KEYS: [&str; 12] = [
     "name",
     "expect",
     "events",
@@ -470,6 +473,7 @@ const SEQUENCE_KEYS: [&str; 11] = [
     "reason",
     "scenario",
     "xfail",
+    "kql",
     "matrix",
     "description",
 ];
@@ -976,6 +980,17 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
     let scenario = node
         .get("scenario")
         .and_then(|n| reader.string(n, "`scenario`"));
+    let kql_xfail = match node.get("kql") {
+        Some(k) => {
+            if !reader.check_keys(k, "a sequence case's `kql`", &["xfail"], &["xfail"]) {
+                return None;
+            }
+            k.get("xfail")
+                .and_then(|n| reader.string(n, "`kql.xfail`"))
+                .map(|n| n.text)
+        }
+        None => None,
+    };
     Some(SequenceCase {
         name: name.text,
         span: node.span,
@@ -988,6 +1003,7 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
         reason,
         scenario,
         xfail,
+        kql_xfail,
     })
 }
 

@@ -1,5 +1,6 @@
 //! KQL parity for the test runner: a rule's hand-written query (the `.kql` file next to it) is
-//! evaluated on the rule's fixtures, mapped into the query's schema by a pipeline.
+//! evaluated on the rule's fixtures, mapped into the query's schema by a pipeline; a correlation
+//! rule's converted query is run on its sequence cases and must raise the engine's alerts.
 //!
 //! The adapter between two crates that do not know each other: the runner
 //! (`ruleproof-cases`) defines the `KqlParity` trait, the KQL language crate (`ruleproof-kql`)
@@ -9,12 +10,19 @@
 
 use std::path::PathBuf;
 
-use ruleproof_cases::{Diagnostic, KqlParity, KqlVerdict, LoadedRule, PreparedKql};
-use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{SourceFile, Span};
-use serde_json::{Map, Value};
+use std::collections::HashMap;
 
-use ruleproof_kql::{Pipeline, Query};
+use ruleproof_cases::{
+    Diagnostic, KqlAlert, KqlParity, KqlVerdict, LoadedRule, PreparedCorrelationKql, PreparedKql,
+    RuleSet,
+};
+use ruleproof_kql::correlation::read_alerts;
+use ruleproof_kql::tabular::{Script, Table};
+use ruleproof_kql::{Pipeline, Query, Reason, convert_correlation_rule};
+use ruleproof_sigma::correlation::{TimestampFields, format_timestamp};
+use ruleproof_sigma::yaml::Limits;
+use ruleproof_sigma::{Correlation, Rule, SourceFile, Span};
+use serde_json::{Map, Value};
 
 /// The pipeline used when a test-case file names none.
 pub const DEFAULT_PIPELINE: &str = "asim";
@@ -75,6 +83,110 @@ impl KqlParity for SiblingKql {
             )));
         };
         Some(Ok(Box::new(Prepared { query, pipeline })))
+    }
+
+    /// The correlation's query converted through the pipeline (a correlation has no
+    /// hand-written query to check): `None` when the pipeline maps no table for a rule it
+    /// builds on or the correlation has no exact KQL form (`convert` says which); an error for
+    /// any other conversion failure.
+    fn prepare_correlation(
+        &self,
+        rules: &RuleSet,
+        index: usize,
+        pipeline: Option<&str>,
+    ) -> Option<Result<Box<dyn PreparedCorrelationKql>, Diagnostic>> {
+        let loaded = rules.correlations.get(index)?;
+        let name = pipeline.unwrap_or(DEFAULT_PIPELINE);
+        let at = loaded
+            .correlation
+            .rules
+            .first()
+            .map_or_else(Span::default, |r| r.1);
+        let Some(pipeline) = Pipeline::builtin(name) else {
+            return Some(Err(Diagnostic::new(
+                &loaded.source,
+                at,
+                format!(
+                    "unknown pipeline `{name}` for KQL parity (available: {})",
+                    Pipeline::builtin_names().join(", ")
+                ),
+            )));
+        };
+        let detection: Vec<&Rule> = rules.rules.iter().map(|r| &r.rule).collect();
+        let correlations: Vec<&Correlation> =
+            rules.correlations.iter().map(|c| &c.correlation).collect();
+        let query = match convert_correlation_rule(
+            &loaded.correlation,
+            at,
+            &detection,
+            &correlations,
+            &pipeline,
+            &rules.options,
+        ) {
+            Ok(query) => query,
+            Err(e) if matches!(e.reason, Reason::NoTable | Reason::Unsupported) => return None,
+            Err(e) => {
+                return Some(Err(Diagnostic::new(
+                    &loaded.source,
+                    e.span,
+                    format!("the correlation's KQL cannot be converted: {}", e.message),
+                )));
+            }
+        };
+        match Script::parse(&query) {
+            Ok(script) => Some(Ok(Box::new(PreparedCorrelation { script, pipeline }))),
+            Err(e) => Some(Err(Diagnostic::new(
+                &loaded.source,
+                at,
+                format!(
+                    "the correlation's converted KQL cannot be evaluated: {}",
+                    e.message
+                ),
+            ))),
+        }
+    }
+}
+
+/// A correlation's converted query, parsed once.
+struct PreparedCorrelation {
+    script: Script,
+    pipeline: Pipeline,
+}
+
+impl PreparedCorrelationKql for PreparedCorrelation {
+    fn alerts(&self, events: &[&Value]) -> Result<Vec<KqlAlert>, String> {
+        let empty = Map::new();
+        // The engine's sequence cases read times from the default timestamp fields.
+        let timestamps = TimestampFields::default();
+        let events: Vec<(&Map<String, Value>, Option<i64>)> = events
+            .iter()
+            .map(|e| {
+                let record = e.as_object().unwrap_or(&empty);
+                (record, timestamps.read(record).ok())
+            })
+            .collect();
+        let tables: HashMap<String, Table> = self
+            .script
+            .tables()
+            .into_iter()
+            .map(|name| {
+                let table = Table::of_sequence(&self.pipeline, &name, &events);
+                (name, table)
+            })
+            .collect();
+        let result = self.script.run(&tables).map_err(|e| e.message)?;
+        Ok(read_alerts(&result)?
+            .into_iter()
+            .map(|alert| KqlAlert {
+                time: format_timestamp(alert.time),
+                group: alert
+                    .group
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+                value: alert.value,
+            })
+            .collect())
     }
 }
 

@@ -65,16 +65,33 @@ pub fn convert_correlation(
             message: "not a correlation rule".to_owned(),
         });
     };
+    let span = document
+        .node
+        .get("correlation")
+        .map_or(document.node.span, |n| n.span);
+    convert_correlation_rule(correlation, span, rules, correlations, pipeline, options)
+}
+
+/// [`convert_correlation`] for a parsed correlation; `span` is where errors that have no more
+/// precise place point (its `correlation:` section).
+///
+/// # Errors
+/// As [`convert_correlation`].
+pub fn convert_correlation_rule(
+    correlation: &Correlation,
+    span: Span,
+    rules: &[&Rule],
+    correlations: &[&Correlation],
+    pipeline: &Pipeline,
+    options: &CompileOptions,
+) -> Result<String, ConvertError> {
     let mut writer = Writer {
         rules,
         correlations,
         pipeline,
         options,
         title: &correlation.meta.title,
-        span: document
-            .node
-            .get("correlation")
-            .map_or(document.node.span, |n| n.span),
+        span,
         lets: String::new(),
         converted: HashMap::new(),
         stack: Vec::new(),

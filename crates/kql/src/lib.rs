@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use crate::ast::Expr;
 
 pub use convert::{ConvertError, Reason, convert_document, convert_rule};
-pub use correlation::convert_correlation;
+pub use correlation::{convert_correlation, convert_correlation_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
 pub use pipeline::{Pipeline, PipelineError, ValueMap};
