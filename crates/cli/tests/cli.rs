@@ -836,6 +836,45 @@ fn match_output_matches_its_snapshot() {
     ruleproof_testkit::assert_snapshot(&snapshots.join("match.jsonl"), &stdout(&output));
 }
 
+/// Over native EVTX, a correlation alert gives the position of the event that raised it as its
+/// EVTX record number, under `record`, as the base rule's match lines do
+/// (`docs/output-formats.md`, "match").
+#[test]
+fn match_labels_evtx_correlation_alerts_with_the_record_number() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let output = ruleproof(
+        &dir,
+        &[
+            "match",
+            "--rules",
+            "evtx-correlation/rules.yml",
+            "--events",
+            "../../backtest/tests/evtx/new-user-security.evtx",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = stdout(&output);
+    let alerts: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("\"correlation\""))
+        .collect();
+    assert!(!alerts.is_empty(), "no correlation alert:\n{out}");
+    for alert in alerts {
+        assert!(
+            alert.contains("\"record\":") && !alert.contains("\"line\":"),
+            "{alert}"
+        );
+    }
+    ruleproof_testkit::assert_snapshot(&dir.join("snapshots/match-evtx.jsonl"), &out);
+}
+
 /// `--format` names the same format the same way in every command; the older names stay
 /// accepted (`coverage --format text`, `explain --json`).
 #[test]
