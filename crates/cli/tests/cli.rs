@@ -786,6 +786,40 @@ fn the_seed_rules_replay_scripts_are_current() {
             &script,
         );
     }
+    // The correlation on the seed rule: its sequence cases, each replayed on its own, with the
+    // engine's alerts expected (converted with the rule it builds on, from its directory).
+    let correlation = "linux/network_connection/mr_lnx_crypto_mining_many_pools.kql";
+    for pipeline in ["asim", "defender_xdr"] {
+        let out = tempfile::tempdir().unwrap();
+        let output = ruleproof(
+            &repository(),
+            &[
+                "convert",
+                "--to",
+                "kql",
+                "--pipeline",
+                pipeline,
+                "--with-fixtures",
+                "--output",
+                out.path().to_str().unwrap(),
+                "rules/linux",
+            ],
+        );
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let written = Path::new(correlation).strip_prefix("linux").unwrap();
+        let script = std::fs::read_to_string(out.path().join(written)).unwrap();
+        assert!(script.contains("let ruleproof_replay = (ruleproof_case_name: string) {"));
+        assert!(script.contains("| extend agrees = "));
+        ruleproof_testkit::assert_snapshot(
+            &repository().join("replay").join(pipeline).join(correlation),
+            &script,
+        );
+    }
     // A rule without a test-case file has no fixtures to replay: an error naming the file.
     let dir = scratch_repository();
     std::fs::remove_file(dir.path().join(SEED_CASES)).unwrap();

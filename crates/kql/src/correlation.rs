@@ -492,6 +492,12 @@ fn alias_of<'c>(
         .map_or(name, |(_, field)| field.as_str())
 }
 
+/// A correlation value as Kusto's `tostring()` writes a long or a real: integers without a
+/// fraction.
+pub(crate) fn value_text(value: f64) -> String {
+    number_text(value)
+}
+
 /// The condition's comparisons on [`VALUE_COLUMN`], ANDed (a range is two of them).
 fn condition(correlation: &Correlation) -> String {
     correlation

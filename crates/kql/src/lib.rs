@@ -29,7 +29,9 @@ pub use correlation::{convert_correlation, convert_correlation_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
 pub use pipeline::{Pipeline, PipelineError, ValueMap};
-pub use replay::{ReplayCase, replay_script};
+pub use replay::{
+    ReplayAlert, ReplayCase, ReplaySequence, correlation_replay_script, replay_script,
+};
 pub use schema::{ColumnType, SchemaError, TableSchema};
 
 /// A parsed query: the table it reads and the predicates of its `where` stages, with regexes

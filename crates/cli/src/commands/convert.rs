@@ -8,12 +8,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use ruleproof_cases::Layout;
+use ruleproof_cases::RuleSet;
 use ruleproof_cases::format::parse_test_case_file;
 use ruleproof_files::write_atomically;
-use ruleproof_kql::{Pipeline, ReplayCase, convert_correlation, convert_document, replay_script};
+use ruleproof_kql::tabular::{Script, sequence_record};
+use ruleproof_kql::{
+    Pipeline, ReplayAlert, ReplayCase, ReplaySequence, convert_correlation, convert_document,
+    correlation_replay_script, replay_script,
+};
 use ruleproof_pipeline::Pipelines;
+use ruleproof_sigma::correlation::{TimestampFields, parse_timestamp};
 use ruleproof_sigma::yaml::{Limits, parse_documents};
-use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, Loaded, Rule};
+use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, DocumentBody, Loaded, Rule};
 use serde_json::Map;
 
 use super::load_placeholders;
@@ -167,6 +173,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                 .iter()
                 .map(|c| (&c.path, &c.source, &c.document, None)),
         );
+    let mut repository: Option<RuleSet> = None;
     for (path, source, document, rule) in documents {
         let converted = match rule {
             Some(_) => convert_document(document, &pipeline, &options),
@@ -197,14 +204,36 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                     continue;
                 }
             },
-            (Some(_), None) => {
-                eprintln!(
-                    "error: {}: replay scripts of correlation rules are not written yet; \
-                     convert it without --with-fixtures",
-                    path.display()
-                );
-                outcome = Outcome::Error;
-                continue;
+            (Some(layout), None) => {
+                let DocumentBody::Correlation(correlation) = &document.body else {
+                    continue;
+                };
+                // The repository's rules, loaded once, run the sequence cases for the
+                // expected alerts.
+                let rules = repository.get_or_insert_with(|| {
+                    RuleSet::load_processed(
+                        &layout.rules_dir,
+                        &options,
+                        Some(&ruleproof_validate::LoadCheck::new()),
+                        &processing,
+                    )
+                });
+                match correlation_replay(
+                    layout,
+                    rules,
+                    &pipeline,
+                    path,
+                    correlation,
+                    &heading,
+                    &query,
+                ) {
+                    Ok(script) => script,
+                    Err(message) => {
+                        eprintln!("error: {}: {message}", path.display());
+                        outcome = Outcome::Error;
+                        continue;
+                    }
+                }
             }
         };
         match &args.output {
@@ -259,19 +288,7 @@ fn replay(
     heading: &str,
     query: &str,
 ) -> Result<String, String> {
-    let relative = rule
-        .path
-        .canonicalize()
-        .ok()
-        .zip(layout.rules_dir.canonicalize().ok())
-        .and_then(|(path, rules)| path.strip_prefix(rules).ok().map(Path::to_owned))
-        .ok_or_else(|| {
-            format!(
-                "--with-fixtures needs the rule under {}, where its test-case file mirrors it",
-                layout.rules_dir.display()
-            )
-        })?;
-    let cases_path = layout.cases_dir.join(relative);
+    let cases_path = cases_path_of(layout, &rule.path)?;
     let source =
         ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
             .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
@@ -309,6 +326,110 @@ fn replay(
         schema,
         query,
         &cases,
+    ))
+}
+
+/// The test-case file of a rule or correlation file: the same path under `test-cases/`.
+fn cases_path_of(layout: &Layout, path: &Path) -> Result<PathBuf, String> {
+    let relative = path
+        .canonicalize()
+        .ok()
+        .zip(layout.rules_dir.canonicalize().ok())
+        .and_then(|(path, rules)| path.strip_prefix(rules).ok().map(Path::to_owned))
+        .ok_or_else(|| {
+            format!(
+                "--with-fixtures needs the rule under {}, where its test-case file mirrors it",
+                layout.rules_dir.display()
+            )
+        })?;
+    Ok(layout.cases_dir.join(relative))
+}
+
+/// The replay script of a correlation's converted query on the sequence cases of its test-case
+/// file. The expected alerts are the engine's on each sequence (as `ruleproof test` computes
+/// them, which checks them against each case's `expect`).
+fn correlation_replay(
+    layout: &Layout,
+    rules: &RuleSet,
+    pipeline: &Pipeline,
+    path: &Path,
+    correlation: &Correlation,
+    heading: &str,
+    query: &str,
+) -> Result<String, String> {
+    let cases_path = cases_path_of(layout, path)?;
+    let source =
+        ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
+            .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
+    let (file, diagnostics) = parse_test_case_file(&source, &Limits::default());
+    if let Some(first) = diagnostics.first() {
+        return Err(format!("its test-case file does not load: {first}"));
+    }
+    let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
+    let result = ruleproof_cases::run_file(layout, rules, &cases_path, None);
+    if let Some(first) = result.errors.first() {
+        return Err(format!("its sequence cases do not run: {first}"));
+    }
+    let script =
+        Script::parse(query).map_err(|e| format!("the converted query does not parse: {e}"))?;
+    let tables = script.tables();
+    let mut schemas = Vec::new();
+    for table in &tables {
+        schemas.push(pipeline.schema(table).ok_or_else(|| {
+            format!(
+                "the {} pipeline has no typed schema for {table}, which a replay script needs",
+                pipeline.name()
+            )
+        })?);
+    }
+    let timestamps = TimestampFields::default();
+    let empty = Map::new();
+    let mut sequences = Vec::new();
+    for case in &file.sequences {
+        let Some(run) = result.sequences.iter().find(|s| s.name == case.name) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        for table in &tables {
+            for event in &case.events {
+                let record = event.event.as_object().unwrap_or(&empty);
+                let time = timestamps.read(record).ok();
+                rows.push((
+                    table.clone(),
+                    sequence_record(pipeline, table, record, time),
+                ));
+            }
+        }
+        let expected = run
+            .alerts
+            .iter()
+            .map(|alert| ReplayAlert {
+                time_ms: parse_timestamp(&serde_json::Value::String(alert.window_end.clone()))
+                    .unwrap_or_default(),
+                group: correlation
+                    .group_by
+                    .iter()
+                    .map(|g| {
+                        alert.group.get(g).map_or_else(String::new, |v| {
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        })
+                    })
+                    .collect(),
+                value: alert.value,
+            })
+            .collect();
+        sequences.push(ReplaySequence {
+            name: case.name.clone(),
+            rows,
+            expected,
+        });
+    }
+    Ok(correlation_replay_script(
+        &format!("Replay of {heading} on {}", cases_path.display()),
+        &schemas,
+        query,
+        &correlation.group_by,
+        &sequences,
     ))
 }
 

@@ -13,6 +13,7 @@ mod scalar;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use ruleproof_sigma::correlation::format_timestamp;
 use serde_json::{Map, Value};
 
 use crate::error::KqlError;
@@ -114,9 +115,10 @@ impl Table {
     ) -> Table {
         let records: Vec<Map<String, Value>> = events
             .iter()
-            .map(|(event, _)| pipeline.map_event(table, event))
+            .map(|(event, time)| sequence_record(pipeline, table, event, *time))
             .collect();
         let mut out = Table::from_records(pipeline.schema(table), &records);
+        // Without a typed schema the time column is read as text; it is a datetime.
         let time = crate::correlation::time_column(pipeline, table);
         let at = match out.columns.iter().position(|c| c == time) {
             Some(at) => at,
@@ -153,6 +155,25 @@ impl Table {
             )
         })
     }
+}
+
+/// A Sigma event of a sequence as a record of `table`: mapped as for a detection rule's parity
+/// check ([`Pipeline::map_event`]), with the table's time column
+/// ([`crate::correlation::time_column`]) set to `time` (RFC 3339 with milliseconds; null when
+/// the event has no time). Local parity ([`Table::of_sequence`]) and replay scripts map events
+/// this way.
+pub fn sequence_record(
+    pipeline: &Pipeline,
+    table: &str,
+    event: &Map<String, Value>,
+    time: Option<i64>,
+) -> Map<String, Value> {
+    let mut record = pipeline.map_event(table, event);
+    record.insert(
+        crate::correlation::time_column(pipeline, table).to_owned(),
+        time.map_or(Value::Null, |t| Value::String(format_timestamp(t))),
+    );
+    record
 }
 
 /// Where a tabular expression's rows come from, and its operators.
