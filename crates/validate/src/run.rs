@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use ruleproof_cases::format::{TestCaseFile, parse_test_case_file};
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_files::WalkError;
+use ruleproof_files::{CanonicalPaths, WalkError};
 use ruleproof_sigma::collection::CheckError;
 use ruleproof_sigma::detection::{Detection, SearchBody};
 use ruleproof_sigma::yaml::{Limits, Node};
@@ -92,12 +92,13 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();
+    let canonical = CanonicalPaths::new(files.iter().map(PathBuf::as_path));
     let outcomes: Vec<FileOutcome> = files
         .par_iter()
         .map(|path| {
             let is_test_case = cases_dir
                 .as_ref()
-                .is_some_and(|dir| path.canonicalize().is_ok_and(|p| p.starts_with(dir)));
+                .is_some_and(|dir| canonical.get(path).is_some_and(|p| p.starts_with(dir)));
             if is_test_case {
                 check_test_case_file(path, &schemas)
             } else {
@@ -115,7 +116,13 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     let documents: Vec<&Indexed> = outcomes.iter().flat_map(|o| o.documents.iter()).collect();
     let mut tree_findings: Vec<(SourceFile, Finding, Option<String>)> = Vec::new();
     check_tree(&documents, &mut tree_findings);
-    check_test_case_references(&outcomes, &documents, layout, &mut tree_findings);
+    check_test_case_references(
+        &outcomes,
+        &documents,
+        layout,
+        &canonical,
+        &mut tree_findings,
+    );
 
     let root = std::path::absolute(&layout.root).unwrap_or_else(|_| layout.root.clone());
     for outcome in &outcomes {
@@ -569,6 +576,7 @@ fn check_test_case_references(
     outcomes: &[FileOutcome],
     documents: &[&Indexed],
     layout: &Layout,
+    canonical: &CanonicalPaths,
     out: &mut Vec<(SourceFile, Finding, Option<String>)>,
 ) {
     // Test-case files test detection rules (single-event cases) and correlations (sequences).
@@ -700,10 +708,9 @@ fn check_test_case_references(
     let rules_dir = layout.rules_dir.canonicalize().ok();
     for rule in &rules {
         let in_repository = rules_dir.as_ref().is_some_and(|dir| {
-            rule.file
-                .path()
-                .canonicalize()
-                .is_ok_and(|p| p.starts_with(dir))
+            canonical
+                .get(rule.file.path())
+                .is_some_and(|p| p.starts_with(dir))
         });
         if in_repository && !tested.iter().any(|t| *t == rule.file.path()) {
             let span = rule.id.as_ref().map_or(Span::default(), |(_, s)| *s);
