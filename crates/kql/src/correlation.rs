@@ -23,15 +23,14 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text};
+use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text, parse_timestamp};
 use ruleproof_sigma::{CompileOptions, Correlation, Document, DocumentBody, Rule, Span};
+use serde_json::Value;
 
 use crate::convert::{ConvertError, Reason, column, convert_rule, string_literal};
 use crate::pipeline::Pipeline;
 use crate::schema::ColumnType;
 use crate::tabular::Table;
-use ruleproof_sigma::correlation::parse_timestamp;
-use serde_json::Value;
 
 /// The column every query of a correlation keeps an observation's time in.
 pub const TIME_COLUMN: &str = "ruleproof_time";
@@ -490,12 +489,6 @@ fn alias_of<'c>(
         .get(name)
         .and_then(|per_rule| per_rule.iter().find(|(rule, _)| names_source(rule)))
         .map_or(name, |(_, field)| field.as_str())
-}
-
-/// A correlation value as Kusto's `tostring()` writes a long or a real: integers without a
-/// fraction.
-pub(crate) fn value_text(value: f64) -> String {
-    number_text(value)
 }
 
 /// The condition's comparisons on [`VALUE_COLUMN`], ANDed (a range is two of them).

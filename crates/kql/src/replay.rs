@@ -188,7 +188,8 @@ pub fn correlation_replay_script(
                     s.name,
                     a.time_ms,
                     group.join(","),
-                    crate::correlation::value_text(a.value)
+                    // Kusto's `tostring()` of a long or a real: integers without a fraction.
+                    ruleproof_sigma::correlation::number_text(a.value)
                 ))
             })
         })
