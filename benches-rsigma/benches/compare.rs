@@ -10,12 +10,13 @@
 //! conversions of its EVTX files (SigmaHQ/sigma's repository), and is skipped, with a message,
 //! without it.
 
+#[path = "support/engines.rs"]
+mod engines;
 #[path = "../../crates/sigma/benches/support/synthetic.rs"]
 mod synthetic;
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{
@@ -30,34 +31,9 @@ const EVENTS: usize = 20_000;
 /// The regression events are repeated up to this many.
 const REGRESSION_EVENTS: usize = 100_000;
 
-/// SigmaHQ's regression events (every `.json` under `RULEPROOF_REGRESSION_DATA`, flattened as
-/// `ruleproof match` reads them), in path order, repeated to [`REGRESSION_EVENTS`].
+/// SigmaHQ's regression events repeated to [`REGRESSION_EVENTS`].
 fn regression_mix() -> Option<Vec<Value>> {
-    let Some(root) = std::env::var_os("RULEPROOF_REGRESSION_DATA") else {
-        eprintln!("RULEPROOF_REGRESSION_DATA is not set; the regression mix is skipped");
-        return None;
-    };
-    let files: Vec<PathBuf> = ruleproof_backtest::events::event_files(&PathBuf::from(&root))
-        .files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    let mut one_pass = Vec::new();
-    for path in &files {
-        match ruleproof_backtest::events::read_all(path) {
-            Ok((events, _)) => one_pass.extend(events.into_iter().map(|e| e.value)),
-            Err(e) => eprintln!("{}: {e}", path.display()),
-        }
-    }
-    if one_pass.is_empty() {
-        eprintln!("no events under {}", PathBuf::from(&root).display());
-        return None;
-    }
-    eprintln!(
-        "regression mix: {} events from {} files, repeated to {REGRESSION_EVENTS}",
-        one_pass.len(),
-        files.len()
-    );
+    let one_pass = engines::regression_events()?;
     Some(
         one_pass
             .iter()
@@ -66,30 +42,6 @@ fn regression_mix() -> Option<Vec<Value>> {
             .cloned()
             .collect(),
     )
-}
-
-/// Loads every file into rsigma's engine as its documentation advises for many rules: every rule
-/// parsed first, then one `Engine::add_rules` batch, which builds the candidate index and bloom
-/// filters once over all of them. (Adding rules one by one with `add_rule`, as this benchmark did
-/// before, leaves the substring-indexed rules added since the index's last doubling rebuild, at
-/// 2,048 rules, in a fallback list that is a candidate for every event: an unfair comparison.)
-/// Files it cannot read or parse and rules it cannot compile are counted.
-fn load_rsigma(files: &[PathBuf]) -> (Engine, usize) {
-    let mut failed = 0;
-    let mut rules = Vec::new();
-    for path in files {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            failed += 1;
-            continue;
-        };
-        match rsigma_parser::parse_sigma_yaml(&text) {
-            Ok(collection) => rules.extend(collection.rules),
-            Err(_) => failed += 1,
-        }
-    }
-    let mut engine = Engine::new();
-    failed += engine.add_rules(&rules).len();
-    (engine, failed)
 }
 
 fn benches(c: &mut Criterion) {
@@ -103,7 +55,7 @@ fn benches(c: &mut Criterion) {
     let index = RuleSetIndex::new(corpus.rules.clone());
     let ours_load = started.elapsed();
     let started = Instant::now();
-    let (engine, rsigma_failed) = load_rsigma(&files);
+    let (engine, rsigma_failed) = engines::load_rsigma(&files);
     let theirs_load = started.elapsed();
     eprintln!(
         "load (one thread): ruleproof {} rules in {ours_load:?}; rsigma {} rules in {theirs_load:?} ({rsigma_failed} rules rejected)",
