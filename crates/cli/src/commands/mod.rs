@@ -10,6 +10,7 @@ mod generate;
 mod matching;
 mod mutate;
 mod regression;
+mod replay;
 mod test;
 mod validate;
 
