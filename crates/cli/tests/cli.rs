@@ -1212,6 +1212,67 @@ fn diff_takes_witnesses_from_an_event_corpus() {
     assert_eq!(witnesses[0]["new"], true);
 }
 
+/// `diff --pipeline` judges a change on the rules as deployed: both versions go through the
+/// same pipelines. A filter on `ParentImage` narrows the rule as written, and is no change at
+/// all where the pipeline drops `ParentImage` items (the deployment has no parent process).
+/// A pipeline file that itself changed since the base is named on stderr.
+#[test]
+fn diff_judges_a_change_through_the_pipelines() {
+    let repo = diff_repository("through-pipeline");
+    let output = ruleproof(repo.path(), &["diff", "--base", "HEAD"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with("narrowed "),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("diff.narrowed_needs_new_positive"),
+        "{}",
+        stdout(&output)
+    );
+    let through = [
+        "diff",
+        "--base",
+        "HEAD",
+        "--pipeline",
+        "pipelines/no-parent.yml",
+        "--format",
+        "json",
+    ];
+    let output = ruleproof(repo.path(), &through);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["rules"][0]["change"], "equivalent");
+    assert_eq!(json["rules"][0]["proof"], "exact");
+
+    let pipeline = repo.path().join("pipelines/no-parent.yml");
+    let mut text = std::fs::read_to_string(&pipeline).unwrap();
+    text.push_str("  - id: no_user\n    type: drop_detection_item\n    field_name_conditions:\n      - type: include_fields\n        fields: [User]\n");
+    std::fs::write(&pipeline, text).unwrap();
+    let output = ruleproof(repo.path(), &through);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: pipelines/no-parent.yml differs from its version at HEAD: both versions of \
+             every rule went through the working tree's version"
+        ),
+        "{stderr}"
+    );
+    // A pipeline that does not load is a load error.
+    std::fs::write(
+        &pipeline,
+        "transformations: [{type: no_such_transformation}]\n",
+    )
+    .unwrap();
+    let output = ruleproof(repo.path(), &through);
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no_such_transformation"));
+}
+
 #[test]
 fn changed_since_runs_only_the_cases_of_changed_rules_and_says_how_many_were_skipped() {
     let repo = diff_repository("broadened");

@@ -124,6 +124,11 @@ impl PipelineArgs {
     pub fn load(&self) -> anyhow::Result<Pipelines> {
         Ok(Pipelines::load(&self.pipelines)?)
     }
+
+    /// The pipeline files as given.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.pipelines
+    }
 }
 
 /// Loads rule files and directories through the one loading path, with the validator's checks
