@@ -9,21 +9,18 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use ruleproof_cases::Layout;
 use ruleproof_cases::RuleSet;
-use ruleproof_cases::format::parse_test_case_file;
-use ruleproof_files::write_atomically;
 use ruleproof_kql::tabular::{Script, sequence_record};
 use ruleproof_kql::{
-    Pipeline, ReplayAlert, ReplayCase, ReplaySequence, convert_correlation, convert_document,
-    correlation_replay_script, replay_script,
+    Pipeline, ReplayAlert, ReplaySequence, convert_correlation, convert_document,
+    correlation_replay_script,
 };
 use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::correlation::{TimestampFields, parse_timestamp};
 use ruleproof_sigma::yaml::{Limits, parse_documents};
-use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, DocumentBody, Loaded, Rule};
+use ruleproof_sigma::{CompileOptions, Correlation, DocumentBody, Rule};
 use serde_json::Map;
 
-use super::load_placeholders;
-use super::{RootArgs, force_hint, load_collection};
+use super::{RootArgs, load_collection, load_placeholders, replay};
 use crate::Outcome;
 
 /// Query languages a rule can be converted to.
@@ -49,7 +46,8 @@ pub struct ConvertArgs {
     /// Write one `.kql` file per rule file into this directory instead of printing.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Overwrite existing files in the output directory.
+    /// Overwrite existing files in the output directory that differ (a file that already holds
+    /// the same text is left as it is).
     #[arg(long, requires = "output")]
     force: bool,
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
@@ -66,7 +64,7 @@ pub struct ConvertArgs {
 }
 
 /// Loads a shipped pipeline by name, or a pipeline file by path.
-fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
+pub fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
     if let Some(pipeline) = Pipeline::builtin(name) {
         return Ok(pipeline);
     }
@@ -196,14 +194,25 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         let heading = format!("{} ({})", document.meta().title, path.display());
         let text = match (&layout, rule) {
             (None, _) => format!("// {heading}\n{query}"),
-            (Some(layout), Some(rule)) => match replay(layout, &pipeline, rule, &heading, &query) {
-                Ok(script) => script,
-                Err(message) => {
-                    eprintln!("error: {}: {message}", path.display());
-                    outcome = Outcome::Error;
-                    continue;
+            (Some(layout), Some(rule)) => {
+                match replay::fixtures(layout, path).and_then(|(cases_path, file)| {
+                    replay::script(
+                        &pipeline,
+                        &cases_path,
+                        &file,
+                        &rule.compiled,
+                        &heading,
+                        &query,
+                    )
+                }) {
+                    Ok(script) => script,
+                    Err(message) => {
+                        eprintln!("error: {}: {message}", path.display());
+                        outcome = Outcome::Error;
+                        continue;
+                    }
                 }
-            },
+            }
             (Some(layout), None) => {
                 let DocumentBody::Correlation(correlation) = &document.body else {
                     continue;
@@ -268,7 +277,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         last_file = Some(path.as_path());
     }
     match &args.output {
-        Some(dir) => write_outputs(dir, &outputs, args.force)?,
+        Some(dir) => replay::write_outputs(dir, &outputs, args.force)?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(printed.as_bytes())?;
@@ -276,73 +285,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
-}
-
-/// The replay script of one rule's converted query on the fixtures of its test-case file. The
-/// expected matches are the Sigma engine's verdicts on the fixtures, which `ruleproof test`
-/// checks against each case's `expect`.
-fn replay(
-    layout: &Layout,
-    pipeline: &Pipeline,
-    rule: &Loaded<CompiledRule>,
-    heading: &str,
-    query: &str,
-) -> Result<String, String> {
-    let cases_path = cases_path_of(layout, &rule.path)?;
-    let source =
-        ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
-            .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
-    let (file, diagnostics) = parse_test_case_file(&source, &Limits::default());
-    if let Some(first) = diagnostics.first() {
-        return Err(format!("its test-case file does not load: {}", first));
-    }
-    let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
-    let table = query.lines().next().unwrap_or_default().trim();
-    let schema = pipeline.schema(table).ok_or_else(|| {
-        format!(
-            "the {} pipeline has no typed schema for {table}, which a replay script needs",
-            pipeline.name()
-        )
-    })?;
-    let empty = Map::new();
-    let cases: Vec<ReplayCase> = file
-        .cases
-        .iter()
-        .map(|case| {
-            let event = case.event.as_object().unwrap_or(&empty);
-            let record = match case.kql.as_ref().and_then(|k| k.event.as_ref()) {
-                Some(record) => schema.typed_row(record.as_object().unwrap_or(&empty)),
-                None => pipeline.map_event(table, event),
-            };
-            ReplayCase {
-                name: case.name.clone(),
-                record,
-                expect_match: rule.compiled.matches(event),
-            }
-        })
-        .collect();
-    Ok(replay_script(
-        &format!("Replay of {heading} on {}", cases_path.display()),
-        schema,
-        query,
-        &cases,
-    ))
-}
-
-/// The test-case file of a rule or correlation file: the same path under `test-cases/`.
-fn cases_path_of(layout: &Layout, path: &Path) -> Result<PathBuf, String> {
-    let relative = path
-        .canonicalize()
-        .ok()
-        .zip(layout.rules_dir.canonicalize().ok())
-        .and_then(|(path, rules)| path.strip_prefix(rules).ok().map(Path::to_owned))
-        .ok_or_else(|| {
-            format!(
-                "--with-fixtures needs the rule under {}, where its test-case file mirrors it",
-                layout.rules_dir.display()
-            )
-        })?;
-    Ok(layout.cases_dir.join(relative))
 }
 
 /// The replay script of a correlation's converted query on the sequence cases of its test-case
@@ -357,15 +299,7 @@ fn correlation_replay(
     heading: &str,
     query: &str,
 ) -> Result<String, String> {
-    let cases_path = cases_path_of(layout, path)?;
-    let source =
-        ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
-            .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
-    let (file, diagnostics) = parse_test_case_file(&source, &Limits::default());
-    if let Some(first) = diagnostics.first() {
-        return Err(format!("its test-case file does not load: {first}"));
-    }
-    let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
+    let (cases_path, file) = replay::fixtures(layout, path)?;
     let result = ruleproof_cases::run_file(layout, rules, &cases_path, None);
     if let Some(first) = result.errors.first() {
         return Err(format!("its sequence cases do not run: {first}"));
@@ -431,34 +365,4 @@ fn correlation_replay(
         &correlation.group_by,
         &sequences,
     ))
-}
-
-/// Writes every file atomically, after checking that none would overwrite an existing file
-/// without `--force`, so a refusal writes nothing.
-fn write_outputs(
-    dir: &Path,
-    outputs: &BTreeMap<PathBuf, String>,
-    force: bool,
-) -> anyhow::Result<()> {
-    if !force {
-        let existing: Vec<String> = outputs
-            .keys()
-            .map(|relative| dir.join(relative))
-            .filter(|path| path.exists())
-            .map(|path| path.display().to_string())
-            .collect();
-        if !existing.is_empty() {
-            bail!(
-                "refusing to overwrite existing files (use --force): {}",
-                existing.join(", ")
-            );
-        }
-    }
-    for (relative, text) in outputs {
-        let path = dir.join(relative);
-        write_atomically(&path, text.as_bytes(), force)
-            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
 }
