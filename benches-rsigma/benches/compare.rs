@@ -10,15 +10,18 @@
 //! conversions of its EVTX files (SigmaHQ/sigma's repository), and is skipped, with a message,
 //! without it.
 
+#[path = "support/engines.rs"]
+mod engines;
 #[path = "../../crates/sigma/benches/support/synthetic.rs"]
 mod synthetic;
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use rsigma_eval::Engine;
 use rsigma_eval::event::JsonEvent;
 use ruleproof_sigma::ruleset::RuleSetIndex;
@@ -28,34 +31,9 @@ const EVENTS: usize = 20_000;
 /// The regression events are repeated up to this many.
 const REGRESSION_EVENTS: usize = 100_000;
 
-/// SigmaHQ's regression events (every `.json` under `RULEPROOF_REGRESSION_DATA`, flattened as
-/// `ruleproof match` reads them), in path order, repeated to [`REGRESSION_EVENTS`].
+/// SigmaHQ's regression events repeated to [`REGRESSION_EVENTS`].
 fn regression_mix() -> Option<Vec<Value>> {
-    let Some(root) = std::env::var_os("RULEPROOF_REGRESSION_DATA") else {
-        eprintln!("RULEPROOF_REGRESSION_DATA is not set; the regression mix is skipped");
-        return None;
-    };
-    let files: Vec<PathBuf> = ruleproof_backtest::events::event_files(&PathBuf::from(&root))
-        .files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    let mut one_pass = Vec::new();
-    for path in &files {
-        match ruleproof_backtest::events::read_all(path) {
-            Ok((events, _)) => one_pass.extend(events.into_iter().map(|e| e.value)),
-            Err(e) => eprintln!("{}: {e}", path.display()),
-        }
-    }
-    if one_pass.is_empty() {
-        eprintln!("no events under {}", PathBuf::from(&root).display());
-        return None;
-    }
-    eprintln!(
-        "regression mix: {} events from {} files, repeated to {REGRESSION_EVENTS}",
-        one_pass.len(),
-        files.len()
-    );
+    let one_pass = engines::regression_events()?;
     Some(
         one_pass
             .iter()
@@ -64,29 +42,6 @@ fn regression_mix() -> Option<Vec<Value>> {
             .cloned()
             .collect(),
     )
-}
-
-/// Loads every file into rsigma's engine; files it cannot parse or compile are counted.
-fn load_rsigma(files: &[PathBuf]) -> (Engine, usize) {
-    let mut engine = Engine::new();
-    let mut failed = 0;
-    for path in files {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            failed += 1;
-            continue;
-        };
-        match rsigma_parser::parse_sigma_yaml(&text) {
-            Ok(collection) => {
-                for rule in &collection.rules {
-                    if engine.add_rule(rule).is_err() {
-                        failed += 1;
-                    }
-                }
-            }
-            Err(_) => failed += 1,
-        }
-    }
-    (engine, failed)
 }
 
 fn benches(c: &mut Criterion) {
@@ -100,7 +55,7 @@ fn benches(c: &mut Criterion) {
     let index = RuleSetIndex::new(corpus.rules.clone());
     let ours_load = started.elapsed();
     let started = Instant::now();
-    let (engine, rsigma_failed) = load_rsigma(&files);
+    let (engine, rsigma_failed) = engines::load_rsigma(&files);
     let theirs_load = started.elapsed();
     eprintln!(
         "load (one thread): ruleproof {} rules in {ours_load:?}; rsigma {} rules in {theirs_load:?} ({rsigma_failed} rules rejected)",
@@ -110,6 +65,10 @@ fn benches(c: &mut Criterion) {
 
     let synthetic_events: Vec<Value> = synthetic::corpus(&corpus.groups, EVENTS, 3, 42);
     let mut group = c.benchmark_group("compare");
+    // One pass over a mix takes from a tenth of a second to seconds: flat sampling runs the same
+    // number of passes in every sample (one, for the slow ones) instead of criterion's growing
+    // counts, so `--sample-size 10` bounds the run at about eleven passes per engine and mix.
+    group.sampling_mode(SamplingMode::Flat);
     compare_mix(&mut group, "synthetic", &synthetic_events, &index, &engine);
     if let Some(regression) = regression_mix() {
         compare_mix(&mut group, "regression", &regression, &index, &engine);

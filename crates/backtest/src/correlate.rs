@@ -9,6 +9,7 @@ use ruleproof_sigma::correlation::{
 use ruleproof_sigma::{CompiledRule, Correlation, Metadata};
 use serde_json::{Value, json};
 
+use crate::events::Unit;
 use crate::run::Matched;
 
 /// Compiles the correlations against the rules (indices as in `rules`).
@@ -26,19 +27,23 @@ pub fn compile(
 }
 
 /// The JSON line of a correlation alert (keys in the documented order). `event` and `events`
-/// number events the way base-rule matches do (the 0-based line index each event's record
-/// starts on, see the caller); `line` is the 1-based line of the event that raised the alert.
-pub fn alert_json(set: &CorrelationSet, alert: &Evaluation, file: &str, line: u64) -> String {
+/// number events the way the correlator is fed them (the 0-based line index each event's
+/// record starts on, or the EVTX record number less one); the position of the event that raised
+/// the alert is `line` (its 1-based line) for JSON input and `record` (its EVTX record number)
+/// for native EVTX, as base-rule match lines label it.
+pub fn alert_json(set: &CorrelationSet, alert: &Evaluation, file: &str, unit: Unit) -> String {
     let correlation = &set.correlations()[alert.correlation];
     let value = if alert.value.fract() == 0.0 && alert.value.abs() < 9e15 {
         json!(alert.value as i64)
     } else {
         json!(alert.value)
     };
+    let position = alert.event + 1;
     let line = AlertLine {
         event: alert.event,
         file,
-        line,
+        line: (unit == Unit::Line).then_some(position),
+        record: (unit == Unit::Record).then_some(position),
         rule: correlation.meta.reference(),
         title: &correlation.meta.title,
         level: correlation.meta.level.as_deref(),
@@ -58,7 +63,10 @@ pub fn alert_json(set: &CorrelationSet, alert: &Evaluation, file: &str, line: u6
 struct AlertLine<'a> {
     event: u64,
     file: &'a str,
-    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<u64>,
     rule: &'a str,
     title: &'a str,
     level: Option<&'a str>,

@@ -716,6 +716,13 @@ pub fn flatten_evtx(value: Value) -> Value {
         if let Some(name) = system.get("Provider").and_then(provider_name) {
             flat.insert("Provider_Name".to_owned(), name);
         }
+        // The record's time, so that correlations can order EVTX events (the first of the
+        // default timestamp fields; an EventData field of that name is kept).
+        if let Some(time) = system.get("TimeCreated").and_then(system_time)
+            && !flat.contains_key("TimeCreated")
+        {
+            flat.insert("TimeCreated".to_owned(), time);
+        }
     }
     Value::Object(flat)
 }
@@ -765,6 +772,17 @@ fn provider_name(provider: &Value) -> Option<Value> {
         .and_then(|a| a.get("Name"))
         .or_else(|| map.get("@Name"))
         .or_else(|| map.get("Name"))
+        .cloned()
+}
+
+/// `TimeCreated`'s `SystemTime` attribute, in evtx_dump's (`#attributes`) or xmltodict's
+/// (`@SystemTime`) shape.
+fn system_time(time: &Value) -> Option<Value> {
+    let map = time.as_object()?;
+    map.get("#attributes")
+        .and_then(|a| a.get("SystemTime"))
+        .or_else(|| map.get("@SystemTime"))
+        .or_else(|| map.get("SystemTime"))
         .cloned()
 }
 
@@ -992,6 +1010,7 @@ mod tests {
                 "EventID": 1,
                 "Channel": "Microsoft-Windows-Sysmon/Operational",
                 "Computer": "WKS-01",
+                "TimeCreated": {"#attributes": {"SystemTime": "2024-05-01T10:00:00.123456Z"}},
                 "Security": {"#attributes": {"UserID": "S-1-5-18"}}
             },
             "EventData": {"Image": "C:\\Windows\\cmd.exe", "Command Line": "cmd /c whoami"}
@@ -1004,7 +1023,8 @@ mod tests {
                 "EventID": 1,
                 "Channel": "Microsoft-Windows-Sysmon/Operational",
                 "Computer": "WKS-01",
-                "Provider_Name": "Microsoft-Windows-Sysmon"
+                "Provider_Name": "Microsoft-Windows-Sysmon",
+                "TimeCreated": "2024-05-01T10:00:00.123456Z"
             })
         );
     }
@@ -1015,7 +1035,8 @@ mod tests {
             "System": {
                 "Provider": {"@Name": "Microsoft-Windows-Security-Auditing"},
                 "EventID": {"@Qualifiers": "", "#text": "4688"},
-                "Channel": "Security"
+                "Channel": "Security",
+                "TimeCreated": {"@SystemTime": "2024-05-01 10:00:00"}
             },
             "EventData": {"Data": [
                 {"@Name": "NewProcessName", "#text": "C:\\x.exe"},
@@ -1029,7 +1050,8 @@ mod tests {
                 "SubjectUserName": "bob",
                 "EventID": "4688",
                 "Channel": "Security",
-                "Provider_Name": "Microsoft-Windows-Security-Auditing"
+                "Provider_Name": "Microsoft-Windows-Security-Auditing",
+                "TimeCreated": "2024-05-01 10:00:00"
             })
         );
         let cleared = json!({"Event": {

@@ -87,6 +87,9 @@ pub struct SequenceCase {
     pub scenario: Option<Named>,
     /// The case's `xfail` reason, when it is expected to fail.
     pub xfail: Option<String>,
+    /// `kql.xfail`: why the correlation's converted KQL is expected to disagree with the
+    /// engine on this sequence.
+    pub kql_xfail: Option<String>,
 }
 
 /// What a sequence case expects: alerts (`expect: fires`, optionally how many and for which
@@ -460,7 +463,7 @@ const CASE_KEYS: [&str; 11] = [
     "description",
 ];
 
-const SEQUENCE_KEYS: [&str; 11] = [
+const SEQUENCE_KEYS: [&str; 12] = [
     "name",
     "expect",
     "events",
@@ -470,6 +473,7 @@ const SEQUENCE_KEYS: [&str; 11] = [
     "reason",
     "scenario",
     "xfail",
+    "kql",
     "matrix",
     "description",
 ];
@@ -668,31 +672,51 @@ fn substitute_text(text: &str, bindings: &Bindings) -> Result<String, String> {
     Ok(out)
 }
 
+/// Where a case's event (or a sequence case's events) comes from: written inline, or a file.
+enum EventSource<'n> {
+    /// `event:` / `events:`.
+    Inline(&'n Node),
+    /// The path given by `event_file:` / `events_file:`.
+    File(Named),
+}
+
+/// Exactly one of `key` and `key_file` (`event`/`event_file`, `events`/`events_file`) of the
+/// case `node`; both, or neither, is an error (at the file key, or at the case described by
+/// `case`).
+fn inline_or_file<'n>(
+    reader: &mut Reader<'_>,
+    node: &'n Node,
+    key: &str,
+    case: &str,
+) -> Option<EventSource<'n>> {
+    let file_key = format!("{key}_file");
+    match (node.get(key), node.get(&file_key)) {
+        (Some(inline), None) => Some(EventSource::Inline(inline)),
+        (None, Some(file)) => reader
+            .string(file, &format!("`{file_key}`"))
+            .map(EventSource::File),
+        (Some(_), Some(file)) => {
+            reader.error(
+                file.span,
+                format!("a case has either `{key}` or `{file_key}`, not both"),
+            );
+            None
+        }
+        (None, None) => {
+            reader.error(node.span, format!("{case} needs `{key}` or `{file_key}`"));
+            None
+        }
+    }
+}
+
 fn read_one_case(reader: &mut Reader<'_>, node: &Node) -> Option<Case> {
     let name = node
         .get("name")
         .and_then(|n| reader.string(n, "a case's `name`"))?;
     let expect = node.get("expect").and_then(|n| reader.verdict(n))?;
-    let event = match (node.get("event"), node.get("event_file")) {
-        (Some(event), None) => inline_event(reader, event)?,
-        (None, Some(file)) => {
-            let path = reader.string(file, "`event_file`")?;
-            load_event_file(reader, &path)?
-        }
-        (Some(_), Some(file)) => {
-            reader.error(
-                file.span,
-                "a case has either `event` or `event_file`, not both",
-            );
-            return None;
-        }
-        (None, None) => {
-            reader.error(
-                node.span,
-                format!("case `{}` needs `event` or `event_file`", name.text),
-            );
-            return None;
-        }
+    let event = match inline_or_file(reader, node, "event", &format!("case `{}`", name.text))? {
+        EventSource::Inline(event) => inline_event(reader, event)?,
+        EventSource::File(path) => load_event_file(reader, &path)?,
     };
     let reason = node
         .get("reason")
@@ -888,8 +912,9 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
         }
         None => None,
     };
-    let events = match (node.get("events"), node.get("events_file")) {
-        (Some(events), None) => {
+    let case = format!("sequence case `{}`", name.text);
+    let events = match inline_or_file(reader, node, "events", &case)? {
+        EventSource::Inline(events) => {
             let Some(items) = events.as_seq() else {
                 reader.error(events.span, "`events` must be a list of events");
                 return None;
@@ -903,27 +928,7 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
             }
             out
         }
-        (None, Some(file)) => {
-            let path = reader.string(file, "`events_file`")?;
-            load_events_file(reader, &path)?
-        }
-        (Some(_), Some(file)) => {
-            reader.error(
-                file.span,
-                "a case has either `events` or `events_file`, not both",
-            );
-            return None;
-        }
-        (None, None) => {
-            reader.error(
-                node.span,
-                format!(
-                    "sequence case `{}` needs `events` or `events_file`",
-                    name.text
-                ),
-            );
-            return None;
-        }
+        EventSource::File(path) => load_events_file(reader, &path)?,
     };
     if events.is_empty() {
         reader.error(node.span, "a sequence case needs at least one event");
@@ -976,6 +981,17 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
     let scenario = node
         .get("scenario")
         .and_then(|n| reader.string(n, "`scenario`"));
+    let kql_xfail = match node.get("kql") {
+        Some(k) => {
+            if !reader.check_keys(k, "a sequence case's `kql`", &["xfail"], &["xfail"]) {
+                return None;
+            }
+            k.get("xfail")
+                .and_then(|n| reader.string(n, "`kql.xfail`"))
+                .map(|n| n.text)
+        }
+        None => None,
+    };
     Some(SequenceCase {
         name: name.text,
         span: node.span,
@@ -988,6 +1004,7 @@ fn read_sequence_case(reader: &mut Reader<'_>, node: &Node) -> Option<SequenceCa
         reason,
         scenario,
         xfail,
+        kql_xfail,
     })
 }
 

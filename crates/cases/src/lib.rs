@@ -16,7 +16,7 @@ pub use diagnostic::Diagnostic;
 pub use format::{Case, Scenario, TestCaseFile, Verdict};
 pub use ruleset::{LoadedCorrelation, LoadedFilter, LoadedRule, RuleSet};
 pub use run::{
-    CaseResult, Check, FileResult, KqlCheck, KqlParity, KqlVerdict, Layout, Outcome, PreparedKql,
-    RuleSummary, RunReport, Totals, run, run_file,
+    CaseResult, Check, FileResult, KqlAlert, KqlCheck, KqlParity, KqlVerdict, Layout, Outcome,
+    PreparedCorrelationKql, PreparedKql, RuleSummary, RunReport, Totals, run, run_file,
 };
-pub use sequence::{SequenceAlert, SequenceResult};
+pub use sequence::{SequenceAlert, SequenceKqlCheck, SequenceResult};

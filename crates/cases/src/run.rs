@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use ruleproof_sigma::explain::SearchExplain;
 use ruleproof_sigma::yaml::Limits;
 use ruleproof_sigma::{CompiledFilter, Explanation, Metadata, Span};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
 use crate::format::{Case, Scenario, TestCaseFile, Verdict, parse_test_case_file};
@@ -89,6 +89,37 @@ pub trait KqlParity {
         rule: &LoadedRule,
         pipeline: Option<&str>,
     ) -> Option<Result<Box<dyn PreparedKql>, Diagnostic>>;
+
+    /// The KQL of correlation `index` of `rules`, for its sequence cases: `None` when it has
+    /// none; `Err` (with a position-bearing message) when it cannot be used.
+    fn prepare_correlation(
+        &self,
+        rules: &RuleSet,
+        index: usize,
+        pipeline: Option<&str>,
+    ) -> Option<Result<Box<dyn PreparedCorrelationKql>, Diagnostic>>;
+}
+
+/// A correlation's KQL, prepared for checking against its sequence cases.
+pub trait PreparedCorrelationKql {
+    /// The alerts the KQL raises on a sequence of events (in Sigma field names, in order), in
+    /// any order.
+    ///
+    /// # Errors
+    /// A message when the query cannot run on them.
+    fn alerts(&self, events: &[&Value]) -> Result<Vec<KqlAlert>, String>;
+}
+
+/// One alert of a correlation's KQL.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct KqlAlert {
+    /// When the observation that raised it happened, RFC 3339 with milliseconds (UTC), as the
+    /// engine's `window_end`.
+    pub time: String,
+    /// The group-by values.
+    pub group: Map<String, Value>,
+    /// The count or aggregate the condition held for.
+    pub value: f64,
 }
 
 /// How a case (or one of its checks) ended.
@@ -327,6 +358,12 @@ impl RunReport {
                     Outcome::ExpectedFailure => totals.expected_failures += 1,
                     Outcome::Fail | Outcome::UnexpectedPass => totals.failed += 1,
                 }
+                if let Some(kql) = &sequence.kql {
+                    totals.kql_checks += 1;
+                    if kql.outcome.is_failure() {
+                        totals.kql_failed += 1;
+                    }
+                }
             }
         }
         totals
@@ -421,7 +458,7 @@ pub fn run_file(
         .find_correlation(&file.rule.text, &layout.root)
         .and_then(|c| rules.correlations.iter().position(|x| std::ptr::eq(x, c)))
     {
-        run_correlation_file(&file, rules, index, &mut result);
+        run_correlation_file(&file, rules, index, kql, &mut result);
         return result;
     }
     let Some(rule) = rules.find_rule(&file.rule.text, &layout.root) else {
@@ -493,6 +530,7 @@ fn run_correlation_file(
     file: &TestCaseFile,
     rules: &RuleSet,
     index: usize,
+    kql: Option<&dyn KqlParity>,
     result: &mut FileResult,
 ) {
     let correlation = &rules.correlations[index];
@@ -526,7 +564,28 @@ fn run_correlation_file(
             return;
         }
     };
-    result.sequences = run_sequences(file, rules, &set, index, &mut result.errors);
+    let prepared_kql = match kql.and_then(|k| {
+        k.prepare_correlation(
+            rules,
+            index,
+            file.kql_pipeline.as_ref().map(|p| p.text.as_str()),
+        )
+    }) {
+        Some(Ok(prepared)) => Some(prepared),
+        Some(Err(diagnostic)) => {
+            result.errors.push(diagnostic);
+            None
+        }
+        None => None,
+    };
+    result.sequences = run_sequences(
+        file,
+        rules,
+        &set,
+        index,
+        prepared_kql.as_deref(),
+        &mut result.errors,
+    );
 }
 
 /// Checks that each scenario quotes one of the rule's (or correlation's) `falsepositives`

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::diagnostic::Diagnostic;
 use crate::format::{SequenceCase, SequenceExpect, TestCaseFile};
 use crate::ruleset::RuleSet;
-use crate::run::Outcome;
+use crate::run::{KqlAlert, Outcome, PreparedCorrelationKql};
 
 /// One alert of the tested correlation during a sequence case.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -55,6 +55,30 @@ pub struct SequenceResult {
     pub problems: Vec<String>,
     /// Pass, fail, expected failure or unexpected pass, with `xfail` taken into account.
     pub outcome: Outcome,
+    /// The KQL parity check, when the correlation has KQL.
+    pub kql: Option<SequenceKqlCheck>,
+}
+
+impl SequenceResult {
+    /// Whether anything about this case fails the run.
+    pub fn is_failure(&self) -> bool {
+        self.outcome.is_failure() || self.kql.as_ref().is_some_and(|k| k.outcome.is_failure())
+    }
+}
+
+/// The KQL parity check of one sequence case: the correlation's KQL run on the same events must
+/// raise the engine's alerts (the same times, group values compared case-insensitively, and
+/// values).
+#[derive(Clone, Debug)]
+pub struct SequenceKqlCheck {
+    /// The alerts the KQL raised, in time order.
+    pub alerts: Vec<KqlAlert>,
+    /// How the KQL disagreed with the engine, one sentence each; empty when it agreed.
+    pub problems: Vec<String>,
+    /// The case's `kql.xfail` reason, when a disagreement is expected.
+    pub xfail: Option<String>,
+    /// Pass when the KQL agreed, with `kql.xfail` taken into account.
+    pub outcome: Outcome,
 }
 
 /// Runs the sequence cases of a file against correlation `index` of `rules.correlations`.
@@ -63,13 +87,73 @@ pub(crate) fn run_sequences(
     rules: &RuleSet,
     set: &CorrelationSet,
     index: usize,
+    kql: Option<&dyn PreparedCorrelationKql>,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<SequenceResult> {
     let base = base_rules(set, index);
     file.sequences
         .iter()
-        .filter_map(|case| run_sequence(file, rules, set, index, &base, case, errors))
+        .filter_map(|case| {
+            let mut result = run_sequence(file, rules, set, index, &base, case, errors)?;
+            result.kql = kql.map(|kql| kql_check(kql, case, &result.alerts));
+            Some(result)
+        })
         .collect()
+}
+
+/// Runs the correlation's KQL on a sequence's events and compares its alerts with the
+/// engine's.
+fn kql_check(
+    kql: &dyn PreparedCorrelationKql,
+    case: &SequenceCase,
+    engine: &[SequenceAlert],
+) -> SequenceKqlCheck {
+    let events: Vec<&Value> = case.events.iter().map(|e| &e.event).collect();
+    let (mut alerts, mut problems) = match kql.alerts(&events) {
+        Ok(alerts) => (alerts, Vec::new()),
+        Err(message) => (Vec::new(), vec![format!("the KQL does not run: {message}")]),
+    };
+    alerts.sort_by(|a, b| a.time.cmp(&b.time));
+    if problems.is_empty() {
+        let key = |time: &str, group: &Map<String, Value>, value: f64| {
+            let mut pairs: Vec<String> = group
+                .iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    format!("{k}={}", ruleproof_sigma::fold::fold_case(&text))
+                })
+                .collect();
+            pairs.sort();
+            // Averages may differ in the last bits between a running sum and a fresh one.
+            format!("{time} {{{}}} {value:.6}", pairs.join(", "))
+        };
+        let mut want: Vec<String> = engine
+            .iter()
+            .map(|a| key(&a.window_end, &a.group, a.value))
+            .collect();
+        let mut got: Vec<String> = alerts
+            .iter()
+            .map(|a| key(&a.time, &a.group, a.value))
+            .collect();
+        want.sort();
+        got.sort();
+        if want != got {
+            let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).collect();
+            let extra: Vec<&String> = got.iter().filter(|g| !want.contains(g)).collect();
+            problems.push(format!(
+                "the KQL raised {} alert(s) where the engine raised {}; only the engine: {missing:?}; only the KQL: {extra:?}",
+                got.len(),
+                want.len()
+            ));
+        }
+    }
+    let xfail = case.kql_xfail.clone();
+    SequenceKqlCheck {
+        alerts,
+        outcome: outcome(!problems.is_empty(), xfail.is_some()),
+        problems,
+        xfail,
+    }
 }
 
 /// The detection rules a correlation is built on, through any chain of correlations.
@@ -185,6 +269,7 @@ fn run_sequence(
         peak: if peak.is_finite() { peak } else { 0.0 },
         problems: problems.clone(),
         outcome: outcome(!problems.is_empty(), case.xfail.is_some()),
+        kql: None,
     })
 }
 

@@ -786,6 +786,40 @@ fn the_seed_rules_replay_scripts_are_current() {
             &script,
         );
     }
+    // The correlation on the seed rule: its sequence cases, each replayed on its own, with the
+    // engine's alerts expected (converted with the rule it builds on, from its directory).
+    let correlation = "linux/network_connection/mr_lnx_crypto_mining_many_pools.kql";
+    for pipeline in ["asim", "defender_xdr"] {
+        let out = tempfile::tempdir().unwrap();
+        let output = ruleproof(
+            &repository(),
+            &[
+                "convert",
+                "--to",
+                "kql",
+                "--pipeline",
+                pipeline,
+                "--with-fixtures",
+                "--output",
+                out.path().to_str().unwrap(),
+                "rules/linux",
+            ],
+        );
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let written = Path::new(correlation).strip_prefix("linux").unwrap();
+        let script = std::fs::read_to_string(out.path().join(written)).unwrap();
+        assert!(script.contains("let ruleproof_replay = (ruleproof_case_name: string) {"));
+        assert!(script.contains("| extend agrees = "));
+        ruleproof_testkit::assert_snapshot(
+            &repository().join("replay").join(pipeline).join(correlation),
+            &script,
+        );
+    }
     // A rule without a test-case file has no fixtures to replay: an error naming the file.
     let dir = scratch_repository();
     std::fs::remove_file(dir.path().join(SEED_CASES)).unwrap();
@@ -808,6 +842,141 @@ fn the_seed_rules_replay_scripts_are_current() {
         stderr.contains("no fixtures for a replay script"),
         "{stderr}"
     );
+}
+
+/// The files under `dir`, relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            if entry.path().is_dir() {
+                pending.push(entry.path());
+            } else {
+                files.push(entry.path().strip_prefix(dir).unwrap().to_owned());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `test --replay-dir` writes the replay scripts of every rule it runs, one per KQL pipeline:
+/// the same scripts as `convert --with-fixtures`, so the repository's `replay/` directory is
+/// its snapshot (`ruleproof test --replay-dir replay --kql-pipeline asim --kql-pipeline
+/// defender_xdr --force` regenerates it). Identical files are left alone; a different one is
+/// refused without `--force`, and nothing is written then.
+#[test]
+fn test_writes_the_replay_scripts_of_the_rules_it_runs() {
+    let dir = scratch_repository();
+    let all = [
+        "test",
+        "--replay-dir",
+        "out",
+        "--kql-pipeline",
+        "asim",
+        "--kql-pipeline",
+        "defender_xdr",
+    ];
+    let output = ruleproof(dir.path(), &all);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout(&output).contains("test result: ok."));
+    let out = dir.path().join("out");
+    let written = files_under(&out);
+    // One script per detection rule and pipeline; the correlation's come from `convert`.
+    assert_eq!(written.len(), 4, "{written:?}");
+    if !ruleproof_testkit::updating_snapshots() {
+        let correlation = "mr_lnx_crypto_mining_many_pools.kql";
+        let detection: Vec<PathBuf> = files_under(&repository().join("replay"))
+            .into_iter()
+            .filter(|f| !f.ends_with(correlation))
+            .collect();
+        assert_eq!(written, detection);
+    }
+    for file in &written {
+        assert!(
+            stderr.contains(&format!("wrote out/{}", file.display())),
+            "{stderr}"
+        );
+        let script = std::fs::read_to_string(out.join(file)).unwrap();
+        ruleproof_testkit::assert_snapshot(&repository().join("replay").join(file), &script);
+    }
+
+    // Without --kql-pipeline, the rules whose test-case file names one (`kql.pipeline`): the
+    // seed rule with `asim`. Its script is already there with the same text: left as it is.
+    let output = ruleproof(dir.path(), &["test", "--replay-dir", "out"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    let seed = Path::new(SEED_RULE)
+        .strip_prefix("rules")
+        .unwrap()
+        .with_extension("kql");
+    let seed_script = out.join("asim").join(&seed);
+    assert!(
+        stderr.contains(&format!("unchanged out/asim/{}", seed.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 rule(s) without a KQL pipeline"),
+        "{stderr}"
+    );
+
+    // A script that differs is not overwritten without --force, and nothing else is written.
+    std::fs::write(&seed_script, "// edited by hand\n").unwrap();
+    let other = out.join("defender_xdr").join(&seed);
+    std::fs::remove_file(&other).unwrap();
+    let output = ruleproof(dir.path(), &all);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refusing to overwrite existing files that differ (use --force): out/asim/{}",
+            seed.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!other.exists());
+    let mut forced = all.to_vec();
+    forced.push("--force");
+    let output = ruleproof(dir.path(), &forced);
+    assert_eq!(code(&output), 0);
+    assert_eq!(files_under(&out), written);
+    assert!(
+        std::fs::read_to_string(&seed_script)
+            .unwrap()
+            .contains("| extend agrees = ")
+    );
+
+    // A rule that cannot be replayed is an error naming it (exit 2); the others are written.
+    // Here the shadow-copy rule runs through its ECS test-case file but has no fixtures of its
+    // own to replay.
+    let cases = "test-cases/windows/process_creation/proc_creation_win_vssadmin_delete_shadows";
+    std::fs::remove_file(dir.path().join(format!("{cases}.yml"))).unwrap();
+    let output = ruleproof(
+        dir.path(),
+        &["test", "--replay-dir", "out2", "--kql-pipeline", "asim"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: rules/windows/process_creation/proc_creation_win_vssadmin_delete_shadows.yml: \
+             no fixtures for a replay script"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(files_under(&dir.path().join("out2")).len(), 1);
+
+    // The pipeline options need --replay-dir; an unknown pipeline is named.
+    let output = ruleproof(dir.path(), &["test", "--kql-pipeline", "asim"]);
+    assert_eq!(code(&output), 2);
+    let output = ruleproof(
+        dir.path(),
+        &["test", "--replay-dir", "out", "--kql-pipeline", "no_such"],
+    );
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown pipeline `no_such`"));
 }
 
 /// A snapshot of what `match` prints over the correlation fixture that fires: the base rule's
@@ -834,6 +1003,45 @@ fn match_output_matches_its_snapshot() {
         String::from_utf8_lossy(&output.stderr)
     );
     ruleproof_testkit::assert_snapshot(&snapshots.join("match.jsonl"), &stdout(&output));
+}
+
+/// Over native EVTX, a correlation alert gives the position of the event that raised it as its
+/// EVTX record number, under `record`, as the base rule's match lines do
+/// (`docs/output-formats.md`, "match").
+#[test]
+fn match_labels_evtx_correlation_alerts_with_the_record_number() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let output = ruleproof(
+        &dir,
+        &[
+            "match",
+            "--rules",
+            "evtx-correlation/rules.yml",
+            "--events",
+            "../../backtest/tests/evtx/new-user-security.evtx",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = stdout(&output);
+    let alerts: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("\"correlation\""))
+        .collect();
+    assert!(!alerts.is_empty(), "no correlation alert:\n{out}");
+    for alert in alerts {
+        assert!(
+            alert.contains("\"record\":") && !alert.contains("\"line\":"),
+            "{alert}"
+        );
+    }
+    ruleproof_testkit::assert_snapshot(&dir.join("snapshots/match-evtx.jsonl"), &out);
 }
 
 /// `--format` names the same format the same way in every command; the older names stay
@@ -1002,6 +1210,67 @@ fn diff_takes_witnesses_from_an_event_corpus() {
     assert_eq!(witnesses[0]["source"], "events.jsonl:2", "{witnesses:?}");
     assert_eq!(witnesses[0]["old"], false);
     assert_eq!(witnesses[0]["new"], true);
+}
+
+/// `diff --pipeline` judges a change on the rules as deployed: both versions go through the
+/// same pipelines. A filter on `ParentImage` narrows the rule as written, and is no change at
+/// all where the pipeline drops `ParentImage` items (the deployment has no parent process).
+/// A pipeline file that itself changed since the base is named on stderr.
+#[test]
+fn diff_judges_a_change_through_the_pipelines() {
+    let repo = diff_repository("through-pipeline");
+    let output = ruleproof(repo.path(), &["diff", "--base", "HEAD"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with("narrowed "),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("diff.narrowed_needs_new_positive"),
+        "{}",
+        stdout(&output)
+    );
+    let through = [
+        "diff",
+        "--base",
+        "HEAD",
+        "--pipeline",
+        "pipelines/no-parent.yml",
+        "--format",
+        "json",
+    ];
+    let output = ruleproof(repo.path(), &through);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["rules"][0]["change"], "equivalent");
+    assert_eq!(json["rules"][0]["proof"], "exact");
+
+    let pipeline = repo.path().join("pipelines/no-parent.yml");
+    let mut text = std::fs::read_to_string(&pipeline).unwrap();
+    text.push_str("  - id: no_user\n    type: drop_detection_item\n    field_name_conditions:\n      - type: include_fields\n        fields: [User]\n");
+    std::fs::write(&pipeline, text).unwrap();
+    let output = ruleproof(repo.path(), &through);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: pipelines/no-parent.yml differs from its version at HEAD: both versions of \
+             every rule went through the working tree's version"
+        ),
+        "{stderr}"
+    );
+    // A pipeline that does not load is a load error.
+    std::fs::write(
+        &pipeline,
+        "transformations: [{type: no_such_transformation}]\n",
+    )
+    .unwrap();
+    let output = ruleproof(repo.path(), &through);
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no_such_transformation"));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //!
 //! The pipeline is [`git`] (changed files, renames followed; the base version of `rules/` and
 //! `test-cases/` exported to a temporary directory) → [`Collection::load`] on both trees (the
-//! one loading path, with the caller's [`DocumentCheck`]) → [`compare`] (per rule: the
+//! one loading path, with the caller's [`DocumentCheck`] and processing pipelines) → [`compare`] (per rule: the
 //! [`canonical`] form for an exact proof, else witnesses among generated events, fixtures and
 //! corpus events) → [`policy`] (what a change needs, from `ruleproof.yml`). Semantics and the
 //! JSON shape (`ruleproof.diff/1`) are in `docs/ci.md`.
@@ -21,7 +21,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use ruleproof_cases::Layout;
-use ruleproof_sigma::{Collection, CompileOptions, DocumentCheck};
+use ruleproof_pipeline::Pipelines;
+use ruleproof_sigma::{Collection, CompileOptions, DocumentCheck, RuleProcessing};
 use serde_json::Value;
 
 pub use compare::{
@@ -51,6 +52,10 @@ pub struct DiffOptions<'a> {
     pub check: Option<&'a dyn DocumentCheck>,
     /// How rules are compiled.
     pub compile: CompileOptions,
+    /// The processing pipelines both versions of every rule and meta-filter go through before
+    /// they compile (`--pipeline`), so a change is judged on the rules as deployed. The same
+    /// pipelines serve both sides: a change to a pipeline itself is not compared.
+    pub pipelines: &'a Pipelines,
 }
 
 /// Why no comparison could be made.
@@ -166,9 +171,16 @@ pub fn diff(layout: &Layout, options: &DiffOptions) -> Result<DiffReport, DiffEr
         rules_dir: temp.path().join(&rules_rel),
         cases_dir: temp.path().join(&cases_rel),
     };
+    let processing =
+        (!options.pipelines.is_empty()).then_some(options.pipelines as &dyn RuleProcessing);
     let load = |dir: &Path| {
         if dir.is_dir() {
-            Collection::load(&[dir.to_owned()], &options.compile, options.check)
+            Collection::load_processed(
+                &[dir.to_owned()],
+                &options.compile,
+                options.check,
+                processing,
+            )
         } else {
             Collection::default()
         }

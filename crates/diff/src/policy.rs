@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use ruleproof_cases::coverage::coverage;
 use ruleproof_cases::policy::{ChangePolicy, Level};
 use ruleproof_cases::{Layout, RuleSet, Verdict};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::{CompileOptions, DocumentCheck};
 
 use crate::{Change, DiffReport};
@@ -26,18 +27,21 @@ pub struct Unmet {
 }
 
 /// Applies `policy` to every rule of `report`, the working tree being at `layout`. Scenario
-/// coverage is computed (the repository's rules loaded with `check`, the rule's cases run) only
-/// when a rule's level was raised past `level_raised_to`.
+/// coverage is computed (the repository's rules loaded with `check` and processed by
+/// `pipelines`, as the diff loaded them; the rule's cases run) only when a rule's level was
+/// raised past `level_raised_to`.
 pub fn check(
     report: &DiffReport,
     policy: &ChangePolicy,
     layout: &Layout,
     check: Option<&dyn DocumentCheck>,
     options: &CompileOptions,
+    pipelines: &Pipelines,
 ) -> Vec<Unmet> {
     let rules: OnceCell<RuleSet> = OnceCell::new();
     let scenarios = |rule: &crate::RuleDiff| {
-        let rules = rules.get_or_init(|| RuleSet::load_checked(&layout.rules_dir, options, check));
+        let rules = rules
+            .get_or_init(|| RuleSet::load_processed(&layout.rules_dir, options, check, pipelines));
         let cases = layout.select_test_cases(&[layout.root.join(&rule.path)]);
         let run = ruleproof_cases::run(layout, rules, &cases, None);
         coverage(layout, rules, &run)

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use ruleproof_cases::Layout;
 use ruleproof_diff::{DiffOptions, diff};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_testkit::{assert_snapshot, git_change};
 
@@ -23,6 +24,7 @@ fn check(expected: &Path) -> datatest_stable::Result<()> {
             events: &[],
             check: None,
             compile: CompileOptions::default(),
+            pipelines: &Pipelines::default(),
         },
     )?;
     let mut out = String::new();

@@ -7,8 +7,10 @@
 
 #![deny(missing_docs)]
 
+mod canonical;
 mod walk;
 mod write;
 
+pub use canonical::CanonicalPaths;
 pub use walk::{Walk, WalkError, walk, walk_all};
 pub use write::{WriteError, write_atomically};

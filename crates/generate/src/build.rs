@@ -116,17 +116,12 @@ pub fn generate(rule: &Rule, compiled: &CompiledRule, options: &CompileOptions) 
     else {
         return out;
     };
-    let names: Vec<&str> = rule
-        .detection
-        .searches
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
     let generator = Generator {
         rule,
         compiled,
         options,
     };
+    let names = generator.search_names();
     let mut positives = Vec::new();
     let mut near_misses = Vec::new();
     for condition in &conditions {
@@ -166,17 +161,12 @@ pub fn event_for_value(
     options: &CompileOptions,
     at: ValueAt,
 ) -> Option<GeneratedEvent> {
-    let names: Vec<&str> = rule
-        .detection
-        .searches
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
     let generator = Generator {
         rule,
         compiled,
         options,
     };
+    let names = generator.search_names();
     let choice = Choice {
         maps: vec![(at.search, at.map)],
         values: vec![(at.search, at.map, at.item, at.value)],
@@ -261,6 +251,18 @@ struct Generator<'a> {
     rule: &'a Rule,
     compiled: &'a CompiledRule,
     options: &'a CompileOptions,
+}
+
+impl<'a> Generator<'a> {
+    /// The rule's search identifiers in detection order, which its conditions name.
+    fn search_names(&self) -> Vec<&'a str> {
+        let rule: &'a Rule = self.rule;
+        rule.detection
+            .searches
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect()
+    }
 }
 
 /// What one field must satisfy, gathered from every item on it.

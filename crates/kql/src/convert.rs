@@ -149,7 +149,10 @@ pub(crate) fn names(pipelines: &Pipelines) -> String {
 /// pipelines' rule conditions that read the tree (`rule_attribute` on a custom attribute) see
 /// an empty one. Returns the query and what processing left (the table, the items that
 /// applied).
-pub(crate) fn convert_rule(
+///
+/// # Errors
+/// As [`convert_document`].
+pub fn convert_rule(
     rule: &Rule,
     pipelines: &Pipelines,
     options: &CompileOptions,

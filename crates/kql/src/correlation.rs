@@ -23,16 +23,15 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text};
+use ruleproof_sigma::correlation::{ConditionOp, CorrelationType, number_text, parse_timestamp};
 use ruleproof_sigma::{CompileOptions, Correlation, Document, DocumentBody, Rule, Span};
+use serde_json::Value;
 
 use crate::convert::{ConvertError, Reason, column, convert_rule, names, string_literal};
 use crate::pipeline::table_schema;
 use crate::schema::ColumnType;
 use crate::tabular::Table;
 use ruleproof_pipeline::{Pipelines, Processed};
-use ruleproof_sigma::correlation::parse_timestamp;
-use serde_json::Value;
 
 /// The column every query of a correlation keeps an observation's time in.
 pub const TIME_COLUMN: &str = "ruleproof_time";
@@ -66,23 +65,89 @@ pub fn convert_correlation(
             message: "not a correlation rule".to_owned(),
         });
     };
+    let span = document
+        .node
+        .get("correlation")
+        .map_or(document.node.span, |n| n.span);
+    convert_correlation_rule(correlation, span, rules, correlations, pipeline, options)
+        .map(|converted| converted.query)
+}
+
+/// A converted correlation: its query, and how each detection rule it builds on (directly or
+/// through a chain) was processed, so that sequence events become rows the way each rule's
+/// query reads them.
+#[derive(Clone, Debug)]
+pub struct ConvertedCorrelation {
+    /// The query, as [`convert_correlation`] returns it.
+    pub query: String,
+    /// Per referenced detection rule, in the order they are written: the table its query reads
+    /// and what processing left.
+    pub sources: Vec<(String, Processed)>,
+}
+
+impl ConvertedCorrelation {
+    /// A Sigma event of a sequence as a row of `table`: mapped through the processing of every
+    /// referenced rule that reads `table` ([`crate::fixture_row`]), the columns of the first
+    /// such rule winning when two name one column differently. Without such a rule the event
+    /// keeps its fields, typed by the table's schema when it has one.
+    ///
+    /// # Errors
+    /// A value transformation refuses a field's value, as [`crate::fixture_row`].
+    pub fn sequence_row(
+        &self,
+        pipelines: &Pipelines,
+        table: &str,
+        event: &serde_json::Map<String, Value>,
+    ) -> Result<serde_json::Map<String, Value>, ruleproof_pipeline::EventError> {
+        let mut row = serde_json::Map::new();
+        let mut read = false;
+        for (_, processed) in self.sources.iter().filter(|(t, _)| t == table) {
+            read = true;
+            for (column, value) in crate::fixture_row(pipelines, processed, table, event)? {
+                row.entry(column).or_insert(value);
+            }
+        }
+        if !read {
+            row = match table_schema(table) {
+                Some(schema) => schema.typed_row(event),
+                None => event.clone(),
+            };
+        }
+        Ok(row)
+    }
+}
+
+/// [`convert_correlation`] for a parsed correlation; `span` is where errors that have no more
+/// precise place point (its `correlation:` section).
+///
+/// # Errors
+/// As [`convert_correlation`].
+pub fn convert_correlation_rule(
+    correlation: &Correlation,
+    span: Span,
+    rules: &[&Rule],
+    correlations: &[&Correlation],
+    pipeline: &Pipelines,
+    options: &CompileOptions,
+) -> Result<ConvertedCorrelation, ConvertError> {
     let mut writer = Writer {
         rules,
         correlations,
         pipeline,
         options,
         title: &correlation.meta.title,
-        span: document
-            .node
-            .get("correlation")
-            .map_or(document.node.span, |n| n.span),
+        span,
         lets: String::new(),
         converted: HashMap::new(),
         stack: Vec::new(),
         written: 0,
+        sources: Vec::new(),
     };
     let alerts = writer.correlation(correlation)?;
-    Ok(format!("{}{alerts}\n", writer.lets))
+    Ok(ConvertedCorrelation {
+        query: format!("{}{alerts}\n", writer.lets),
+        sources: writer.sources,
+    })
 }
 
 /// Writes the `let` statements of a correlation and everything it names.
@@ -102,6 +167,8 @@ struct Writer<'a> {
     stack: Vec<String>,
     /// How many correlations have been numbered, so that every `let` name is unique.
     written: usize,
+    /// Each referenced detection rule's table and processing, for [`ConvertedCorrelation`].
+    sources: Vec<(String, Processed)>,
 }
 
 /// What a `rules:` entry resolved to.
@@ -250,7 +317,7 @@ impl<'a> Writer<'a> {
     /// A referenced detection rule's observations: its converted query, the rows with a time
     /// and every field the correlation reads, projected onto the correlation's columns.
     fn rule_source(
-        &self,
+        &mut self,
         correlation: &Correlation,
         entry: &str,
         rule: &Rule,
@@ -282,6 +349,7 @@ impl<'a> Writer<'a> {
             self.column_of(&table, &processed, field)
         })?;
         projected.push(format!("{VALUE_COLUMN} = {value}"));
+        self.sources.push((table, processed));
         Ok(format!(
             "{}| where {}\n| project {}",
             query,

@@ -24,14 +24,16 @@ use serde_json::{Map, Value};
 
 use crate::ast::Expr;
 
-pub use convert::{ConvertError, Reason, convert_document};
-pub use correlation::convert_correlation;
+pub use convert::{ConvertError, Reason, convert_document, convert_rule};
+pub use correlation::{ConvertedCorrelation, convert_correlation, convert_correlation_rule};
 pub use error::{KqlError, line_col};
 pub use explain::{Explanation, FieldValue};
 pub use pipeline::{
     TABLE_STATE, builtin_names, builtin_pipeline, fixture_row, table_of, table_schema,
 };
-pub use replay::{ReplayCase, replay_script};
+pub use replay::{
+    ReplayAlert, ReplayCase, ReplaySequence, correlation_replay_script, replay_script,
+};
 pub use schema::{ColumnType, SchemaError, TableSchema};
 
 /// A parsed query: the table it reads and the predicates of its `where` stages, with regexes

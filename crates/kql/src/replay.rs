@@ -54,17 +54,6 @@ pub fn replay_script(
     query: &str,
     cases: &[ReplayCase],
 ) -> String {
-    let columns: Vec<(&str, ColumnType)> = schema
-        .columns()
-        .iter()
-        .filter(|(name, ty)| {
-            names_word(query, name)
-                || cases
-                    .iter()
-                    .any(|case| case.record.get(name).is_some_and(|v| *v != ty.coerce(None)))
-        })
-        .map(|(name, ty)| (name.as_str(), *ty))
-        .collect();
     let mut out = String::new();
     for line in heading.lines() {
         let _ = writeln!(out, "// {line}");
@@ -80,28 +69,9 @@ pub fn replay_script(
          // fixtures come back."
     );
     let _ = writeln!(out, "let expected = dynamic([{}]);", expected.join(", "));
-    let header: Vec<String> = std::iter::once(format!("{CASE_COLUMN}: string"))
-        .chain(
-            columns
-                .iter()
-                .map(|(name, ty)| format!("{}: {ty}", column_name(name))),
-        )
-        .collect();
-    let _ = writeln!(
-        out,
-        "let {} = datatable({})",
-        column_name(schema.name()),
-        header.join(", ")
-    );
-    out.push_str("[\n");
-    for case in cases {
-        let mut cells = vec![string_literal(&case.name)];
-        for (name, ty) in &columns {
-            cells.push(literal(*ty, case.record.get(*name)));
-        }
-        let _ = writeln!(out, "    {},", cells.join(", "));
-    }
-    out.push_str("];\n");
+    let rows: Vec<(&str, &Map<String, Value>)> =
+        cases.iter().map(|c| (c.name.as_str(), &c.record)).collect();
+    datatable(&mut out, &column_name(schema.name()), schema, query, &rows);
     out.push_str(query.trim_end());
     out.push('\n');
     let _ = writeln!(out, "| summarize matched = make_set({CASE_COLUMN})");
@@ -112,6 +82,179 @@ pub fn replay_script(
     let _ = writeln!(
         out,
         "| extend agrees = array_length(not_returned) == 0 and array_length(wrongly_returned) == 0"
+    );
+    out
+}
+
+/// Writes `let <name> = datatable(ruleproof_case: string, …) [ … ];` of `rows` (a case name and
+/// its typed row each): the case column, then every column of the schema that some row fills
+/// or that `query` names, in the schema's order.
+fn datatable(
+    out: &mut String,
+    name: &str,
+    schema: &TableSchema,
+    query: &str,
+    rows: &[(&str, &Map<String, Value>)],
+) {
+    let columns: Vec<(&str, ColumnType)> = schema
+        .columns()
+        .iter()
+        .filter(|(name, ty)| {
+            names_word(query, name)
+                || rows
+                    .iter()
+                    .any(|(_, record)| record.get(name).is_some_and(|v| *v != ty.coerce(None)))
+        })
+        .map(|(name, ty)| (name.as_str(), *ty))
+        .collect();
+    let header: Vec<String> = std::iter::once(format!("{CASE_COLUMN}: string"))
+        .chain(
+            columns
+                .iter()
+                .map(|(name, ty)| format!("{}: {ty}", column_name(name))),
+        )
+        .collect();
+    let _ = writeln!(out, "let {name} = datatable({})", header.join(", "));
+    out.push_str("[\n");
+    for (case, record) in rows {
+        let mut cells = vec![string_literal(case)];
+        for (column, ty) in &columns {
+            cells.push(literal(*ty, record.get(*column)));
+        }
+        let _ = writeln!(out, "    {},", cells.join(", "));
+    }
+    out.push_str("];\n");
+}
+
+/// One sequence case of a correlation's replay script.
+#[derive(Clone, Debug)]
+pub struct ReplaySequence {
+    /// The case's name, unique within the script.
+    pub name: String,
+    /// Its events as rows: the table each goes to and the typed row, its time in the table's
+    /// time column ([`crate::tabular::Table::of_sequence`] maps the same way).
+    pub rows: Vec<(String, Map<String, Value>)>,
+    /// The engine's alerts on the sequence.
+    pub expected: Vec<ReplayAlert>,
+}
+
+/// One alert the engine raised on a sequence.
+#[derive(Clone, Debug)]
+pub struct ReplayAlert {
+    /// The raising observation's time, in milliseconds since the epoch.
+    pub time_ms: i64,
+    /// The group values, in `group-by` order.
+    pub group: Vec<String>,
+    /// The count or aggregate.
+    pub value: f64,
+}
+
+/// The replay script of a converted correlation `query` on its sequence cases: the events of
+/// every case as a typed `datatable` per table the query reads (`schemas`), the query run once
+/// per case inside a function that shadows each table with that case's rows (each sequence is
+/// its own stream, as for the engine), and a final check that the alerts raised are exactly
+/// the engine's (keyed by case, time in epoch milliseconds, case-folded group values and
+/// value). Sources: user-defined functions
+/// (<https://learn.microsoft.com/kusto/query/functions/user-defined-functions>), `union`,
+/// `datetime_diff` (<https://learn.microsoft.com/kusto/query/datetime-diff-function>),
+/// `make_set`, `set_difference`.
+pub fn correlation_replay_script(
+    heading: &str,
+    schemas: &[&TableSchema],
+    query: &str,
+    group_by: &[String],
+    sequences: &[ReplaySequence],
+) -> String {
+    let mut out = String::new();
+    for line in heading.lines() {
+        let _ = writeln!(out, "// {line}");
+    }
+    let _ = writeln!(
+        out,
+        "// Runs the correlation's query on each sequence case alone; `agrees` is true when it\n\
+         // raises exactly the alerts the engine raises (case | time in epoch ms | group | value)."
+    );
+    let expected: Vec<String> = sequences
+        .iter()
+        .flat_map(|s| {
+            s.expected.iter().map(|a| {
+                let group: Vec<String> = a
+                    .group
+                    .iter()
+                    .map(|g| g.chars().flat_map(char::to_lowercase).collect())
+                    .collect();
+                string_literal(&format!(
+                    "{} | {} | {} | {}",
+                    s.name,
+                    a.time_ms,
+                    group.join(","),
+                    // Kusto's `tostring()` of a long or a real: integers without a fraction.
+                    ruleproof_sigma::correlation::number_text(a.value)
+                ))
+            })
+        })
+        .collect();
+    let _ = writeln!(out, "let expected = dynamic([{}]);", expected.join(", "));
+    for schema in schemas {
+        let rows: Vec<(&str, &Map<String, Value>)> = sequences
+            .iter()
+            .flat_map(|s| {
+                s.rows
+                    .iter()
+                    .filter(|(table, _)| table == schema.name())
+                    .map(|(_, record)| (s.name.as_str(), record))
+            })
+            .collect();
+        datatable(
+            &mut out,
+            &format!("ruleproof_rows_{}", schema.name()),
+            schema,
+            query,
+            &rows,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "let ruleproof_replay = (ruleproof_case_name: string) {{"
+    );
+    for schema in schemas {
+        let _ = writeln!(
+            out,
+            "let {} = ruleproof_rows_{} | where {CASE_COLUMN} == ruleproof_case_name;",
+            column_name(schema.name()),
+            schema.name()
+        );
+    }
+    out.push_str(query.trim_end());
+    let _ = writeln!(out, "\n| extend {CASE_COLUMN} = ruleproof_case_name\n}};");
+    let runs: Vec<String> = sequences
+        .iter()
+        .map(|s| format!("(ruleproof_replay({}))", string_literal(&s.name)))
+        .collect();
+    let group = if group_by.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        let parts: Vec<String> = group_by
+            .iter()
+            .map(|g| format!("tolower(tostring({}))", crate::convert::column(g)))
+            .collect();
+        format!("strcat({})", parts.join(", \",\", "))
+    };
+    let _ = writeln!(out, "union {}", runs.join(", "));
+    let _ = writeln!(
+        out,
+        "| extend ruleproof_alert = strcat({CASE_COLUMN}, \" | \", tostring(datetime_diff(\"millisecond\", {time}, datetime(1970-01-01))), \" | \", {group}, \" | \", tostring({value}))",
+        time = crate::correlation::TIME_COLUMN,
+        value = crate::correlation::VALUE_COLUMN,
+    );
+    let _ = writeln!(out, "| summarize raised = make_set(ruleproof_alert)");
+    let _ = writeln!(
+        out,
+        "| extend not_raised = set_difference(expected, raised), wrongly_raised = set_difference(raised, expected)"
+    );
+    let _ = writeln!(
+        out,
+        "| extend agrees = array_length(not_raised) == 0 and array_length(wrongly_raised) == 0"
     );
     out
 }

@@ -14,12 +14,13 @@ use ruleproof_sigma::pattern::{Part, parse_sigma_string, wrap_contains};
 use ruleproof_sigma::yaml::{Node, Value};
 use ruleproof_sigma::{
     Correlation, ErrorKind, LogSource, PlaceholderPart, ProcessingNote, Rule, RuleProcessing,
-    SigmaError, SourceFile, Span, placeholder_parts,
+    SigmaError, Span, placeholder_parts,
 };
 
 use crate::read::{Pipeline, PipelineError, ProcessingItem};
 use crate::transformation::{
-    CaseMethod, FieldNames, FieldsChange, RegexMethod, Transformation, ValueChange, parse_number,
+    AddCondition, CaseMethod, FieldNames, FieldsChange, RegexMethod, Transformation, ValueChange,
+    parse_number,
 };
 use crate::value::{PyValue, field_references, is_plain, parse_py_plain, py_plain, write_values};
 
@@ -440,12 +441,7 @@ impl Run<'_> {
                     Some(format!("dropped `{}`", w.item.key_text())),
                 ))
             }),
-            Transformation::AddCondition {
-                conditions,
-                source,
-                template,
-                negated,
-            } => self.add_condition(pipeline, item, conditions, source, *template, *negated),
+            Transformation::AddCondition(add) => self.add_condition(pipeline, item, add),
             Transformation::ChangeLogsource(logsource) => {
                 self.rule.logsource = logsource.clone();
                 let text = format!(
@@ -703,20 +699,42 @@ impl Run<'_> {
         Some(to)
     }
 
-    /// pySigma `AddConditionTransformation`: a new search identifier `_cond_<n>` with the
-    /// given items, and every condition `C` becomes `_cond_<n> and (C)` (`not _cond_<n> and
-    /// (C)` when negated). The new items' positions are the rule's detection section.
+    /// pySigma `AddConditionTransformation`: a new search identifier (`name`, else
+    /// `_cond_<n>`, the rule's n-th unnamed one) with the given items, and every condition `C`
+    /// becomes `name and (C)` (`not name and (C)` when negated). The new items' positions are
+    /// the rule's detection section. A name the rule already has is refused: pySigma would
+    /// silently replace that search, changing what the rule's own condition means.
     fn add_condition(
         &mut self,
         pipeline: &Pipeline,
         item: &ProcessingItem,
-        conditions: &Node,
-        source: &SourceFile,
-        template: bool,
-        negated: bool,
+        add: &AddCondition,
     ) -> Result<(), SigmaError> {
-        self.added += 1;
-        let name = format!("_cond_{}", self.added);
+        let AddCondition {
+            name,
+            conditions,
+            source,
+            template,
+            negated,
+        } = add;
+        let (template, negated) = (*template, *negated);
+        let name = match name {
+            Some(name) => name.clone(),
+            None => {
+                self.added += 1;
+                format!("_cond_{}", self.added)
+            }
+        };
+        if self.state.searches.iter().any(|s| s.name == name) {
+            return Err(self.fail(
+                self.rule.detection.span,
+                item,
+                &format!(
+                    "`add_condition` names its search `{name}`, which the rule already has \
+                     (pySigma would replace the rule's own search)"
+                ),
+            ));
+        }
         let conditions = if template {
             substitute_template(conditions, &self.rule.logsource)
         } else {

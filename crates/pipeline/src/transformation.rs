@@ -20,12 +20,7 @@ pub(crate) enum Transformation {
     /// `drop_detection_item` (`detection_item.py`).
     DropDetectionItem,
     /// `add_condition` (`condition.py`).
-    AddCondition {
-        conditions: Node,
-        source: SourceFile,
-        template: bool,
-        negated: bool,
-    },
+    AddCondition(AddCondition),
     /// `change_logsource` (`rule.py`): the whole log source replaced.
     ChangeLogsource(LogSource),
     /// The value transformations (`values.py`, `placeholder.py`).
@@ -197,13 +192,17 @@ impl Transformation {
                         "`conditions` must be a mapping of fields to values",
                     ));
                 }
-                params.skip("name");
-                Transformation::AddCondition {
+                let name = match params.get("name") {
+                    Some(node) => Some(search_name(params, node)?),
+                    None => None,
+                };
+                Transformation::AddCondition(AddCondition {
+                    name,
                     conditions,
                     source: params.source.clone(),
                     template: params.bool("template", false)?,
                     negated: params.bool("negated", false)?,
-                }
+                })
             }
             "change_logsource" => Transformation::ChangeLogsource(LogSource {
                 category: params.string("category")?,
@@ -443,4 +442,51 @@ fn python_replacement(text: &str) -> String {
         }
     }
     out
+}
+
+/// `add_condition` (pySigma `AddConditionTransformation`, `condition.py`).
+#[derive(Clone, Debug)]
+pub(crate) struct AddCondition {
+    /// `name:`, the new search's identifier; pySigma draws `_cond_` and ten random letters
+    /// without it, ruleproof numbers them (`_cond_1`, `_cond_2`, … per rule).
+    pub name: Option<String>,
+    /// `conditions:`, the new search's detection items.
+    pub conditions: Node,
+    /// The pipeline file, for positions in the conditions.
+    pub source: SourceFile,
+    /// `template:`: `$category`, `$product`, `$service` replaced in the values.
+    pub template: bool,
+    /// `negated:`: the rule's conditions become `not name and (…)`.
+    pub negated: bool,
+}
+
+/// `add_condition`'s `name:`: a search identifier pySigma's condition grammar reads as one
+/// word (`identifier = Word(alphanums + "_-")` in `sigma/conditions.py`; not `and`, `or`,
+/// `not`, `of`, `all`, `any`, `them`), since the rule's conditions become `name and (…)`.
+/// pySigma takes any string and would write a condition it cannot parse again.
+fn search_name(params: &Params, node: &Node) -> Result<String, PipelineError> {
+    let Value::String(name) = &node.value else {
+        return Err(params.error(
+            node.span,
+            format!("`name` must be a string, not {}", node.kind_name()),
+        ));
+    };
+    let word = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    let keyword = matches!(
+        name.to_ascii_lowercase().as_str(),
+        "and" | "or" | "not" | "of" | "all" | "any" | "them"
+    );
+    if !word || keyword {
+        return Err(params.error(
+            node.span,
+            format!(
+                "`name: {name}` is not a search identifier (ASCII letters, digits, `_` and \
+                 `-`, not a condition keyword)"
+            ),
+        ));
+    }
+    Ok(name.clone())
 }

@@ -3,6 +3,7 @@
 //! folded in `<details>`), and GitHub Actions annotations on the changed lines.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use ruleproof_diff::policy::Unmet;
 use ruleproof_diff::{Change, DiffReport, FixtureChanges, RuleDiff, Witness};
@@ -14,8 +15,24 @@ use crate::github::annotation;
 /// The version of the JSON shape; bumped when a field changes meaning or disappears.
 pub const JSON_FORMAT: &str = "ruleproof.diff/1";
 
-fn rule_name(rule: &RuleDiff) -> String {
-    format!("{} ({})", rule.title, rule.path.display())
+/// A changed document as the text output names it: `title (path)`.
+fn named(title: &str, path: &Path) -> String {
+    format!("{title} ({})", path.display())
+}
+
+/// A change's row in the text output: the classification in its column, then what changed.
+fn change_row(change: Change, what: &str) -> String {
+    format!("{:<11} {what}", change.as_str())
+}
+
+/// A meta-filter's or correlation's item in the Markdown output: what it is, its title and
+/// path, its classification, and what else it changes (`tail`, empty or starting with `; `).
+fn markdown_item(kind: &str, title: &str, path: &Path, change: Change, tail: &str) -> String {
+    format!(
+        "- {kind} {title} (`{}`): **{}**{tail}",
+        path.display(),
+        change.as_str()
+    )
 }
 
 /// `broadened (exact)`, or with the witnesses behind it.
@@ -92,7 +109,11 @@ fn total_line(report: &DiffReport) -> String {
 pub fn human(report: &DiffReport, unmet: &[Unmet]) -> String {
     let mut out = String::new();
     for rule in &report.rules {
-        let _ = writeln!(out, "{:<11} {}", rule.change.as_str(), rule_name(rule));
+        let _ = writeln!(
+            out,
+            "{}",
+            change_row(rule.change, &named(&rule.title, &rule.path))
+        );
         if !matches!(
             rule.change,
             Change::Added | Change::Removed | Change::Unchanged
@@ -116,20 +137,14 @@ pub fn human(report: &DiffReport, unmet: &[Unmet]) -> String {
         }
     }
     for filter in &report.filters {
-        let _ = writeln!(
-            out,
-            "{:<11} meta-filter {} ({})",
-            filter.change.as_str(),
-            filter.title,
-            filter.path.display()
-        );
+        let what = format!("meta-filter {}", named(&filter.title, &filter.path));
+        let _ = writeln!(out, "{}", change_row(filter.change, &what));
         for effect in &filter.rules {
             let _ = writeln!(
                 out,
-                "            {} {} ({})",
+                "            {} {}",
                 effect.change.as_str(),
-                effect.title,
-                effect.path.display()
+                named(&effect.title, &effect.path)
             );
             for w in &effect.witnesses {
                 let _ = writeln!(out, "              {}", witness_line(w));
@@ -137,13 +152,11 @@ pub fn human(report: &DiffReport, unmet: &[Unmet]) -> String {
         }
     }
     for correlation in &report.correlations {
-        let _ = writeln!(
-            out,
-            "{:<11} correlation {} ({})",
-            correlation.change.as_str(),
-            correlation.title,
-            correlation.path.display()
+        let what = format!(
+            "correlation {}",
+            named(&correlation.title, &correlation.path)
         );
+        let _ = writeln!(out, "{}", change_row(correlation.change, &what));
         if !correlation.rules_changed.is_empty() {
             let _ = writeln!(
                 out,
@@ -296,32 +309,28 @@ pub fn markdown(report: &DiffReport, unmet: &[Unmet]) -> String {
                 .iter()
                 .map(|e| format!("{} {}", e.title, e.change.as_str()))
                 .collect();
-            let _ = writeln!(
-                out,
-                "- meta-filter {} (`{}`): **{}**{}",
-                filter.title,
-                filter.path.display(),
-                filter.change.as_str(),
-                if rules.is_empty() {
-                    String::new()
-                } else {
-                    format!("; changes the verdicts of: {}", rules.join(", "))
-                }
+            let tail = if rules.is_empty() {
+                String::new()
+            } else {
+                format!("; changes the verdicts of: {}", rules.join(", "))
+            };
+            let item = markdown_item(
+                "meta-filter",
+                &filter.title,
+                &filter.path,
+                filter.change,
+                &tail,
             );
+            let _ = writeln!(out, "{item}");
         }
         for c in &report.correlations {
-            let _ = writeln!(
-                out,
-                "- correlation {} (`{}`): **{}**{}",
-                c.title,
-                c.path.display(),
-                c.change.as_str(),
-                if c.rules_changed.is_empty() {
-                    String::new()
-                } else {
-                    format!("; correlates changed rules {}", c.rules_changed.join(", "))
-                }
-            );
+            let tail = if c.rules_changed.is_empty() {
+                String::new()
+            } else {
+                format!("; correlates changed rules {}", c.rules_changed.join(", "))
+            };
+            let item = markdown_item("correlation", &c.title, &c.path, c.change, &tail);
+            let _ = writeln!(out, "{item}");
         }
     }
     if !unmet.is_empty() {

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use ruleproof_cases::{CaseResult, Check, FileResult, Outcome, RunReport, SequenceResult, Verdict};
+use ruleproof_cases::{
+    CaseResult, Check, FileResult, Outcome, RunReport, SequenceKqlCheck, SequenceResult, Verdict,
+};
 use serde_json::json;
 
 use crate::display_path;
@@ -47,14 +49,17 @@ pub fn human(report: &RunReport) -> String {
             let _ = writeln!(out, "{line}");
         }
         for sequence in &file.sequences {
-            let _ = writeln!(
-                out,
+            let mut line = format!(
                 "  {:<5} {} [sequence: {} events, {} alerts]",
                 outcome_word(sequence.outcome),
                 sequence.name,
                 sequence.matched.len(),
                 sequence.alerts.len()
             );
+            if let Some(kql) = &sequence.kql {
+                let _ = write!(line, " · kql {}", outcome_word(kql.outcome));
+            }
+            let _ = writeln!(out, "{line}");
         }
         let failures = human_failures(file);
         if !failures.is_empty() {
@@ -149,6 +154,41 @@ pub fn human_failures(file: &FileResult) -> String {
         );
         out.push_str(&sequence_failure_text(sequence));
     }
+    for sequence in &file.sequences {
+        if let Some(kql) = sequence.kql.as_ref().filter(|k| k.outcome.is_failure()) {
+            let _ = writeln!(
+                out,
+                "FAIL {path}:{}:{}: KQL parity of case `{}`",
+                sequence.line, sequence.col, sequence.name
+            );
+            out.push_str(&sequence_kql_failure_text(kql));
+        }
+    }
+    out
+}
+
+/// Why a sequence's KQL parity check failed, and the alerts the KQL raised.
+fn sequence_kql_failure_text(kql: &SequenceKqlCheck) -> String {
+    let mut out = String::new();
+    if kql.outcome == Outcome::UnexpectedPass {
+        let _ = writeln!(
+            out,
+            "  the KQL check is marked xfail ({}) but now agrees with the engine: remove the mark",
+            kql.xfail.as_deref().unwrap_or_default()
+        );
+    }
+    for problem in &kql.problems {
+        let _ = writeln!(out, "  {problem}");
+    }
+    for alert in &kql.alerts {
+        let _ = writeln!(
+            out,
+            "  KQL alert at {}: group {}, value {}",
+            alert.time,
+            serde_json::Value::Object(alert.group.clone()),
+            ruleproof_sigma::correlation::number_text(alert.value)
+        );
+    }
     out
 }
 
@@ -212,6 +252,12 @@ fn sequence_json(sequence: &SequenceResult) -> serde_json::Value {
         "matched": sequence.matched,
         "skipped": sequence.skipped,
         "problems": sequence.problems,
+        "kql": sequence.kql.as_ref().map(|k| json!({
+            "alerts": k.alerts,
+            "outcome": k.outcome,
+            "xfail": k.xfail,
+            "problems": k.problems,
+        })),
     })
 }
 
@@ -352,6 +398,14 @@ pub fn junit(report: &RunReport) -> String {
                 &sequence_failure_text(sequence),
                 sequence.xfail.as_deref(),
             ));
+            if let Some(kql) = &sequence.kql {
+                suite.add_test_case(junit_case(
+                    &format!("{} [kql]", sequence.name),
+                    kql.outcome,
+                    &sequence_kql_failure_text(kql),
+                    kql.xfail.as_deref(),
+                ));
+            }
         }
         junit.add_test_suite(suite);
     }
@@ -468,6 +522,19 @@ pub fn github(report: &RunReport) -> String {
                 sequence_failure_text(sequence).trim(),
             ));
             out.push('\n');
+        }
+        for sequence in &file.sequences {
+            if let Some(kql) = sequence.kql.as_ref().filter(|k| k.outcome.is_failure()) {
+                out.push_str(&annotation(
+                    "error",
+                    &path,
+                    sequence.line,
+                    sequence.col,
+                    &format!("KQL disagrees with the engine on `{}`", sequence.name),
+                    sequence_kql_failure_text(kql).trim(),
+                ));
+                out.push('\n');
+            }
         }
     }
     out.push_str(&summary(report));

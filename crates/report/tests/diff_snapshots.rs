@@ -16,6 +16,7 @@ use ruleproof_cases::Layout;
 use ruleproof_cases::policy::ChangePolicy;
 use ruleproof_diff::policy::Unmet;
 use ruleproof_diff::{Change, DiffOptions, DiffReport};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_report::diff_output as render;
 use ruleproof_sigma::CompileOptions;
 
@@ -34,12 +35,20 @@ fn computed() -> &'static (DiffReport, Vec<Unmet>) {
                 events: &[],
                 check: None,
                 compile: options.clone(),
+                pipelines: &Pipelines::default(),
             },
         )
         .unwrap_or_else(|e| panic!("the diff fails: {e}"));
         let policy = ChangePolicy::load(&layout.root)
             .unwrap_or_else(|e| panic!("the fixture's ruleproof.yml does not load: {e}"));
-        let unmet = ruleproof_diff::policy::check(&report, &policy, &layout, None, &options);
+        let unmet = ruleproof_diff::policy::check(
+            &report,
+            &policy,
+            &layout,
+            None,
+            &options,
+            &Pipelines::default(),
+        );
         (report, unmet)
     })
 }

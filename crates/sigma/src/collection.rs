@@ -335,15 +335,15 @@ fn referenced_logsources(
 /// A document as the processing pipelines leave it, with what they did; the document as read
 /// when there are none.
 fn process(
-    document: &Document,
+    document: Document,
     processing: Option<&dyn RuleProcessing>,
 ) -> Result<(Document, Vec<ProcessingNote>), Vec<SigmaError>> {
     let Some(processing) = processing else {
-        return Ok((document.clone(), Vec::new()));
+        return Ok((document, Vec::new()));
     };
-    let mut processed = document.clone();
+    let mut processed = document;
     let notes = match &mut processed.body {
-        DocumentBody::Rule(rule) => processing.process(rule, &document.node)?,
+        DocumentBody::Rule(rule) => processing.process(rule, &processed.node)?,
         DocumentBody::Filter(filter) => {
             let Filter {
                 meta,
@@ -356,7 +356,7 @@ fn process(
                 logsource: logsource.clone(),
                 detection: detection.clone(),
             };
-            let notes = processing.process(&mut as_rule, &document.node)?;
+            let notes = processing.process(&mut as_rule, &processed.node)?;
             *logsource = as_rule.logsource;
             *detection = as_rule.detection;
             notes
@@ -364,6 +364,13 @@ fn process(
         DocumentBody::Correlation(_) => Vec::new(),
     };
     Ok((processed, notes))
+}
+
+/// A document's compiled form, by kind.
+enum Compiled {
+    Rule(CompiledRule),
+    Filter(CompiledFilter),
+    Correlation,
 }
 
 fn load_one(
@@ -399,10 +406,13 @@ fn load_one(
         let code = code_of(&e);
         outcome.errors.push(error(e.span, e.message, code));
     }
+    // The documents that loaded are a subsequence of the YAML documents, in the same order;
+    // each is moved, not copied, into what the collection keeps.
+    let mut documents = loaded.documents.into_iter().peekable();
     for node in &loaded.nodes {
-        let document = loaded.documents.iter().find(|d| d.node.span == node.span);
+        let document = documents.next_if(|d| d.node.span == node.span);
         let checked = check
-            .map(|c| c.errors(node, document, &source))
+            .map(|c| c.errors(node, document.as_ref(), &source))
             .unwrap_or_default();
         let rejected = !checked.is_empty();
         outcome.errors.extend(
@@ -416,7 +426,7 @@ fn load_one(
         if rejected {
             continue;
         }
-        let (document, notes) = match process(document, processing) {
+        let (document, processing) = match process(document, processing) {
             Ok(processed) => processed,
             // Pipelines are not the validator's business: their errors carry no lint code.
             Err(errors) => {
@@ -426,44 +436,47 @@ fn load_one(
                 continue;
             }
         };
-        fn loaded_as_t<T>(
-            path: &Path,
-            source: &SourceFile,
-            document: &Document,
-            notes: &[ProcessingNote],
-            compiled: T,
-        ) -> Loaded<T> {
-            Loaded {
-                path: path.to_owned(),
-                source: source.clone(),
-                document: document.clone(),
+        let compiled = match &document.body {
+            DocumentBody::Rule(rule) => CompiledRule::compile(rule, options).map(Compiled::Rule),
+            DocumentBody::Filter(filter) => {
+                CompiledFilter::compile(filter, options).map(Compiled::Filter)
+            }
+            DocumentBody::Correlation(_) => Ok(Compiled::Correlation),
+        };
+        let compiled = match compiled {
+            Ok(compiled) => compiled,
+            Err(errors) => {
+                outcome.errors.extend(errors.into_iter().map(|e| {
+                    let code = code_of(&e);
+                    error(e.span, e.message, code)
+                }));
+                continue;
+            }
+        };
+        let path = path.to_owned();
+        let source = source.clone();
+        match compiled {
+            Compiled::Rule(compiled) => outcome.rules.push(Loaded {
+                path,
+                source,
+                document,
                 compiled,
-                processing: notes.to_vec(),
-            }
-        }
-        let loaded_as = |compiled| loaded_as_t(path, &source, &document, &notes, compiled);
-        match &document.body {
-            DocumentBody::Rule(rule) => match CompiledRule::compile(rule, options) {
-                Ok(compiled) => outcome.rules.push(loaded_as(compiled)),
-                Err(errors) => outcome.errors.extend(errors.into_iter().map(|e| {
-                    let code = code_of(&e);
-                    error(e.span, e.message, code)
-                })),
-            },
-            DocumentBody::Filter(filter) => match CompiledFilter::compile(filter, options) {
-                Ok(compiled) => outcome
-                    .filters
-                    .push(loaded_as_t(path, &source, &document, &notes, compiled)),
-                Err(errors) => outcome.errors.extend(errors.into_iter().map(|e| {
-                    let code = code_of(&e);
-                    error(e.span, e.message, code)
-                })),
-            },
-            DocumentBody::Correlation(_) => {
-                outcome
-                    .correlations
-                    .push(loaded_as_t(path, &source, &document, &notes, ()))
-            }
+                processing,
+            }),
+            Compiled::Filter(compiled) => outcome.filters.push(Loaded {
+                path,
+                source,
+                document,
+                compiled,
+                processing,
+            }),
+            Compiled::Correlation => outcome.correlations.push(Loaded {
+                path,
+                source,
+                document,
+                compiled: (),
+                processing,
+            }),
         }
     }
     outcome

@@ -7,6 +7,8 @@ use serde_saphyr::Spanned;
 
 use crate::source::{SourceFile, Span};
 
+mod direct;
+
 /// Limits that keep hostile input from exhausting memory, stack or time.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -90,8 +92,18 @@ impl Node {
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         self.as_map()?
             .iter()
-            .find(|(k, _)| k.scalar_text().as_deref() == Some(key))
+            .find(|(k, _)| k.is_key(key))
             .map(|(k, v)| (k, v))
+    }
+
+    /// Whether this scalar reads as `key` (as [`Node::scalar_text`] writes it). Text keys, all
+    /// that rules use, compare without building a string: lookups run for every key of every
+    /// document.
+    fn is_key(&self, key: &str) -> bool {
+        match &self.value {
+            Value::String(s) => s == key,
+            _ => self.scalar_text().as_deref() == Some(key),
+        }
     }
 
     /// A scalar written as text: strings as they are, numbers and booleans as YAML prints them.
@@ -145,9 +157,7 @@ impl Node {
             let step = raw.replace("~1", "/").replace("~0", "~");
             match &node.value {
                 Value::Map(entries) => {
-                    let (k, v) = entries
-                        .iter()
-                        .find(|(k, _)| k.scalar_text().as_deref() == Some(step.as_str()))?;
+                    let (k, v) = entries.iter().find(|(k, _)| k.is_key(&step))?;
                     key = Some(k);
                     node = v;
                 }
@@ -178,7 +188,21 @@ impl fmt::Display for YamlError {
 }
 
 /// Parses every document of a YAML stream. Empty documents (a trailing `---`) are dropped.
+///
+/// Plain rule YAML is read straight from the parser's events; anything else, and every file with
+/// an error, through serde-saphyr (see `direct.rs`), which decides values, spans and messages.
+///
+/// # Errors
+/// A syntax error, a duplicate key or a breached limit, with its position.
 pub fn parse_documents(source: &SourceFile, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    match direct::parse(source, limits) {
+        Some(nodes) => Ok(nodes),
+        None => parse_with_serde(source, limits),
+    }
+}
+
+/// [`parse_documents`] through serde-saphyr alone.
+fn parse_with_serde(source: &SourceFile, limits: &Limits) -> Result<Vec<Node>, YamlError> {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = limits.max_depth;
     budget.max_nodes = limits.max_nodes;
@@ -428,5 +452,114 @@ mod yaml11 {
         }
         .ok()?;
         Some(if negative { -magnitude } else { magnitude })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                yaml_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Whether the direct reading of `path` (when it takes the file) is what serde-saphyr reads,
+    /// and whether the direct reading took it.
+    fn check(path: &Path) -> bool {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        let source = SourceFile::new(path, text);
+        let limits = Limits::default();
+        let Some(direct) = direct::parse(&source, &limits) else {
+            return false;
+        };
+        match parse_with_serde(&source, &limits) {
+            // Debug text, so that a NaN compares equal to itself.
+            Ok(serde) => assert_eq!(
+                format!("{direct:#?}"),
+                format!("{serde:#?}"),
+                "{}: the direct reading differs from serde-saphyr's",
+                path.display()
+            ),
+            Err(e) => panic!(
+                "{}: read directly, but serde-saphyr rejects it: {}",
+                path.display(),
+                e.message
+            ),
+        }
+        true
+    }
+
+    #[test]
+    fn direct_and_serde_paths_agree_on_the_tricky_cases() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml");
+        let mut files = Vec::new();
+        yaml_files(&dir, &mut files);
+        yaml_files(&dir.join("../loading"), &mut files);
+        let direct: Vec<String> = files
+            .iter()
+            .filter(|f| check(f))
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        // The cases serde-saphyr must keep (anchors, tags, duplicate and non-text keys,
+        // directives, byte-order marks, syntax errors, numbers beyond plain integers) are
+        // left to it; the plain ones are read directly.
+        for taken in [
+            "strings.yml",
+            "empty.yml",
+            "no-final-newline.yml",
+            "multi.yml",
+        ] {
+            assert!(
+                direct.iter().any(|d| d == taken),
+                "{taken} read directly: {direct:?}"
+            );
+        }
+        for left in [
+            "numbers.yml",
+            "anchors-tags-merge.yml",
+            "duplicate-keys.yml",
+            "duplicate-key.yml",
+            "non-text-keys.yml",
+            "documents.yml",
+            "bom.yml",
+            "syntax-error.yml",
+            "malformed.yml",
+        ] {
+            assert!(
+                !direct.iter().any(|d| d == left),
+                "{left} left to serde-saphyr"
+            );
+        }
+    }
+
+    #[test]
+    fn direct_and_serde_paths_agree_on_every_corpus_file() {
+        let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
+            return;
+        };
+        let mut files = Vec::new();
+        yaml_files(&root, &mut files);
+        let direct = files.iter().filter(|f| check(f)).count();
+        // Nearly every rule is plain YAML; were the direct reading to give up on many, the
+        // loading path would be as slow as before.
+        assert!(
+            direct * 100 >= files.len() * 95,
+            "only {direct} of {} corpus files read directly",
+            files.len()
+        );
     }
 }

@@ -1,19 +1,21 @@
 //! Validating a tree: every file in parallel, then the checks that need the whole tree, then
 //! configuration (severities and exclusions), in a deterministic order.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use ruleproof_cases::format::{TestCaseFile, parse_test_case_file};
+use ruleproof_cases::format::{Named, TestCaseFile, parse_test_case_file};
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_files::WalkError;
+use ruleproof_files::{CanonicalPaths, WalkError};
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::collection::CheckError;
 use ruleproof_sigma::detection::{Detection, SearchBody};
 use ruleproof_sigma::yaml::{Limits, Node};
 use ruleproof_sigma::{
-    CompileOptions, CompiledFilter, CompiledRule, Document, DocumentBody, DocumentCheck,
-    DocumentKind, ReadError, SigmaError, SourceFile, Span, load_source,
+    Collection, CompileOptions, CompiledFilter, CompiledRule, Document, DocumentBody,
+    DocumentCheck, DocumentKind, ReadError, SigmaError, SourceFile, Span, load_source,
 };
 
 use crate::config::LintConfig;
@@ -92,12 +94,13 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();
+    let canonical = CanonicalPaths::new(files.iter().map(PathBuf::as_path));
     let outcomes: Vec<FileOutcome> = files
         .par_iter()
         .map(|path| {
             let is_test_case = cases_dir
                 .as_ref()
-                .is_some_and(|dir| path.canonicalize().is_ok_and(|p| p.starts_with(dir)));
+                .is_some_and(|dir| canonical.get(path).is_some_and(|p| p.starts_with(dir)));
             if is_test_case {
                 check_test_case_file(path, &schemas)
             } else {
@@ -115,7 +118,13 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     let documents: Vec<&Indexed> = outcomes.iter().flat_map(|o| o.documents.iter()).collect();
     let mut tree_findings: Vec<(SourceFile, Finding, Option<String>)> = Vec::new();
     check_tree(&documents, &mut tree_findings);
-    check_test_case_references(&outcomes, &documents, layout, &mut tree_findings);
+    check_test_case_references(
+        &outcomes,
+        &documents,
+        layout,
+        &canonical,
+        &mut tree_findings,
+    );
 
     let root = std::path::absolute(&layout.root).unwrap_or_else(|_| layout.root.clone());
     for outcome in &outcomes {
@@ -565,10 +574,45 @@ fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option
     }
 }
 
+/// The search identifiers of `rule` once processed by the pipelines a test-case file names
+/// (paths relative to `root`), as the runner processes it: those `add_condition` adds come
+/// with them. Empty without pipelines, or when a pipeline or the processed rule does not load
+/// (`ruleproof test` reports why).
+fn searches_through(rule: &Indexed, names: &[Named], root: &Path) -> Vec<String> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let Ok(pipelines) = names
+        .iter()
+        .map(|name| Pipeline::load(&root.join(&name.text)))
+        .collect::<Result<Vec<Pipeline>, _>>()
+    else {
+        return Vec::new();
+    };
+    let pipelines = Pipelines::resolve(pipelines);
+    let loaded = Collection::load_processed(
+        &[rule.file.path().to_owned()],
+        &CompileOptions::default(),
+        None,
+        Some(&pipelines),
+    );
+    loaded
+        .rules
+        .iter()
+        .find(|r| {
+            let meta = r.document.meta();
+            meta.id.as_deref() == rule.id.as_ref().map(|(id, _)| id.as_str())
+                && meta.title == rule.title
+        })
+        .map(|r| r.compiled.search_names().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 fn check_test_case_references(
     outcomes: &[FileOutcome],
     documents: &[&Indexed],
     layout: &Layout,
+    canonical: &CanonicalPaths,
     out: &mut Vec<(SourceFile, Finding, Option<String>)>,
 ) {
     // Test-case files test detection rules (single-event cases) and correlations (sequences).
@@ -621,6 +665,9 @@ fn check_test_case_references(
             continue;
         };
         tested.push(rule.file.path());
+        // The searches the file's own pipelines add (`add_condition`), computed when a reason
+        // names no search of the rule as written.
+        let through_pipelines: OnceCell<Vec<String>> = OnceCell::new();
         if rule.kind == DocumentKind::Correlation {
             for case in &file.cases {
                 finding(
@@ -662,10 +709,23 @@ fn check_test_case_references(
                 );
             }
             for reason in &case.reason {
-                if !rule.searches.contains(&reason.text) {
+                let added = || {
+                    through_pipelines
+                        .get_or_init(|| searches_through(rule, &file.pipelines, &layout.root))
+                        .contains(&reason.text)
+                };
+                if !rule.searches.contains(&reason.text) && !added() {
+                    let pipelines = if file.pipelines.is_empty() {
+                        ""
+                    } else {
+                        " (nor one its `pipelines:` add)"
+                    };
                     finding(
                         reason.span,
-                        format!("`{}` is not a search identifier of the rule", reason.text),
+                        format!(
+                            "`{}` is not a search identifier of the rule{pipelines}",
+                            reason.text
+                        ),
                     );
                 }
             }
@@ -700,10 +760,9 @@ fn check_test_case_references(
     let rules_dir = layout.rules_dir.canonicalize().ok();
     for rule in &rules {
         let in_repository = rules_dir.as_ref().is_some_and(|dir| {
-            rule.file
-                .path()
-                .canonicalize()
-                .is_ok_and(|p| p.starts_with(dir))
+            canonical
+                .get(rule.file.path())
+                .is_some_and(|p| p.starts_with(dir))
         });
         if in_repository && !tested.iter().any(|t| *t == rule.file.path()) {
             let span = rule.id.as_ref().map_or(Span::default(), |(_, s)| *s);

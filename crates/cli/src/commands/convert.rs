@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::ValueEnum;
 use ruleproof_cases::Layout;
-use ruleproof_cases::format::parse_test_case_file;
-use ruleproof_files::write_atomically;
+use ruleproof_cases::RuleSet;
+use ruleproof_kql::tabular::{Script, sequence_record};
 use ruleproof_kql::{
-    ReplayCase, builtin_names, builtin_pipeline, convert_correlation, convert_document,
-    fixture_row, replay_script, table_schema,
+    ConvertedCorrelation, ReplayAlert, ReplaySequence, builtin_names, builtin_pipeline,
+    convert_correlation, convert_correlation_rule, convert_document, correlation_replay_script,
+    table_schema,
 };
 use ruleproof_pipeline::{Pipeline, Pipelines};
-use ruleproof_sigma::yaml::Limits;
-use ruleproof_sigma::{CompileOptions, CompiledRule, Correlation, Loaded, Rule};
+use ruleproof_sigma::correlation::{TimestampFields, parse_timestamp};
+use ruleproof_sigma::{CompileOptions, Correlation, DocumentBody, Rule};
 use serde_json::Map;
 
-use super::load_placeholders;
-use super::{RootArgs, force_hint, load_collection};
+use super::{RootArgs, load_collection, load_placeholders, replay};
 use crate::Outcome;
 
 /// Query languages a rule can be converted to.
@@ -46,7 +46,8 @@ pub struct ConvertArgs {
     /// Write one `.kql` file per rule file into this directory instead of printing.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Overwrite existing files in the output directory.
+    /// Overwrite existing files in the output directory that differ (a file that already holds
+    /// the same text is left as it is).
     #[arg(long, requires = "output")]
     force: bool,
     /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
@@ -65,22 +66,26 @@ pub struct ConvertArgs {
 /// The pipelines of `--pipeline`: shipped ones by name, pySigma pipeline files by path, ordered
 /// by priority (the shipped ones have priority 100, so a user's pipelines apply before them).
 fn load_pipelines(names: &[String]) -> anyhow::Result<Pipelines> {
-    let mut pipelines = Vec::with_capacity(names.len());
-    for name in names {
-        if let Some(pipeline) = builtin_pipeline(name) {
-            pipelines.push(pipeline);
-            continue;
-        }
-        let path = Path::new(name);
-        if !path.is_file() {
-            bail!(
-                "unknown pipeline `{name}` (shipped: {}; or give the path of a pySigma pipeline file)",
-                builtin_names().join(", ")
-            );
-        }
-        pipelines.push(Pipeline::load(path)?);
-    }
+    let pipelines = names
+        .iter()
+        .map(|name| load_pipeline(name))
+        .collect::<anyhow::Result<Vec<Pipeline>>>()?;
     Ok(Pipelines::resolve(pipelines))
+}
+
+/// Loads a shipped pipeline by name, or a pySigma pipeline file by path.
+pub fn load_pipeline(name: &str) -> anyhow::Result<Pipeline> {
+    if let Some(pipeline) = builtin_pipeline(name) {
+        return Ok(pipeline);
+    }
+    let path = Path::new(name);
+    if !path.is_file() {
+        bail!(
+            "unknown pipeline `{name}` (shipped: {}; or give the path of a pySigma pipeline file)",
+            builtin_names().join(", ")
+        );
+    }
+    Ok(Pipeline::load(path)?)
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
@@ -139,6 +144,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                 .iter()
                 .map(|c| (&c.path, &c.source, &c.document, None)),
         );
+    let mut repository: Option<RuleSet> = None;
     for (path, source, document, rule) in documents {
         let converted = match rule {
             Some(_) => convert_document(document, &processing, &options),
@@ -161,23 +167,75 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         let heading = format!("{} ({})", document.meta().title, path.display());
         let text = match (&layout, rule) {
             (None, _) => format!("// {heading}\n{query}"),
-            (Some(layout), Some(rule)) => match replay(layout, &processing, rule, &heading, &query)
-            {
-                Ok(script) => script,
-                Err(message) => {
-                    eprintln!("error: {}: {message}", path.display());
-                    outcome = Outcome::Error;
-                    continue;
+            (Some(layout), Some(rule)) => {
+                // The fixtures follow the processing items that applied to the rule.
+                let mut processed_rule = rule.rule().clone();
+                match processing
+                    .process_rule(&mut processed_rule, &rule.document.node)
+                    .map_err(|e| e.first().map_or_else(String::new, |e| e.message.clone()))
+                    .and_then(|processed| {
+                        let (cases_path, file) = replay::fixtures(layout, path)?;
+                        replay::script(
+                            &processing,
+                            &processed,
+                            &cases_path,
+                            &file,
+                            &rule.compiled,
+                            &heading,
+                            &query,
+                        )
+                    }) {
+                    Ok(script) => script,
+                    Err(message) => {
+                        eprintln!("error: {}: {message}", path.display());
+                        outcome = Outcome::Error;
+                        continue;
+                    }
                 }
-            },
-            (Some(_), None) => {
-                eprintln!(
-                    "error: {}: replay scripts of correlation rules are not written yet; \
-                     convert it without --with-fixtures",
-                    path.display()
-                );
-                outcome = Outcome::Error;
-                continue;
+            }
+            (Some(layout), None) => {
+                let DocumentBody::Correlation(correlation) = &document.body else {
+                    continue;
+                };
+                // The repository's rules, loaded once and as written (the pipelines apply only
+                // to the KQL side), run the sequence cases for the expected alerts.
+                let rules = repository.get_or_insert_with(|| {
+                    RuleSet::load_checked(
+                        &layout.rules_dir,
+                        &options,
+                        Some(&ruleproof_validate::LoadCheck::new()),
+                    )
+                });
+                // Converted again for how each referenced rule was processed, which maps the
+                // sequence events (the query is the same).
+                let replayed = convert_correlation_rule(
+                    correlation,
+                    document.node.span,
+                    &base_rules,
+                    &correlation_refs,
+                    &processing,
+                    &options,
+                )
+                .map_err(|e| e.message)
+                .and_then(|converted| {
+                    correlation_replay(
+                        layout,
+                        rules,
+                        &processing,
+                        &converted,
+                        path,
+                        correlation,
+                        &heading,
+                    )
+                });
+                match replayed {
+                    Ok(script) => script,
+                    Err(message) => {
+                        eprintln!("error: {}: {message}", path.display());
+                        outcome = Outcome::Error;
+                        continue;
+                    }
+                }
             }
         };
         match &args.output {
@@ -212,7 +270,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         last_file = Some(path.as_path());
     }
     match &args.output {
-        Some(dir) => write_outputs(dir, &outputs, args.force)?,
+        Some(dir) => replay::write_outputs(dir, &outputs, args.force)?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(printed.as_bytes())?;
@@ -222,98 +280,79 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// The replay script of one rule's converted query on the fixtures of its test-case file. The
-/// expected matches are the Sigma engine's verdicts on the fixtures, which `ruleproof test`
-/// checks against each case's `expect`.
-fn replay(
+/// The replay script of a correlation's converted query on the sequence cases of its test-case
+/// file. The expected alerts are the engine's on each sequence (as `ruleproof test` computes
+/// them, which checks them against each case's `expect`).
+fn correlation_replay(
     layout: &Layout,
+    rules: &RuleSet,
     pipelines: &Pipelines,
-    rule: &Loaded<CompiledRule>,
+    converted: &ConvertedCorrelation,
+    path: &Path,
+    correlation: &Correlation,
     heading: &str,
-    query: &str,
 ) -> Result<String, String> {
-    let relative = rule
-        .path
-        .canonicalize()
-        .ok()
-        .zip(layout.rules_dir.canonicalize().ok())
-        .and_then(|(path, rules)| path.strip_prefix(rules).ok().map(Path::to_owned))
-        .ok_or_else(|| {
-            format!(
-                "--with-fixtures needs the rule under {}, where its test-case file mirrors it",
-                layout.rules_dir.display()
-            )
-        })?;
-    let cases_path = layout.cases_dir.join(relative);
-    let source =
-        ruleproof_sigma::source::read_source(&cases_path, Limits::default().max_file_bytes)
-            .map_err(|e| format!("no fixtures for a replay script: {e}"))?;
-    let (file, diagnostics) = parse_test_case_file(&source, &Limits::default());
-    if let Some(first) = diagnostics.first() {
-        return Err(format!("its test-case file does not load: {}", first));
+    let (cases_path, file) = replay::fixtures(layout, path)?;
+    let result = ruleproof_cases::run_file(layout, rules, &cases_path, None);
+    if let Some(first) = result.errors.first() {
+        return Err(format!("its sequence cases do not run: {first}"));
     }
-    let file = file.ok_or_else(|| format!("{}: no test cases", cases_path.display()))?;
-    let table = query.lines().next().unwrap_or_default().trim();
-    let schema = table_schema(table).ok_or_else(|| {
-        format!("there is no typed schema for {table}, which a replay script needs")
-    })?;
-    // The fixtures follow the processing items that applied to the rule.
-    let mut processed_rule = rule.rule().clone();
-    let processed = pipelines
-        .process_rule(&mut processed_rule, &rule.document.node)
-        .map_err(|e| e.first().map_or_else(String::new, |e| e.message.clone()))?;
+    let script = Script::parse(&converted.query)
+        .map_err(|e| format!("the converted query does not parse: {e}"))?;
+    let tables = script.tables();
+    let mut schemas = Vec::new();
+    for table in &tables {
+        schemas.push(table_schema(table).ok_or_else(|| {
+            format!("there is no typed schema for {table}, which a replay script needs")
+        })?);
+    }
+    let timestamps = TimestampFields::default();
     let empty = Map::new();
-    let cases: Vec<ReplayCase> = file
-        .cases
-        .iter()
-        .map(|case| {
-            let event = case.event.as_object().unwrap_or(&empty);
-            let record = match case.kql.as_ref().and_then(|k| k.event.as_ref()) {
-                Some(record) => schema.typed_row(record.as_object().unwrap_or(&empty)),
-                None => fixture_row(pipelines, &processed, table, event)
-                    .map_err(|e| format!("case `{}`: {e}", case.name))?,
-            };
-            Ok(ReplayCase {
-                name: case.name.clone(),
-                record,
-                expect_match: rule.compiled.matches(event),
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    Ok(replay_script(
-        &format!("Replay of {heading} on {}", cases_path.display()),
-        schema,
-        query,
-        &cases,
-    ))
-}
-
-/// Writes every file atomically, after checking that none would overwrite an existing file
-/// without `--force`, so a refusal writes nothing.
-fn write_outputs(
-    dir: &Path,
-    outputs: &BTreeMap<PathBuf, String>,
-    force: bool,
-) -> anyhow::Result<()> {
-    if !force {
-        let existing: Vec<String> = outputs
-            .keys()
-            .map(|relative| dir.join(relative))
-            .filter(|path| path.exists())
-            .map(|path| path.display().to_string())
-            .collect();
-        if !existing.is_empty() {
-            bail!(
-                "refusing to overwrite existing files (use --force): {}",
-                existing.join(", ")
-            );
+    let mut sequences = Vec::new();
+    for case in &file.sequences {
+        let Some(run) = result.sequences.iter().find(|s| s.name == case.name) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        for table in &tables {
+            for event in &case.events {
+                let record = event.event.as_object().unwrap_or(&empty);
+                let time = timestamps.read(record).ok();
+                let row = converted
+                    .sequence_row(pipelines, table, record)
+                    .map_err(|e| format!("sequence `{}`: {e}", case.name))?;
+                rows.push((table.clone(), sequence_record(table, &row, time)));
+            }
         }
+        let expected = run
+            .alerts
+            .iter()
+            .map(|alert| ReplayAlert {
+                time_ms: parse_timestamp(&serde_json::Value::String(alert.window_end.clone()))
+                    .unwrap_or_default(),
+                group: correlation
+                    .group_by
+                    .iter()
+                    .map(|g| {
+                        alert.group.get(g).map_or_else(String::new, |v| {
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        })
+                    })
+                    .collect(),
+                value: alert.value,
+            })
+            .collect();
+        sequences.push(ReplaySequence {
+            name: case.name.clone(),
+            rows,
+            expected,
+        });
     }
-    for (relative, text) in outputs {
-        let path = dir.join(relative);
-        write_atomically(&path, text.as_bytes(), force)
-            .map_err(|e| anyhow::anyhow!("{e}{}", force_hint(&e)))?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
+    Ok(correlation_replay_script(
+        &format!("Replay of {heading} on {}", cases_path.display()),
+        &schemas,
+        &converted.query,
+        &correlation.group_by,
+        &sequences,
+    ))
 }

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::ValueEnum;
 use ruleproof_cases::policy::ChangePolicy;
-use ruleproof_diff::{CorpusEvent, DiffOptions};
+use ruleproof_diff::{CorpusEvent, DiffOptions, Repository};
+use ruleproof_pipeline::Pipelines;
 use ruleproof_report::diff_output as render;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::RootArgs;
+use super::{PipelineArgs, RootArgs};
 use crate::Outcome;
 
 /// Formats of the diff report.
@@ -41,6 +42,10 @@ pub struct DiffArgs {
     events: Vec<PathBuf>,
     #[command(flatten)]
     root: RootArgs,
+    /// Both versions of every rule go through these pipelines (the working tree's files) before
+    /// they are compared, so the change is judged on the rules as deployed.
+    #[command(flatten)]
+    pipelines: PipelineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: DiffFormat,
@@ -70,6 +75,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     }
     let check = LoadCheck::new();
     let options = CompileOptions::default();
+    let pipelines = args.pipelines.load()?;
     let report = ruleproof_diff::diff(
         &layout,
         &DiffOptions {
@@ -78,9 +84,27 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
             events: &events,
             check: Some(&check),
             compile: options.clone(),
+            pipelines: &pipelines,
         },
     )?;
-    let unmet = ruleproof_diff::policy::check(&report, &policy, &layout, Some(&check), &options);
+    for path in changed_pipelines(&layout, &report.commit, args.pipelines.paths())? {
+        eprintln!(
+            "note: {} differs from its version at {}: both versions of every rule went through \
+             the working tree's version, so what the pipeline's own change does is not in this \
+             diff (`ruleproof test --pipeline {}` checks the fixtures through it)",
+            path.display(),
+            args.base,
+            path.display()
+        );
+    }
+    let unmet = ruleproof_diff::policy::check(
+        &report,
+        &policy,
+        &layout,
+        Some(&check),
+        &options,
+        &pipelines,
+    );
     let output = match args.format {
         DiffFormat::Human => render::human(&report, &unmet),
         DiffFormat::Json => format!("{:#}\n", render::json(&report, &unmet)),
@@ -97,6 +121,43 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     Ok(outcome
         .and(Outcome::error_if(!report.errors.is_empty()))
         .and(Outcome::failures_if(!unmet.is_empty())))
+}
+
+/// The `--pipeline` files inside the repository that differ from their version at `commit`
+/// (changed, added or untracked), as given on the command line.
+///
+/// # Errors
+/// Git failing.
+fn changed_pipelines(
+    layout: &ruleproof_cases::Layout,
+    commit: &str,
+    files: &[PathBuf],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let Ok(root) = layout.root.canonicalize() else {
+        return Ok(Vec::new());
+    };
+    let inside: Vec<(PathBuf, &PathBuf)> = files
+        .iter()
+        .filter_map(|file| {
+            let relative = file
+                .canonicalize()
+                .ok()?
+                .strip_prefix(&root)
+                .ok()?
+                .to_owned();
+            Some((relative, file))
+        })
+        .collect();
+    if inside.is_empty() {
+        return Ok(Vec::new());
+    }
+    let relative: Vec<PathBuf> = inside.iter().map(|(r, _)| r.clone()).collect();
+    let changes = Repository::open(&layout.root)?.changes(commit, &relative)?;
+    Ok(inside
+        .into_iter()
+        .filter(|(r, _)| changes.iter().any(|c| c.new_path() == Some(r.as_path())))
+        .map(|(_, given)| given.clone())
+        .collect())
 }
 
 /// What `test --changed-since` and `coverage --changed-since` run: the files
@@ -119,6 +180,8 @@ pub fn changed_since(
             events: &[],
             check: Some(&check),
             compile: CompileOptions::default(),
+            // Which files changed does not depend on how the rules are deployed.
+            pipelines: &Pipelines::default(),
         },
     )?;
     let affected: Vec<PathBuf> = report

@@ -1,6 +1,7 @@
 //! `ruleproof match`: evaluate a rule set against events with the rule-set index, on all cores,
 //! printing one JSON line per match in input order.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -93,6 +94,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
         out: std::io::BufWriter::new(stdout.lock()),
         write_error: None,
         alerts: 0,
+        record_files: HashSet::new(),
     };
     let totals = run_corpus(&index, &args.corpus, &mut |file, item| match item {
         Item::Event(matched) => {
@@ -120,6 +122,9 @@ pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
                         "level": rule.meta.level,
                     }),
                 });
+            }
+            if matched.unit == Unit::Record && !out.record_files.contains(file) {
+                out.record_files.insert(file.to_owned());
             }
             correlator.event(file, &matched, &mut |file, alert| {
                 out.alert(&set, file, alert);
@@ -176,6 +181,8 @@ struct Printer<W: Write> {
     write_error: Option<std::io::Error>,
     /// Correlation alerts written.
     alerts: usize,
+    /// The input files read as native EVTX, whose alerts give the record number.
+    record_files: HashSet<String>,
 }
 
 impl<W: Write> Printer<W> {
@@ -189,7 +196,12 @@ impl<W: Write> Printer<W> {
     fn alert(&mut self, set: &CorrelationSet, file: &str, alert: &Evaluation) {
         if set.reports_correlation(alert.correlation) {
             self.alerts += 1;
-            let line = correlate::alert_json(set, alert, file, alert.event + 1);
+            let unit = if self.record_files.contains(file) {
+                Unit::Record
+            } else {
+                Unit::Line
+            };
+            let line = correlate::alert_json(set, alert, file, unit);
             if let Err(e) = writeln!(self.out, "{line}") {
                 self.write_error.get_or_insert(e);
             }

@@ -10,6 +10,7 @@ mod generate;
 mod matching;
 mod mutate;
 mod regression;
+mod replay;
 mod test;
 mod validate;
 
@@ -122,6 +123,11 @@ impl PipelineArgs {
     /// A pipeline file that cannot be read or used, at its `path:line:col`.
     pub fn load(&self) -> anyhow::Result<Pipelines> {
         Ok(Pipelines::load(&self.pipelines)?)
+    }
+
+    /// The pipeline files as given.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.pipelines
     }
 }
 

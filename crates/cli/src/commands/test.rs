@@ -1,15 +1,19 @@
 //! `ruleproof test`: run test-case files and report.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use ruleproof_cases::RuleSet;
 use ruleproof_cases::ruleset::yaml_files;
+use ruleproof_cases::{Layout, RuleSet, RunReport};
+use ruleproof_kql::convert_rule;
+use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_report::test_output;
 use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
-use super::{Format, PipelineArgs, RootArgs};
+use super::convert::load_pipeline;
+use super::{Format, PipelineArgs, RootArgs, replay};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +33,23 @@ pub struct TestArgs {
     /// test-case files; the summary says how many were skipped.
     #[arg(long, value_name = "REF", conflicts_with = "paths")]
     changed_since: Option<String>,
+    /// Also write a replay script per rule into this directory, at
+    /// `DIR/<KQL pipeline>/<rule path>.kql`: the rule converted to KQL, bound to its fixtures
+    /// as a typed `datatable`, with the fixtures that must come back (what `convert
+    /// --with-fixtures` writes; see docs/kql.md). Written for each detection rule whose
+    /// test-case file runs and names a KQL pipeline (`kql.pipeline`), or every one with
+    /// `--kql-pipeline`.
+    #[arg(long, value_name = "DIR")]
+    replay_dir: Option<PathBuf>,
+    /// The KQL table pipeline of the replay scripts (repeatable: one script per pipeline),
+    /// instead of each test-case file's `kql.pipeline`: a shipped one (`asim`,
+    /// `defender_xdr`) or a file in its format.
+    #[arg(long, value_name = "NAME|FILE", requires = "replay_dir")]
+    kql_pipeline: Vec<String>,
+    /// Overwrite existing replay scripts that differ (a file that already holds the same
+    /// script is left as it is).
+    #[arg(long, requires = "replay_dir")]
+    force: bool,
 }
 
 pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
@@ -87,10 +108,120 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
             eprint!("{line}");
         }
     }
+    let replay_outcome = match &args.replay_dir {
+        Some(dir) => write_replay_scripts(dir, &args, &layout, &rules, &report)?,
+        None => Outcome::Ok,
+    };
     let totals = report.totals();
-    Ok(
-        Outcome::error_if(totals.errors > 0).and(Outcome::failures_if(
+    Ok(Outcome::error_if(totals.errors > 0)
+        .and(replay_outcome)
+        .and(Outcome::failures_if(
             totals.failed > 0 || totals.kql_failed > 0,
-        )),
-    )
+        )))
+}
+
+/// `--replay-dir`: one replay script per detection rule whose test-case file ran and per KQL
+/// pipeline (`--kql-pipeline`, or else the `kql.pipeline` of the rule's test-case file), at
+/// `dir/<pipeline>/<rule path relative to rules/>.kql`. A rule that cannot be converted or
+/// replayed is an error naming it; the others are still written.
+fn write_replay_scripts(
+    dir: &Path,
+    args: &TestArgs,
+    layout: &Layout,
+    rules: &RuleSet,
+    report: &RunReport,
+) -> anyhow::Result<Outcome> {
+    let given = args
+        .kql_pipeline
+        .iter()
+        .map(|name| load_pipeline(name))
+        .collect::<anyhow::Result<Vec<Pipeline>>>()?;
+    let mut outcome = Outcome::Ok;
+    let mut outputs: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut without_settings = 0;
+    let mut done: Vec<&Path> = Vec::new();
+    let tested = report.files.iter().filter_map(|f| f.rule.as_ref());
+    for summary in tested {
+        // Correlations have no single query to replay; each rule gets its scripts once, however
+        // many of its test-case files ran.
+        let Some(rule) = rules.rules.iter().find(|r| r.path == summary.path) else {
+            continue;
+        };
+        if done.contains(&rule.path.as_path()) {
+            continue;
+        }
+        done.push(&rule.path);
+        let fixtures = replay::fixtures(layout, &rule.path);
+        let from_file;
+        let pipelines: &[Pipeline] = if !given.is_empty() {
+            &given
+        } else {
+            match fixtures
+                .as_ref()
+                .ok()
+                .and_then(|(_, f)| f.kql_pipeline.as_ref())
+            {
+                Some(name) => {
+                    from_file = [load_pipeline(&name.text)?];
+                    &from_file
+                }
+                None => {
+                    without_settings += 1;
+                    continue;
+                }
+            }
+        };
+        let (cases_path, file) = match &fixtures {
+            Ok(fixtures) => fixtures,
+            Err(message) => {
+                eprintln!("error: {}: {message}", rule.path.display());
+                outcome = Outcome::Error;
+                continue;
+            }
+        };
+        let heading = format!("{} ({})", rule.rule.meta.title, rule.path.display());
+        // Found by the walk of the rules directory, so under it.
+        let relative = replay::under_rules(layout, &rule.path).unwrap_or_default();
+        for pipeline in pipelines {
+            let processing = Pipelines::resolve(vec![pipeline.clone()]);
+            let script = convert_rule(&rule.rule, &processing, &rules.options)
+                .map_err(|e| e.render(&rule.source))
+                .and_then(|(query, processed)| {
+                    replay::script(
+                        &processing,
+                        &processed,
+                        cases_path,
+                        file,
+                        &rule.compiled,
+                        &heading,
+                        &query,
+                    )
+                    .map_err(|message| format!("{}: {message}", rule.path.display()))
+                });
+            match script {
+                Ok(script) => {
+                    let path = Path::new(&pipeline.name).join(relative.with_extension("kql"));
+                    outputs.insert(path, script);
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    outcome = Outcome::Error;
+                }
+            }
+        }
+    }
+    if outputs.is_empty() && outcome == Outcome::Ok {
+        bail!(
+            "--replay-dir: no replay script to write: no test-case file that ran names a KQL \
+             pipeline (`kql.pipeline`); name one with --kql-pipeline"
+        );
+    }
+    replay::write_outputs(dir, &outputs, args.force)?;
+    if without_settings > 0 {
+        eprintln!(
+            "{without_settings} rule(s) without a KQL pipeline (`kql.pipeline` in the test-case \
+             file, or --kql-pipeline) have no replay script"
+        );
+    }
+    Ok(outcome)
 }

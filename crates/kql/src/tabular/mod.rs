@@ -13,6 +13,7 @@ mod scalar;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use ruleproof_sigma::correlation::format_timestamp;
 use serde_json::{Map, Value};
 
 use crate::error::KqlError;
@@ -108,9 +109,12 @@ impl Table {
     /// milliseconds since the epoch (null for an event without one, which the query then leaves
     /// out as the engine does).
     pub fn of_sequence(table: &str, events: &[(&Map<String, Value>, Option<i64>)]) -> Table {
-        let records: Vec<Map<String, Value>> =
-            events.iter().map(|(event, _)| (*event).clone()).collect();
+        let records: Vec<Map<String, Value>> = events
+            .iter()
+            .map(|(row, time)| sequence_record(table, row, *time))
+            .collect();
         let mut out = Table::from_records(table_schema(table), &records);
+        // Without a typed schema the time column is read as text; it is a datetime.
         let time = crate::correlation::time_column(table);
         let at = match out.columns.iter().position(|c| c == time) {
             Some(at) => at,
@@ -147,6 +151,24 @@ impl Table {
             )
         })
     }
+}
+
+/// A row of `table` for an event of a sequence (already mapped as for a detection rule's parity
+/// check, [`crate::fixture_row`]), with the table's time column
+/// ([`crate::correlation::time_column`]) set to `time` (RFC 3339 with milliseconds; null when
+/// the event has no time). Local parity ([`Table::of_sequence`]) and replay scripts write
+/// sequences this way.
+pub fn sequence_record(
+    table: &str,
+    row: &Map<String, Value>,
+    time: Option<i64>,
+) -> Map<String, Value> {
+    let mut record = row.clone();
+    record.insert(
+        crate::correlation::time_column(table).to_owned(),
+        time.map_or(Value::Null, |t| Value::String(format_timestamp(t))),
+    );
+    record
 }
 
 /// Where a tabular expression's rows come from, and its operators.

@@ -1,6 +1,8 @@
 //! Atoms (cheap facts about an event) and the necessary conditions over them that rules are
 //! reduced to: how they combine, when they hold, and which atom indexes a rule best.
 
+use std::collections::HashMap;
+
 /// Where in a value a literal must be found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Anchor {
@@ -111,4 +113,110 @@ pub(super) fn atom_cost(key: &AtomKey) -> f64 {
         AtomKey::Present(_) => return PRESENT_COST,
     };
     weight / (len as f64 + 1.0)
+}
+
+/// An `Any` with at least this many atoms has them replaced by one derived atom.
+pub(super) const MIN_UNION: usize = 8;
+
+/// Replaces the atoms of every `Any` that has at least [`MIN_UNION`] of them by one derived atom,
+/// numbered from `atom_count` on, that holds when any of them does; equal sets share one. A
+/// candidate's need is then checked with one lookup per union instead of a walk over a list of
+/// hundreds of values (`Image|endswith` lists, hash lists) up to the one that holds. Returns,
+/// per atom, the derived atoms it makes hold, and the number of atoms and derived atoms.
+pub(super) fn fold_unions(needs: &mut [Need], atom_count: usize) -> (Vec<Vec<u32>>, usize) {
+    let mut unions = Unions {
+        ids: HashMap::new(),
+        implied: vec![Vec::new(); atom_count],
+        next: atom_count as u32,
+    };
+    for need in needs {
+        unions.fold(need);
+    }
+    (unions.implied, unions.next as usize)
+}
+
+struct Unions {
+    ids: HashMap<Vec<u32>, u32>,
+    implied: Vec<Vec<u32>>,
+    next: u32,
+}
+
+impl Unions {
+    fn fold(&mut self, need: &mut Need) {
+        match need {
+            Need::Any(items) => {
+                let mut members: Vec<u32> = items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Need::Atom(atom) => Some(*atom),
+                        _ => None,
+                    })
+                    .collect();
+                members.sort_unstable();
+                members.dedup();
+                if members.len() >= MIN_UNION {
+                    let union = self.union(members);
+                    items.retain(|item| !matches!(item, Need::Atom(_)));
+                    items.push(Need::Atom(union));
+                }
+                items.iter_mut().for_each(|item| self.fold(item));
+                if let [only] = items.as_mut_slice() {
+                    *need = std::mem::replace(only, Need::True);
+                }
+            }
+            Need::All(items) => items.iter_mut().for_each(|item| self.fold(item)),
+            Need::True | Need::Atom(_) => {}
+        }
+    }
+
+    fn union(&mut self, members: Vec<u32>) -> u32 {
+        if let Some(id) = self.ids.get(&members) {
+            return *id;
+        }
+        let id = self.next;
+        self.next += 1;
+        for member in &members {
+            self.implied[*member as usize].push(id);
+        }
+        self.ids.insert(members, id);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_unions_become_one_derived_atom_shared_by_equal_sets() {
+        let list = |from: u32| Need::Any((from..from + 8).map(Need::Atom).collect());
+        let mut needs = vec![
+            Need::All(vec![Need::Atom(20), list(0)]),
+            // The same set again, with a non-atom alternative that must stay.
+            Need::Any(
+                (0..8)
+                    .rev()
+                    .map(Need::Atom)
+                    .chain([Need::All(vec![Need::Atom(20), Need::Atom(21)])])
+                    .collect(),
+            ),
+            // Too small to fold.
+            Need::Any(vec![Need::Atom(8), Need::Atom(9)]),
+        ];
+        let (implied, count) = fold_unions(&mut needs, 22);
+        assert_eq!(count, 23);
+        assert_eq!(
+            needs,
+            vec![
+                Need::All(vec![Need::Atom(20), Need::Atom(22)]),
+                Need::Any(vec![
+                    Need::All(vec![Need::Atom(20), Need::Atom(21)]),
+                    Need::Atom(22)
+                ]),
+                Need::Any(vec![Need::Atom(8), Need::Atom(9)]),
+            ]
+        );
+        assert!((0..8).all(|a| implied[a] == vec![22]));
+        assert!((8..22).all(|a| implied[a].is_empty()));
+    }
 }

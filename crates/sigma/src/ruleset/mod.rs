@@ -34,7 +34,7 @@ use crate::compile::{CompiledRule, ValueMatcher};
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath};
 use analysis::Builder;
-use atoms::{Anchor, AtomKey, Need};
+use atoms::{Anchor, AtomKey, Need, fold_unions};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
 use scanner::{FIELD_DFA_BYTES, FieldIndex, KEYWORD_DFA_BYTES, LiteralScanner};
@@ -80,6 +80,12 @@ pub struct RuleSetIndex {
     /// Literals of keyword searches, searched in every value of the event.
     keywords: Option<LiteralScanner>,
     atom_count: usize,
+    /// Atoms and the derived atoms of unions (see [`fold_unions`]): the size of a scratch's
+    /// `atom_seen`.
+    seen_count: usize,
+    /// The derived atoms each atom makes hold, as offsets into `union_ids` (CSR layout).
+    union_offsets: Vec<u32>,
+    union_ids: Vec<u32>,
     /// The rules each atom triggers, as offsets into `trigger_rules` (CSR layout).
     trigger_offsets: Vec<u32>,
     trigger_rules: Vec<u32>,
@@ -163,7 +169,7 @@ impl RuleSetIndex {
         for rule in &mut rules {
             for_each_field_mut(rule, &mut |path| path.set_slot(builder.field(path)));
         }
-        let needs: Vec<Need> = rules
+        let mut needs: Vec<Need> = rules
             .iter()
             .map(|r| builder.cond(&r.condition, &r.searches))
             .collect();
@@ -188,6 +194,16 @@ impl RuleSetIndex {
                 }
                 None => always.push(rule as u32),
             }
+        }
+        // Triggers are chosen among the atoms themselves; the needs checked afterwards may use
+        // derived atoms.
+        let (implied, seen_count) = fold_unions(&mut needs, atom_count);
+        let mut union_offsets = Vec::with_capacity(atom_count + 1);
+        let mut union_ids = Vec::new();
+        union_offsets.push(0);
+        for unions in &implied {
+            union_ids.extend_from_slice(unions);
+            union_offsets.push(union_ids.len() as u32);
         }
         let mut trigger_offsets = Vec::with_capacity(atom_count + 1);
         let mut trigger_rules = Vec::new();
@@ -255,6 +271,9 @@ impl RuleSetIndex {
             dotted_roots,
             keywords: LiteralScanner::build(keyword_literals, KEYWORD_DFA_BYTES),
             atom_count,
+            seen_count,
+            union_offsets,
+            union_ids,
             trigger_offsets,
             trigger_rules,
             always,
@@ -294,7 +313,7 @@ impl RuleSetIndex {
                 .iter()
                 .filter_map(|f| f.scanner.as_ref())
                 .chain(self.keywords.as_ref())
-                .map(|s| s.automaton.memory_usage())
+                .map(LiteralScanner::memory_usage)
                 .sum(),
         }
     }
@@ -303,7 +322,7 @@ impl RuleSetIndex {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             epoch: 0,
-            atom_seen: vec![0; self.atom_count],
+            atom_seen: vec![0; self.seen_count],
             rule_seen: vec![0; self.rules.len()],
             candidates: Vec::with_capacity(64),
             text: String::with_capacity(1024),
@@ -355,7 +374,7 @@ impl RuleSetIndex {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        scratch.begin(self.atom_count, self.rules.len(), self.fields.len());
+        scratch.begin(self.seen_count, self.rules.len(), self.fields.len());
         let epoch = scratch.epoch;
         scratch.text.clear();
         scratch.bounds.clear();
@@ -419,14 +438,11 @@ impl RuleSetIndex {
             self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
         }
         if let Some(keywords) = &self.keywords {
-            for m in keywords
-                .automaton
-                .find_overlapping_iter(&text.as_bytes()[..keyword_end])
-            {
-                for (_, atom) in &keywords.atoms[m.pattern().as_usize()] {
+            keywords.for_each_match(&text.as_bytes()[..keyword_end], |pattern, _| {
+                for (_, atom) in &keywords.atoms[pattern] {
                     found.hit(*atom);
                 }
-            }
+            });
         }
         for rule in &self.always {
             found.candidate(*rule);
@@ -451,6 +467,12 @@ impl RuleSetIndex {
             }
         }
         scratch.values = recycle(values);
+    }
+
+    fn unions_of(&self, atom: u32) -> &[u32] {
+        let start = self.union_offsets[atom as usize] as usize;
+        let end = self.union_offsets[atom as usize + 1] as usize;
+        &self.union_ids[start..end]
     }
 
     fn triggered(&self, atom: u32) -> &[u32] {
@@ -576,6 +598,9 @@ impl Found<'_> {
             return;
         }
         *slot = self.epoch;
+        for &union in self.index.unions_of(atom) {
+            self.seen[union as usize] = self.epoch;
+        }
         for &rule in self.index.triggered(atom) {
             self.candidate(rule);
         }

@@ -1,5 +1,7 @@
 //! RP111 duplicate-value: the same value twice in one list.
 
+use std::collections::HashSet;
+
 use ruleproof_sigma::detection::Item;
 use ruleproof_sigma::fold::fold_case;
 use ruleproof_sigma::modifier::Modifier;
@@ -27,7 +29,8 @@ pub fn check(item: &Item, out: &mut Vec<Finding>) {
             Modifier::Cased | Modifier::Re | Modifier::Base64 | Modifier::Base64Offset
         )
     });
-    let mut seen: Vec<String> = Vec::with_capacity(item.values.len());
+    // A set, not a list: SigmaHQ has value lists of several hundred entries.
+    let mut seen: HashSet<String> = HashSet::with_capacity(item.values.len());
     for value in &item.values {
         let text = value.value.text();
         let key = if cased {
@@ -35,14 +38,12 @@ pub fn check(item: &Item, out: &mut Vec<Finding>) {
         } else {
             fold_case(&text)
         };
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             out.push(Finding::new(
                 &LINT,
                 value.span,
                 format!("`{text}` is already in this list"),
             ));
-        } else {
-            seen.push(key);
         }
     }
 }
