@@ -14,11 +14,13 @@
 //! 3. each observation is joined (`join kind=inner`) with the observations of its group and kept
 //!    with those of its window (`ruleproof_in_row <= ruleproof_row` and
 //!    `ruleproof_in_time >= ruleproof_time - <timespan>`), then `summarize`d per observation
-//!    into the correlation's value, and the condition keeps the alerts.
+//!    into the correlation's value, and the condition keeps the alerts. The percentile types
+//!    gather the window's values (`make_list`), sort them and interpolate between the closest
+//!    ranks as the engine does ([`percentile_rank`]): Kusto's `percentile()` is an estimate.
 //!
 //! A chain (a correlation over a correlation) reads the alerts of the inner query as
 //! observations, as the engine does. What has no exact form is refused, naming the construct:
-//! `temporal_ordered`, and the percentile types (Kusto's `percentile()` is an estimate).
+//! `temporal_ordered`, and `value_percentile` without `percentile`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -228,16 +230,25 @@ impl<'a> Writer<'a> {
                 ));
             }
             CorrelationType::ValuePercentile | CorrelationType::ValueMedian => {
-                return Err(self.error(
-                    self.span,
-                    Reason::Unsupported,
-                    format!(
-                        "`{}` has no exact KQL form: Kusto's `percentile()` is an estimate \
-                         (nearest rank), the engine interpolates between the closest ranks",
-                        correlation.correlation_type.as_str()
-                    ),
-                ));
+                "make_list(ruleproof_in_value)"
             }
+        };
+        let percentile = match correlation.correlation_type {
+            CorrelationType::ValueMedian => Some(50.0),
+            CorrelationType::ValuePercentile => match correlation.condition.percentile {
+                Some(p) => Some(p),
+                None => {
+                    return Err(self.error(
+                        self.span,
+                        Reason::Unsupported,
+                        "`value_percentile` without `percentile` (the share of the window's \
+                         observations holding the current value) has no KQL form here: \
+                         give `percentile` for an exact percentile"
+                            .to_owned(),
+                    ));
+                }
+            },
+            _ => None,
         };
         self.stack.push(reference.clone());
         self.written += 1;
@@ -296,11 +307,16 @@ impl<'a> Writer<'a> {
             .map(|g| format!(", {}", column(g)))
             .collect();
         let condition = condition(correlation);
+        let (summarized, rank) = match percentile {
+            None => (VALUE_COLUMN, String::new()),
+            Some(p) => ("ruleproof_values", percentile_rank(p)),
+        };
         let alerts = format!(
             "{observations}\n\
              | join kind=inner ({observations} | project ruleproof_group, ruleproof_in_time = {TIME_COLUMN}, ruleproof_in_row = ruleproof_row, ruleproof_in_source = ruleproof_source, ruleproof_in_value = {VALUE_COLUMN}) on ruleproof_group\n\
              | where ruleproof_in_row <= ruleproof_row and ruleproof_in_time >= {TIME_COLUMN} - {timespan}\n\
-             | summarize {VALUE_COLUMN} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
+             | summarize {summarized} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
+             {rank}\
              | where {condition}\n\
              | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}",
             timespan = timespan(correlation.timespan.seconds),
@@ -407,7 +423,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The expression of an observation's value: the case-folded text of the `value_count`
-    /// fields, the number of `value_sum`/`value_avg`'s field, or nothing for the counting
+    /// fields, the number of the numeric types' field, or nothing for the counting
     /// types; adds the presence tests that leave out events without it, as the engine does.
     fn value_of(
         &self,
@@ -429,7 +445,10 @@ impl<'a> Writer<'a> {
                     _ => format!("strcat({})", parts.join(", \"\\u001f\", ")),
                 }
             }
-            CorrelationType::ValueSum | CorrelationType::ValueAvg => {
+            CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile
+            | CorrelationType::ValueMedian => {
                 let col = column_of(&fields[0])?;
                 present.push(format!("isnotnull(todouble({col}))"));
                 format!("todouble({col})")
@@ -574,6 +593,31 @@ fn condition(correlation: &Correlation) -> String {
         })
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+/// The stages after `summarize ruleproof_values = make_list(…)` that give [`VALUE_COLUMN`] the
+/// `p`th percentile of the window's values exactly as the engine computes it
+/// (`docs/semantics.md`): the values sorted, the rank `p / 100 × (n − 1)`, and linear
+/// interpolation between the elements at its floor (`tolong` truncates a non-negative rank)
+/// and its ceiling. The same IEEE operations in the same order give the engine's number.
+fn percentile_rank(p: f64) -> String {
+    format!(
+        "| extend ruleproof_values = array_sort_asc(ruleproof_values)\n\
+         | extend ruleproof_rank = {p} / 100.0 * (array_length(ruleproof_values) - 1)\n\
+         | extend ruleproof_low = tolong(ruleproof_rank), ruleproof_high = tolong(ceiling(ruleproof_rank))\n\
+         | extend {VALUE_COLUMN} = todouble(ruleproof_values[ruleproof_low]) + (todouble(ruleproof_values[ruleproof_high]) - todouble(ruleproof_values[ruleproof_low])) * (ruleproof_rank - ruleproof_low)\n",
+        p = real_literal(p),
+    )
+}
+
+/// A real literal: a whole number gets `.0`, so that Kusto divides it as a real.
+fn real_literal(value: f64) -> String {
+    let text = number_text(value);
+    if text.contains(['.', 'e', 'E']) {
+        text
+    } else {
+        format!("{text}.0")
+    }
 }
 
 /// A timespan literal in the largest unit that divides it (`10m`, `1h`, `90s`).

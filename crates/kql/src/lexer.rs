@@ -37,7 +37,7 @@ pub(crate) struct Token {
 /// Symbolic tokens, longest first so that `==` wins over `=` and `..` over `.`.
 const PUNCTS: &[&str] = &[
     "==", "!=", "=~", "!~", "<=", ">=", "..", "(", ")", "[", "]", ",", "|", ".", "-", ";", "<",
-    ">", "=", "*",
+    ">", "=", "*", "+", "/",
 ];
 
 /// Splits `text` into tokens, always ending with one [`Tok::Eof`].

@@ -21,7 +21,10 @@
 //!   aggregates `count()`, `count_distinct()` (exact, nulls ignored,
 //!   <https://learn.microsoft.com/kusto/query/count-distinct-aggregation-function>), `sum()`
 //!   and `avg()` (nulls ignored, <https://learn.microsoft.com/kusto/query/sum-aggregation-function>,
-//!   <https://learn.microsoft.com/kusto/query/avg-aggregation-function>).
+//!   <https://learn.microsoft.com/kusto/query/avg-aggregation-function>), `make_list()` (an
+//!   array of the non-null values, in input order here: Kusto keeps the order only for sorted
+//!   input, and the converter sorts the array it builds,
+//!   <https://learn.microsoft.com/kusto/query/make-list-aggregation-function>).
 //! - `union A, B` (<https://learn.microsoft.com/kusto/query/union-operator>): the default
 //!   `kind=outer`, every column of every input, missing ones null; rows of the first input
 //!   first here (Kusto does not define the order).
@@ -66,6 +69,7 @@ pub(crate) enum Aggregate {
     CountDistinct(Scalar),
     Sum(Scalar),
     Avg(Scalar),
+    MakeList(Scalar),
 }
 
 impl Operator {
@@ -329,6 +333,7 @@ fn summarize(input: &Table, aggregates: &[(String, Aggregate)], by: &[(String, S
             };
             values.push(match aggregate {
                 Aggregate::Count => Val::Long(rows.len() as i64),
+                Aggregate::MakeList(e) => Val::Array(of(e)),
                 Aggregate::CountDistinct(e) => {
                     let mut seen: Vec<String> = of(e).iter().filter_map(Val::key).collect();
                     seen.sort();
@@ -416,6 +421,7 @@ fn aggregate(parser: &mut ScalarParser<'_>) -> Result<Aggregate, KqlError> {
         "count_distinct" => Aggregate::CountDistinct(parser.expr()?),
         "sum" => Aggregate::Sum(parser.expr()?),
         "avg" => Aggregate::Avg(parser.expr()?),
+        "make_list" => Aggregate::MakeList(parser.expr()?),
         other => return Err(KqlError::unsupported(token.span.clone(), other)),
     };
     parser.expect_punct(")")?;

@@ -20,6 +20,17 @@
 //!   (<https://learn.microsoft.com/kusto/query/isnull-function>), `isempty()`/`isnotempty()`
 //!   (<https://learn.microsoft.com/kusto/query/isempty-function>), `row_number()` (1-based over
 //!   a serialized row set, <https://learn.microsoft.com/kusto/query/row-number-function>).
+//! - **Arithmetic** `+`, `-`, `*`, `/` (<https://learn.microsoft.com/kusto/query/numerical-operators>):
+//!   two longs give a long (`/` an integer division, a null on division by zero), a real
+//!   operand makes the result a real; `*` and `/` bind tighter than `+` and `-`.
+//! - **Arrays** (`dynamic`, <https://learn.microsoft.com/kusto/query/scalar-data-types/dynamic>):
+//!   `a[i]` is the element at the 0-based index `i`, null past the end (the converter emits no
+//!   negative index); `array_length()` (null for a non-array,
+//!   <https://learn.microsoft.com/kusto/query/array-length-function>), `array_sort_asc()` (nulls
+//!   last, <https://learn.microsoft.com/kusto/query/array-sort-asc-function>).
+//! - **Rounding**: `ceiling()` (<https://learn.microsoft.com/kusto/query/ceiling-function>),
+//!   `tolong()` (a real truncated toward zero, null for text that is no number,
+//!   <https://learn.microsoft.com/kusto/query/tolong-function>).
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -43,6 +54,8 @@ pub(crate) enum Val {
     DateTime(i64),
     /// Milliseconds.
     Timespan(i64),
+    /// A `dynamic` array.
+    Array(Vec<Val>),
 }
 
 impl Val {
@@ -57,6 +70,7 @@ impl Val {
             Val::Str(s) => Value::String(s.clone()),
             Val::DateTime(t) => Value::String(format_timestamp(*t)),
             Val::Timespan(t) => Value::from(*t),
+            Val::Array(items) => Value::Array(items.iter().map(Val::to_json).collect()),
         }
     }
 
@@ -90,6 +104,7 @@ impl Val {
             Val::Real(r) => r.to_string(),
             Val::DateTime(t) => format_timestamp(*t),
             Val::Timespan(t) => t.to_string(),
+            Val::Array(_) => self.to_json().to_string(),
         }
     }
 
@@ -126,6 +141,7 @@ impl Val {
             Val::Bool(b) => Some(format!("b{b}")),
             Val::DateTime(t) => Some(format!("d{t}")),
             Val::Timespan(t) => Some(format!("t{t}")),
+            Val::Array(_) => Some(format!("a{}", self.text())),
         }
     }
 }
@@ -144,7 +160,13 @@ pub(crate) enum Scalar {
         left: Box<Scalar>,
         right: Box<Scalar>,
     },
-    Subtract(Box<Scalar>, Box<Scalar>),
+    Arithmetic {
+        op: ArithmeticOp,
+        left: Box<Scalar>,
+        right: Box<Scalar>,
+    },
+    /// `array[index]`.
+    Index(Box<Scalar>, Box<Scalar>),
     And(Vec<Scalar>),
     Or(Vec<Scalar>),
     Not(Box<Scalar>),
@@ -161,6 +183,15 @@ pub(crate) enum CompareOp {
     Ge,
 }
 
+/// An arithmetic operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArithmeticOp {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+}
+
 /// A scalar function the evaluator runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Function {
@@ -173,6 +204,10 @@ pub(crate) enum Function {
     IsEmpty,
     IsNotEmpty,
     RowNumber,
+    ArrayLength,
+    ArraySortAsc,
+    Ceiling,
+    ToLong,
 }
 
 impl Function {
@@ -187,6 +222,10 @@ impl Function {
             "isempty" => Function::IsEmpty,
             "isnotempty" => Function::IsNotEmpty,
             "row_number" => Function::RowNumber,
+            "array_length" => Function::ArrayLength,
+            "array_sort_asc" => Function::ArraySortAsc,
+            "ceiling" => Function::Ceiling,
+            "tolong" => Function::ToLong,
             _ => return None,
         })
     }
@@ -205,9 +244,9 @@ impl Scalar {
             Scalar::Call { function, args } => {
                 *function == Function::RowNumber || args.iter().any(Scalar::uses_row_number)
             }
-            Scalar::Compare { left, right, .. } | Scalar::Subtract(left, right) => {
-                left.uses_row_number() || right.uses_row_number()
-            }
+            Scalar::Compare { left, right, .. }
+            | Scalar::Arithmetic { left, right, .. }
+            | Scalar::Index(left, right) => left.uses_row_number() || right.uses_row_number(),
             Scalar::And(items) | Scalar::Or(items) => items.iter().any(Scalar::uses_row_number),
             Scalar::Not(inner) => inner.uses_row_number(),
             Scalar::Column(_) | Scalar::Literal(_) => false,
@@ -258,6 +297,37 @@ impl Scalar {
                     Function::IsEmpty => Val::Bool(first().text().is_empty()),
                     Function::IsNotEmpty => Val::Bool(!first().text().is_empty()),
                     Function::RowNumber => Val::Long(context.row_number),
+                    Function::ArrayLength => match first() {
+                        Val::Array(items) => Val::Long(items.len() as i64),
+                        _ => Val::Null,
+                    },
+                    Function::ArraySortAsc => match first() {
+                        Val::Array(mut items) => {
+                            // Nulls last; values of one type by their order (reals totally, so
+                            // that the sort is deterministic).
+                            items.sort_by(|a, b| match (a, b) {
+                                (Val::Null, Val::Null) => Ordering::Equal,
+                                (Val::Null, _) => Ordering::Greater,
+                                (_, Val::Null) => Ordering::Less,
+                                (Val::Real(a), Val::Real(b)) => a.total_cmp(b),
+                                (a, b) => a.compare(b).unwrap_or(Ordering::Equal),
+                            });
+                            Val::Array(items)
+                        }
+                        _ => Val::Null,
+                    },
+                    Function::Ceiling => match first() {
+                        Val::Long(i) => Val::Long(i),
+                        Val::Real(r) => Val::Real(r.ceil()),
+                        _ => Val::Null,
+                    },
+                    Function::ToLong => match first() {
+                        Val::Long(i) => Val::Long(i),
+                        Val::Real(r) if r.is_finite() => Val::Long(r.trunc() as i64),
+                        Val::Bool(b) => Val::Long(i64::from(b)),
+                        Val::Str(s) => s.trim().parse::<i64>().map_or(Val::Null, Val::Long),
+                        _ => Val::Null,
+                    },
                 }
             }
             Scalar::Compare { op, left, right } => {
@@ -265,24 +335,21 @@ impl Scalar {
                 let right = right.evaluate(row, columns, context);
                 compare(*op, &left, &right)
             }
-            Scalar::Subtract(left, right) => {
-                match (
-                    left.evaluate(row, columns, context),
-                    right.evaluate(row, columns, context),
-                ) {
-                    (Val::DateTime(a), Val::Timespan(b)) => {
-                        a.checked_sub(b).map_or(Val::Null, Val::DateTime)
-                    }
-                    (Val::DateTime(a), Val::DateTime(b)) | (Val::Timespan(a), Val::Timespan(b)) => {
-                        a.checked_sub(b).map_or(Val::Null, Val::Timespan)
-                    }
-                    (Val::Long(a), Val::Long(b)) => a.checked_sub(b).map_or(Val::Null, Val::Long),
-                    (a, b) => match (a.number(), b.number()) {
-                        (Some(a), Some(b)) => Val::Real(a - b),
-                        _ => Val::Null,
-                    },
-                }
-            }
+            Scalar::Arithmetic { op, left, right } => arithmetic(
+                *op,
+                left.evaluate(row, columns, context),
+                right.evaluate(row, columns, context),
+            ),
+            Scalar::Index(array, index) => match (
+                array.evaluate(row, columns, context),
+                index.evaluate(row, columns, context),
+            ) {
+                (Val::Array(items), Val::Long(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i).cloned())
+                    .unwrap_or(Val::Null),
+                _ => Val::Null,
+            },
             Scalar::And(items) => kleene(items, row, columns, context, false),
             Scalar::Or(items) => kleene(items, row, columns, context, true),
             Scalar::Not(inner) => match inner.evaluate(row, columns, context) {
@@ -290,6 +357,38 @@ impl Scalar {
                 _ => Val::Null,
             },
         }
+    }
+}
+
+/// `left op right` for numbers, datetimes and timespans; null for other operands.
+fn arithmetic(op: ArithmeticOp, left: Val, right: Val) -> Val {
+    match (op, left, right) {
+        (ArithmeticOp::Subtract, Val::DateTime(a), Val::Timespan(b)) => {
+            a.checked_sub(b).map_or(Val::Null, Val::DateTime)
+        }
+        (ArithmeticOp::Add, Val::DateTime(a), Val::Timespan(b)) => {
+            a.checked_add(b).map_or(Val::Null, Val::DateTime)
+        }
+        (ArithmeticOp::Subtract, Val::DateTime(a), Val::DateTime(b))
+        | (ArithmeticOp::Subtract, Val::Timespan(a), Val::Timespan(b)) => {
+            a.checked_sub(b).map_or(Val::Null, Val::Timespan)
+        }
+        (op, Val::Long(a), Val::Long(b)) => match op {
+            ArithmeticOp::Add => a.checked_add(b),
+            ArithmeticOp::Subtract => a.checked_sub(b),
+            ArithmeticOp::Multiply => a.checked_mul(b),
+            ArithmeticOp::Divide => a.checked_div(b),
+        }
+        .map_or(Val::Null, Val::Long),
+        (op, a, b) => match (a.number(), b.number()) {
+            (Some(a), Some(b)) => Val::Real(match op {
+                ArithmeticOp::Add => a + b,
+                ArithmeticOp::Subtract => a - b,
+                ArithmeticOp::Multiply => a * b,
+                ArithmeticOp::Divide => a / b,
+            }),
+            _ => Val::Null,
+        },
     }
 }
 
@@ -366,6 +465,8 @@ impl ScalarParser<'_> {
             == Tok::Punct(match punct {
                 "(" => "(",
                 ")" => ")",
+                "[" => "[",
+                "]" => "]",
                 "," => ",",
                 "=" => "=",
                 "|" => "|",
@@ -468,13 +569,51 @@ impl ScalarParser<'_> {
     }
 
     fn additive(&mut self) -> Result<Scalar, KqlError> {
-        let mut left = self.primary()?;
-        while self.peek().tok == Tok::Punct("-") {
+        let mut left = self.multiplicative()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Punct("+") => ArithmeticOp::Add,
+                Tok::Punct("-") => ArithmeticOp::Subtract,
+                _ => return Ok(left),
+            };
             self.bump();
-            let right = self.primary()?;
-            left = Scalar::Subtract(Box::new(left), Box::new(right));
+            let right = self.multiplicative()?;
+            left = Scalar::Arithmetic {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
-        Ok(left)
+    }
+
+    fn multiplicative(&mut self) -> Result<Scalar, KqlError> {
+        let mut left = self.postfix()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Punct("*") => ArithmeticOp::Multiply,
+                Tok::Punct("/") => ArithmeticOp::Divide,
+                _ => return Ok(left),
+            };
+            self.bump();
+            let right = self.postfix()?;
+            left = Scalar::Arithmetic {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
+        }
+    }
+
+    /// A primary followed by any `[index]`es.
+    fn postfix(&mut self) -> Result<Scalar, KqlError> {
+        let mut value = self.primary()?;
+        while self.is_punct("[") {
+            self.bump();
+            let index = self.expr()?;
+            self.expect_punct("]")?;
+            value = Scalar::Index(Box::new(value), Box::new(index));
+        }
+        Ok(value)
     }
 
     fn primary(&mut self) -> Result<Scalar, KqlError> {
