@@ -20,7 +20,8 @@
 //!
 //! A chain (a correlation over a correlation) reads the alerts of the inner query as
 //! observations, as the engine does. What has no exact form is refused, naming the construct:
-//! `temporal_ordered`, and `value_percentile` without `percentile`.
+//! `value_percentile` without `percentile`. `temporal_ordered` finds the order with one
+//! summarize per rule over the window rows ([`Writer::ordered_alerts`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -219,16 +220,8 @@ impl<'a> Writer<'a> {
             CorrelationType::Temporal => "count_distinct(ruleproof_in_source)",
             CorrelationType::ValueSum => "sum(ruleproof_in_value)",
             CorrelationType::ValueAvg => "avg(ruleproof_in_value)",
-            CorrelationType::TemporalOrdered => {
-                return Err(self.error(
-                    self.span,
-                    Reason::Unsupported,
-                    "`temporal_ordered` has no exact KQL form here: the order of the rules \
-                     within each sliding window is not expressible with a join and summarize \
-                     (refused rather than converted as `temporal`)"
-                        .to_owned(),
-                ));
-            }
+            // The order is found by `ordered_alerts`, one step per rule.
+            CorrelationType::TemporalOrdered => "",
             CorrelationType::ValuePercentile | CorrelationType::ValueMedian => {
                 "make_list(ruleproof_in_value)"
             }
@@ -311,16 +304,23 @@ impl<'a> Writer<'a> {
             None => (VALUE_COLUMN, String::new()),
             Some(p) => ("ruleproof_values", percentile_rank(p)),
         };
-        let alerts = format!(
+        let window = format!(
             "{observations}\n\
              | join kind=inner ({observations} | project ruleproof_group, ruleproof_in_time = {TIME_COLUMN}, ruleproof_in_row = ruleproof_row, ruleproof_in_source = ruleproof_source, ruleproof_in_value = {VALUE_COLUMN}) on ruleproof_group\n\
-             | where ruleproof_in_row <= ruleproof_row and ruleproof_in_time >= {TIME_COLUMN} - {timespan}\n\
-             | summarize {summarized} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
-             {rank}\
-             | where {condition}\n\
-             | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}",
+             | where ruleproof_in_row <= ruleproof_row and ruleproof_in_time >= {TIME_COLUMN} - {timespan}",
             timespan = timespan(correlation.timespan.seconds),
         );
+        let alerts = if correlation.correlation_type == CorrelationType::TemporalOrdered {
+            self.ordered_alerts(correlation, index, &window, &groups, &condition)
+        } else {
+            format!(
+                "{window}\n\
+                 | summarize {summarized} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
+                 {rank}\
+                 | where {condition}\n\
+                 | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}"
+            )
+        };
         if self.stack.is_empty() {
             return Ok(alerts);
         }
@@ -328,6 +328,60 @@ impl<'a> Writer<'a> {
         writeln!(self.lets, "let {name} = {alerts};").expect("writing to a String");
         self.converted.insert(reference, name.clone());
         Ok(name)
+    }
+
+    /// `temporal_ordered`'s alerts, as the engine finds the order (`docs/semantics.md`): in
+    /// each window, greedily from its start, the first observation of the first rule, then the
+    /// first of the second rule after it (in row order, so equal times keep the order of the
+    /// rows), and so on; the value is how many rules were found. One `let` per rule: the window
+    /// rows (a `let` of `window`) joined with the previous step's positions, summarized per
+    /// alert row into this rule's position, `ruleproof_row + 1` when there is none (no window
+    /// row comes after it, so every later rule is missing too).
+    fn ordered_alerts(
+        &mut self,
+        correlation: &Correlation,
+        index: usize,
+        window: &str,
+        groups: &str,
+        condition: &str,
+    ) -> String {
+        let rows = format!("ruleproof_window_{index}");
+        writeln!(self.lets, "let {rows} = {window};").expect("writing to a String");
+        let mut found = String::new();
+        let mut previous = None;
+        for (slot, (entry, _)) in correlation.rules.iter().enumerate() {
+            let input = match &previous {
+                None => rows.clone(),
+                Some(step) => format!(
+                    "{rows}\n| join kind=inner ({step} | project ruleproof_row{found}) on ruleproof_row"
+                ),
+            };
+            let after = match slot {
+                0 => String::new(),
+                _ => format!(" and ruleproof_in_row > ruleproof_at_{}", slot - 1),
+            };
+            let step = format!("ruleproof_ordered_{index}_{slot}");
+            writeln!(
+                self.lets,
+                "let {step} = {input}\n\
+                 | summarize ruleproof_at_{slot} = min(iff(ruleproof_in_source == {source}{after}, ruleproof_in_row, ruleproof_row + 1)) by ruleproof_row, {TIME_COLUMN}{groups}{found};",
+                source = string_literal(entry),
+            )
+            .expect("writing to a String");
+            write!(found, ", ruleproof_at_{slot}").expect("writing to a String");
+            previous = Some(step);
+        }
+        let value = (0..correlation.rules.len())
+            .map(|slot| format!("iff(ruleproof_at_{slot} <= ruleproof_row, 1, 0)"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        format!(
+            "{}\n\
+             | extend {VALUE_COLUMN} = {value}\n\
+             | where {condition}\n\
+             | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}",
+            previous.unwrap_or(rows)
+        )
     }
 
     /// A referenced detection rule's observations: its converted query, the rows with a time

@@ -21,7 +21,9 @@
 //!   aggregates `count()`, `count_distinct()` (exact, nulls ignored,
 //!   <https://learn.microsoft.com/kusto/query/count-distinct-aggregation-function>), `sum()`
 //!   and `avg()` (nulls ignored, <https://learn.microsoft.com/kusto/query/sum-aggregation-function>,
-//!   <https://learn.microsoft.com/kusto/query/avg-aggregation-function>), `make_list()` (an
+//!   <https://learn.microsoft.com/kusto/query/avg-aggregation-function>), `min()` (nulls
+//!   ignored, null for none, <https://learn.microsoft.com/kusto/query/min-aggregation-function>),
+//!   `make_list()` (an
 //!   array of the non-null values, in input order here: Kusto keeps the order only for sorted
 //!   input, and the converter sorts the array it builds,
 //!   <https://learn.microsoft.com/kusto/query/make-list-aggregation-function>).
@@ -70,6 +72,7 @@ pub(crate) enum Aggregate {
     Sum(Scalar),
     Avg(Scalar),
     MakeList(Scalar),
+    Min(Scalar),
 }
 
 impl Operator {
@@ -334,6 +337,16 @@ fn summarize(input: &Table, aggregates: &[(String, Aggregate)], by: &[(String, S
             values.push(match aggregate {
                 Aggregate::Count => Val::Long(rows.len() as i64),
                 Aggregate::MakeList(e) => Val::Array(of(e)),
+                Aggregate::Min(e) => of(e)
+                    .into_iter()
+                    .reduce(|least, v| {
+                        if v.compare(&least) == Some(std::cmp::Ordering::Less) {
+                            v
+                        } else {
+                            least
+                        }
+                    })
+                    .unwrap_or(Val::Null),
                 Aggregate::CountDistinct(e) => {
                     let mut seen: Vec<String> = of(e).iter().filter_map(Val::key).collect();
                     seen.sort();
@@ -422,6 +435,7 @@ fn aggregate(parser: &mut ScalarParser<'_>) -> Result<Aggregate, KqlError> {
         "sum" => Aggregate::Sum(parser.expr()?),
         "avg" => Aggregate::Avg(parser.expr()?),
         "make_list" => Aggregate::MakeList(parser.expr()?),
+        "min" => Aggregate::Min(parser.expr()?),
         other => return Err(KqlError::unsupported(token.span.clone(), other)),
     };
     parser.expect_punct(")")?;

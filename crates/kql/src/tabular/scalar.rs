@@ -28,6 +28,8 @@
 //!   negative index); `array_length()` (null for a non-array,
 //!   <https://learn.microsoft.com/kusto/query/array-length-function>), `array_sort_asc()` (nulls
 //!   last, <https://learn.microsoft.com/kusto/query/array-sort-asc-function>).
+//! - **`iff(p, a, b)`**: `a` when `p` is `true`, else `b`
+//!   (<https://learn.microsoft.com/kusto/query/iff-function>).
 //! - **Rounding**: `ceiling()` (<https://learn.microsoft.com/kusto/query/ceiling-function>),
 //!   `tolong()` (a real truncated toward zero, null for text that is no number,
 //!   <https://learn.microsoft.com/kusto/query/tolong-function>).
@@ -208,6 +210,7 @@ pub(crate) enum Function {
     ArraySortAsc,
     Ceiling,
     ToLong,
+    Iff,
 }
 
 impl Function {
@@ -226,6 +229,7 @@ impl Function {
             "array_sort_asc" => Function::ArraySortAsc,
             "ceiling" => Function::Ceiling,
             "tolong" => Function::ToLong,
+            "iff" => Function::Iff,
             _ => return None,
         })
     }
@@ -321,6 +325,16 @@ impl Scalar {
                         Val::Real(r) => Val::Real(r.ceil()),
                         _ => Val::Null,
                     },
+                    Function::Iff => {
+                        let predicate = first();
+                        let if_true = first();
+                        let if_false = first();
+                        if predicate == Val::Bool(true) {
+                            if_true
+                        } else {
+                            if_false
+                        }
+                    }
                     Function::ToLong => match first() {
                         Val::Long(i) => Val::Long(i),
                         Val::Real(r) if r.is_finite() => Val::Long(r.trunc() as i64),
@@ -680,6 +694,7 @@ impl ScalarParser<'_> {
                 let expected = match function {
                     Function::RowNumber => 0..=0,
                     Function::StrCat => 1..=64,
+                    Function::Iff => 3..=3,
                     _ => 1..=1,
                 };
                 if !expected.contains(&args.len()) {
