@@ -16,12 +16,12 @@
 //!    `ruleproof_in_time >= ruleproof_time - <timespan>`), then `summarize`d per observation
 //!    into the correlation's value, and the condition keeps the alerts. The percentile types
 //!    gather the window's values (`make_list`), sort them and interpolate between the closest
-//!    ranks as the engine does ([`percentile_rank`]): Kusto's `percentile()` is an estimate.
+//!    ranks as the engine does (`percentile_rank`): Kusto's `percentile()` is an estimate.
 //!
 //! A chain (a correlation over a correlation) reads the alerts of the inner query as
-//! observations, as the engine does. What has no exact form is refused, naming the construct:
-//! `value_percentile` without `percentile`. `temporal_ordered` finds the order with one
-//! summarize per rule over the window rows ([`Writer::ordered_alerts`]).
+//! observations, as the engine does. `temporal_ordered` finds the order with one summarize per
+//! rule over the window rows (`Writer::ordered_alerts`). What has no exact form (a chain
+//! field that is no group-by name of the inner correlation) is refused, naming the construct.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -50,8 +50,8 @@ pub const VALUE_COLUMN: &str = "ruleproof_value";
 /// correlations are looked up first, as the engine does); `document` must be a correlation.
 ///
 /// # Errors
-/// A [`ConvertError`] naming the construct: a reference to nothing given, a correlation type or
-/// a chain with no exact KQL form, or a referenced rule that does not convert (its own error,
+/// A [`ConvertError`] naming the construct: a reference to nothing given, a chain field with no
+/// exact KQL form, a field the table has no column for, or a referenced rule that does not convert (its own error,
 /// under this correlation's title).
 pub fn convert_correlation(
     document: &Document,
@@ -214,35 +214,6 @@ impl<'a> Writer<'a> {
                 format!("correlation `{reference}` refers to itself through a chain"),
             ));
         }
-        let aggregate = match correlation.correlation_type {
-            CorrelationType::EventCount => "count()",
-            CorrelationType::ValueCount => "count_distinct(ruleproof_in_value)",
-            CorrelationType::Temporal => "count_distinct(ruleproof_in_source)",
-            CorrelationType::ValueSum => "sum(ruleproof_in_value)",
-            CorrelationType::ValueAvg => "avg(ruleproof_in_value)",
-            // The order is found by `ordered_alerts`, one step per rule.
-            CorrelationType::TemporalOrdered => "",
-            CorrelationType::ValuePercentile | CorrelationType::ValueMedian => {
-                "make_list(ruleproof_in_value)"
-            }
-        };
-        let percentile = match correlation.correlation_type {
-            CorrelationType::ValueMedian => Some(50.0),
-            CorrelationType::ValuePercentile => match correlation.condition.percentile {
-                Some(p) => Some(p),
-                None => {
-                    return Err(self.error(
-                        self.span,
-                        Reason::Unsupported,
-                        "`value_percentile` without `percentile` (the share of the window's \
-                         observations holding the current value) has no KQL form here: \
-                         give `percentile` for an exact percentile"
-                            .to_owned(),
-                    ));
-                }
-            },
-            _ => None,
-        };
         self.stack.push(reference.clone());
         self.written += 1;
         let index = self.written;
@@ -300,26 +271,21 @@ impl<'a> Writer<'a> {
             .map(|g| format!(", {}", column(g)))
             .collect();
         let condition = condition(correlation);
-        let (summarized, rank) = match percentile {
-            None => (VALUE_COLUMN, String::new()),
-            Some(p) => ("ruleproof_values", percentile_rank(p)),
-        };
         let window = format!(
             "{observations}\n\
              | join kind=inner ({observations} | project ruleproof_group, ruleproof_in_time = {TIME_COLUMN}, ruleproof_in_row = ruleproof_row, ruleproof_in_source = ruleproof_source, ruleproof_in_value = {VALUE_COLUMN}) on ruleproof_group\n\
              | where ruleproof_in_row <= ruleproof_row and ruleproof_in_time >= {TIME_COLUMN} - {timespan}",
             timespan = timespan(correlation.timespan.seconds),
         );
-        let alerts = if correlation.correlation_type == CorrelationType::TemporalOrdered {
-            self.ordered_alerts(correlation, index, &window, &groups, &condition)
-        } else {
-            format!(
+        let alerts = match summary(correlation) {
+            None => self.ordered_alerts(correlation, index, &window, &groups, &condition),
+            Some((aggregates, stages)) => format!(
                 "{window}\n\
-                 | summarize {summarized} = {aggregate} by ruleproof_row, {TIME_COLUMN}{groups}\n\
-                 {rank}\
+                 | summarize {aggregates} by ruleproof_row, {TIME_COLUMN}{groups}\n\
+                 {stages}\
                  | where {condition}\n\
                  | project {TIME_COLUMN}{groups}, {VALUE_COLUMN}"
-            )
+            ),
         };
         if self.stack.is_empty() {
             return Ok(alerts);
@@ -486,8 +452,10 @@ impl<'a> Writer<'a> {
         column_of: impl Fn(&str) -> Result<String, ConvertError>,
     ) -> Result<String, ConvertError> {
         let fields = &correlation.condition.fields;
+        let shared = correlation.correlation_type == CorrelationType::ValuePercentile
+            && correlation.condition.percentile.is_none();
         Ok(match correlation.correlation_type {
-            CorrelationType::ValueCount => {
+            _ if shared || correlation.correlation_type == CorrelationType::ValueCount => {
                 let mut parts = Vec::new();
                 for field in fields {
                     let col = column_of(field)?;
@@ -647,6 +615,39 @@ fn condition(correlation: &Correlation) -> String {
         })
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+/// How the window rows of one alert row give [`VALUE_COLUMN`]: the `summarize` aggregations and
+/// the stages after it; `None` for `temporal_ordered`, whose order takes one step per rule
+/// (`Writer::ordered_alerts`).
+fn summary(correlation: &Correlation) -> Option<(String, String)> {
+    let counted = |aggregate: &str| Some((format!("{VALUE_COLUMN} = {aggregate}"), String::new()));
+    let listed = |p: f64| {
+        Some((
+            "ruleproof_values = make_list(ruleproof_in_value)".to_owned(),
+            percentile_rank(p),
+        ))
+    };
+    match correlation.correlation_type {
+        CorrelationType::EventCount => counted("count()"),
+        CorrelationType::ValueCount => counted("count_distinct(ruleproof_in_value)"),
+        CorrelationType::Temporal => counted("count_distinct(ruleproof_in_source)"),
+        CorrelationType::ValueSum => counted("sum(ruleproof_in_value)"),
+        CorrelationType::ValueAvg => counted("avg(ruleproof_in_value)"),
+        CorrelationType::TemporalOrdered => None,
+        CorrelationType::ValueMedian => listed(50.0),
+        CorrelationType::ValuePercentile => match correlation.condition.percentile {
+            Some(p) => listed(p),
+            // The specification's reading without `percentile`: the share, in percent, of the
+            // window's observations whose folded value is the alert row's own (the newest).
+            None => Some((
+                "ruleproof_same = countif(ruleproof_in_value == ruleproof_value), \
+                 ruleproof_count = count()"
+                    .to_owned(),
+                format!("| extend {VALUE_COLUMN} = 100.0 * ruleproof_same / ruleproof_count\n"),
+            )),
+        },
+    }
 }
 
 /// The stages after `summarize ruleproof_values = make_list(…)` that give [`VALUE_COLUMN`] the

@@ -23,7 +23,8 @@
 //!   and `avg()` (nulls ignored, <https://learn.microsoft.com/kusto/query/sum-aggregation-function>,
 //!   <https://learn.microsoft.com/kusto/query/avg-aggregation-function>), `min()` (nulls
 //!   ignored, null for none, <https://learn.microsoft.com/kusto/query/min-aggregation-function>),
-//!   `make_list()` (an
+//!   `countif()` (the rows whose predicate is `true`,
+//!   <https://learn.microsoft.com/kusto/query/countif-aggregation-function>), `make_list()` (an
 //!   array of the non-null values, in input order here: Kusto keeps the order only for sorted
 //!   input, and the converter sorts the array it builds,
 //!   <https://learn.microsoft.com/kusto/query/make-list-aggregation-function>).
@@ -73,6 +74,7 @@ pub(crate) enum Aggregate {
     Avg(Scalar),
     MakeList(Scalar),
     Min(Scalar),
+    CountIf(Scalar),
 }
 
 impl Operator {
@@ -337,6 +339,13 @@ fn summarize(input: &Table, aggregates: &[(String, Aggregate)], by: &[(String, S
             values.push(match aggregate {
                 Aggregate::Count => Val::Long(rows.len() as i64),
                 Aggregate::MakeList(e) => Val::Array(of(e)),
+                Aggregate::CountIf(e) => Val::Long(
+                    rows.iter()
+                        .filter(|&&i| {
+                            e.evaluate(&input.rows[i], &input.columns, &context) == Val::Bool(true)
+                        })
+                        .count() as i64,
+                ),
                 Aggregate::Min(e) => of(e)
                     .into_iter()
                     .reduce(|least, v| {
@@ -436,6 +445,7 @@ fn aggregate(parser: &mut ScalarParser<'_>) -> Result<Aggregate, KqlError> {
         "avg" => Aggregate::Avg(parser.expr()?),
         "make_list" => Aggregate::MakeList(parser.expr()?),
         "min" => Aggregate::Min(parser.expr()?),
+        "countif" => Aggregate::CountIf(parser.expr()?),
         other => return Err(KqlError::unsupported(token.span.clone(), other)),
     };
     parser.expect_punct(")")?;
