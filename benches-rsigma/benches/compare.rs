@@ -49,7 +49,7 @@ fn benches(c: &mut Criterion) {
         eprintln!("../shared/corpus/sigmahq is absent; nothing to compare");
         return;
     };
-    let files = synthetic::active_files(&root);
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let started = Instant::now();
     let corpus = synthetic::load(&files);
     let index = RuleSetIndex::new(corpus.rules.clone());

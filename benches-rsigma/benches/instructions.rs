@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         eprintln!("needs ../shared/corpus/sigmahq");
         return ExitCode::from(2);
     };
-    let files = synthetic::active_files(&root);
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let corpus = synthetic::load(&files);
     let events = match args.get(1).map(String::as_str) {
         Some("regression") => match engines::regression_events() {

@@ -2,40 +2,17 @@
 //! near misses, each confirmed by the engine, rules in parallel on every core. Loading and
 //! compiling the rules is outside the measurement.
 
-use std::path::{Path, PathBuf};
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
 use ruleproof_generate::generate;
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, Rule, load_file};
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
         return;
     };
     let options = CompileOptions::default();
-    let mut files = Vec::new();
-    for dir in [
-        "rules",
-        "rules-emerging-threats",
-        "rules-threat-hunting",
-        "rules-compliance",
-    ] {
-        yaml_files(&root.join(dir), &mut files);
-    }
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let rules: Vec<(Rule, CompiledRule)> = files
         .iter()
         .filter_map(|p| load_file(p, &Limits::default()).ok())

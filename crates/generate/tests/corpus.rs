@@ -4,31 +4,11 @@
 //! reason. The corpus must be present: without it the test fails
 //! (`ruleproof_testkit::sigmahq_corpus`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use ruleproof_generate::generate;
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
-
-const ACTIVE: [&str; 4] = [
-    "rules",
-    "rules-emerging-threats",
-    "rules-threat-hunting",
-    "rules-compliance",
-];
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
-}
 
 /// One rule's outcome: `None` when a positive was found, else the reasons.
 fn outcome(path: &Path) -> Vec<(String, Option<String>)> {
@@ -71,11 +51,7 @@ fn generate_finds_a_positive_for_99_percent_of_the_active_corpus() {
     let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
         return;
     };
-    let mut files = Vec::new();
-    for dir in ACTIVE {
-        yaml_files(&root.join(dir), &mut files);
-    }
-    files.sort();
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let outcomes: Vec<(String, Option<String>)> =
         files.par_iter().flat_map(|p| outcome(p)).collect();
     let contradictory = outcomes

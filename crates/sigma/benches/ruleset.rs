@@ -57,7 +57,7 @@ fn benches(c: &mut Criterion) {
     let Some(root) = synthetic::corpus_root() else {
         return;
     };
-    let files = synthetic::active_files(&root);
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let corpus = synthetic::load(&files);
     let events = synthetic::corpus(&corpus.groups, EVENTS, SEEDED_PERCENT, 42);
     let bytes: usize = events.iter().map(|e| e.to_string().len()).sum();

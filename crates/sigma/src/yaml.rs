@@ -457,25 +457,9 @@ mod yaml11 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
-
-    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                yaml_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-                out.push(path);
-            }
-        }
-    }
 
     /// Whether the direct reading of `path` (when it takes the file) is what serde-saphyr reads,
     /// and whether the direct reading took it.
@@ -506,9 +490,8 @@ mod tests {
     #[test]
     fn direct_and_serde_paths_agree_on_the_tricky_cases() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml");
-        let mut files = Vec::new();
-        yaml_files(&dir, &mut files);
-        yaml_files(&dir.join("../loading"), &mut files);
+        let mut files = ruleproof_testkit::yaml_files(&dir);
+        files.extend(ruleproof_testkit::yaml_files(&dir.join("../loading")));
         let direct: Vec<String> = files
             .iter()
             .filter(|f| check(f))
@@ -551,8 +534,7 @@ mod tests {
         let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
             return;
         };
-        let mut files = Vec::new();
-        yaml_files(&root, &mut files);
+        let files = ruleproof_testkit::yaml_files(&root);
         let direct = files.iter().filter(|f| check(f)).count();
         // Nearly every rule is plain YAML; were the direct reading to give up on many, the
         // loading path would be as slow as before.

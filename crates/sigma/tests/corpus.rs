@@ -2,7 +2,7 @@
 //! active rule and rejects only what the specification removed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ruleproof_sigma::{
     CompileOptions, CompiledFilter, CompiledRule, DocumentBody, ErrorKind, Limits, load_file,
@@ -12,21 +12,6 @@ use ruleproof_sigma::{
 /// corpus otherwise fails the test (`ruleproof_testkit::sigmahq_corpus`).
 fn corpus_root() -> Option<PathBuf> {
     ruleproof_testkit::sigmahq_corpus()
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
 }
 
 #[derive(Default, Debug)]
@@ -53,8 +38,7 @@ fn run(dir: &str, options: &CompileOptions) -> Tally {
     let Some(root) = corpus_root() else {
         return Tally::default();
     };
-    let mut files = Vec::new();
-    yaml_files(&root.join(dir), &mut files);
+    let files = ruleproof_testkit::yaml_files(&root.join(dir));
     let mut tally = Tally::default();
     for path in files {
         tally.files += 1;
@@ -114,12 +98,7 @@ fn every_active_rule_compiles() {
     }
     let options = CompileOptions::default();
     let mut placeholder_rejections = 0;
-    for dir in [
-        "rules",
-        "rules-emerging-threats",
-        "rules-threat-hunting",
-        "rules-compliance",
-    ] {
+    for dir in ruleproof_testkit::SIGMAHQ_ACTIVE_DIRS {
         let tally = run(dir, &options);
         assert!(tally.rules > 0, "{dir} has no rules");
         for (kind, examples) in &tally.rejected {
@@ -144,8 +123,7 @@ fn placeholder_rules_compile_with_values() {
         return;
     };
     // Any value list will do: the test proves every placeholder is substituted.
-    let mut files = Vec::new();
-    yaml_files(&root.join("rules-placeholder"), &mut files);
+    let files = ruleproof_testkit::yaml_files(&root.join("rules-placeholder"));
     let mut placeholders = HashMap::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();

@@ -52,7 +52,7 @@ fn index_agrees_with_each_rule_alone_on_the_sigmahq_corpus() {
     let Some(root) = synthetic::corpus_root() else {
         return;
     };
-    let corpus = synthetic::load(&synthetic::active_files(&root));
+    let corpus = synthetic::load(&ruleproof_testkit::sigmahq_active_files(&root));
     assert!(corpus.rules.len() > 3000, "{} rules", corpus.rules.len());
     let index = RuleSetIndex::new(corpus.rules.clone());
     println!("{:?}", index.stats());
@@ -88,7 +88,7 @@ fn index_agrees_on_events_with_values_in_the_wrong_places() {
     let Some(root) = synthetic::corpus_root() else {
         return;
     };
-    let corpus = synthetic::load(&synthetic::active_files(&root));
+    let corpus = synthetic::load(&ruleproof_testkit::sigmahq_active_files(&root));
     let index = RuleSetIndex::new(corpus.rules.clone());
     // Every field gets values of random seeds regardless of the field they belong to, so the
     // literals of one field's atoms appear in others and under keyword searches.

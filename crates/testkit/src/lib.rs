@@ -34,6 +34,60 @@ pub fn assert_snapshot(path: &Path, actual: &str) {
     expect_test::expect_file![path].assert_eq(actual);
 }
 
+/// The directories of SigmaHQ's active rules under the corpus root; `deprecated`,
+/// `unsupported`, `rules-placeholder` and `rules-dfir` are left out on purpose.
+pub const SIGMAHQ_ACTIVE_DIRS: [&str; 4] = [
+    "rules",
+    "rules-emerging-threats",
+    "rules-threat-hunting",
+    "rules-compliance",
+];
+
+/// Every `.yml` and `.yaml` file under `dir`, depth first with each directory's entries sorted
+/// by name, so a corpus run (and the benchmarks' generated events) is the same on every machine.
+///
+/// # Panics
+///
+/// When `dir` or a directory below it cannot be read: a corpus test over a directory that is not
+/// there would pass without checking anything.
+pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    collect_yaml_files(dir, &mut files);
+    files
+}
+
+fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+                .path()
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every YAML file of the [`SIGMAHQ_ACTIVE_DIRS`] under the corpus `root`, directory by
+/// directory in that order ([`yaml_files`] within each).
+///
+/// # Panics
+///
+/// As [`yaml_files`].
+pub fn sigmahq_active_files(root: &Path) -> Vec<PathBuf> {
+    SIGMAHQ_ACTIVE_DIRS
+        .iter()
+        .flat_map(|dir| yaml_files(&root.join(dir)))
+        .collect()
+}
+
 /// The environment variable that tells the corpus tests the corpus is absent on purpose.
 pub const NO_CORPUS_VAR: &str = "RULEPROOF_NO_CORPUS";
 

@@ -16,14 +16,6 @@ use ruleproof_sigma::yaml::Node;
 use ruleproof_sigma::{Limits, load_file};
 use ruleproof_validate::{DocumentKind, Layout, LintConfig, Schemas, validate};
 
-/// The directories of active rules; deprecated, unsupported and placeholder rules are left out.
-const ACTIVE: [&str; 4] = [
-    "rules",
-    "rules-emerging-threats",
-    "rules-threat-hunting",
-    "rules-compliance",
-];
-
 /// The schema a document is checked against, chosen the way `validate()` chooses it.
 fn kind_of(node: &Node) -> DocumentKind {
     if node.get("correlation").is_some() {
@@ -39,7 +31,10 @@ fn benches(c: &mut Criterion) {
     let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
         return;
     };
-    let paths: Vec<PathBuf> = ACTIVE.iter().map(|d| root.join(d)).collect();
+    let paths: Vec<PathBuf> = ruleproof_testkit::SIGMAHQ_ACTIVE_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
     // The corpus is not a ruleproof repository: with no rules/ or test-cases/ of ours, the
     // test-case checks have nothing to do, as in `ruleproof validate <corpus dirs>`.
     let layout = Layout {

@@ -2,38 +2,14 @@
 //! proving the schemas are no stricter than the rules the community actually writes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use ruleproof_validate::{DocumentKind, Schemas};
 use serde_json::Value;
-
-/// The directories of active rules; `deprecated` and `unsupported` are left out on purpose.
-const ACTIVE: [&str; 4] = [
-    "rules",
-    "rules-emerging-threats",
-    "rules-threat-hunting",
-    "rules-compliance",
-];
 
 /// Active rules that break the specification, by path relative to the corpus root, with the
 /// reason. The schemas stay strict; a rule listed here must still produce a violation, so the
 /// list cannot go stale.
 const ALLOWED_VIOLATIONS: [(&str, &str); 0] = [];
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn every_active_sigmahq_rule_validates() {
@@ -42,10 +18,7 @@ fn every_active_sigmahq_rule_validates() {
         return;
     };
     let schemas = Schemas::new();
-    let mut files = Vec::new();
-    for dir in ACTIVE {
-        yaml_files(&root.join(dir), &mut files);
-    }
+    let files = ruleproof_testkit::sigmahq_active_files(&root);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     let mut allowed_seen: Vec<&str> = Vec::new();

@@ -11,15 +11,10 @@ fn active_sigmahq_rules_have_no_errors() {
     let Some(corpus) = ruleproof_testkit::sigmahq_corpus() else {
         return;
     };
-    let paths: Vec<_> = [
-        "rules",
-        "rules-emerging-threats",
-        "rules-threat-hunting",
-        "rules-compliance",
-    ]
-    .iter()
-    .map(|d| corpus.join(d))
-    .collect();
+    let paths: Vec<_> = ruleproof_testkit::SIGMAHQ_ACTIVE_DIRS
+        .iter()
+        .map(|d| corpus.join(d))
+        .collect();
     // The corpus is not a ruleproof repository: it has no rules/ or test-cases/ of ours.
     let layout = Layout {
         root: corpus.clone(),

@@ -4,7 +4,7 @@
 //! of the whole document). The repository's own rules and test cases must validate too.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ruleproof_validate::{DocumentKind, SchemaViolation, Schemas};
 use serde_json::Value;
@@ -19,25 +19,6 @@ const KINDS: [(DocumentKind, &str); 4] = [
 ];
 const MIN_VALID: usize = 10;
 const MIN_INVALID: usize = 15;
-
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 /// The `(pointer, keyword)` pairs an invalid fixture announces.
 fn expectations(text: &str) -> Result<BTreeSet<(String, String)>, String> {
@@ -120,7 +101,7 @@ fn fixtures_produce_exactly_the_expected_violations() {
     for (kind, dir) in KINDS {
         for (half, valid, minimum) in [("valid", true, MIN_VALID), ("invalid", false, MIN_INVALID)]
         {
-            let files = yaml_files(&root.join(dir).join(half));
+            let files = ruleproof_testkit::yaml_files(&root.join(dir).join(half));
             if files.len() < minimum {
                 failures.push(format!(
                     "{dir}/{half}: {} fixtures, expected at least {minimum}",
@@ -145,7 +126,7 @@ fn repository_documents_validate() {
     let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut failures = Vec::new();
     let mut checked = 0;
-    for path in yaml_files(&repository.join("rules")) {
+    for path in ruleproof_testkit::yaml_files(&repository.join("rules")) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let documents: Vec<Value> = match serde_saphyr::from_multiple(&text) {
             Ok(documents) => documents,
@@ -167,7 +148,7 @@ fn repository_documents_validate() {
             }
         }
     }
-    for path in yaml_files(&repository.join("test-cases")) {
+    for path in ruleproof_testkit::yaml_files(&repository.join("test-cases")) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         checked += 1;
         match serde_saphyr::from_str::<Value>(&text) {

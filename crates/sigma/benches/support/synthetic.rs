@@ -4,21 +4,13 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::modifier::Modifier;
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
 use serde_json::{Map, Value};
-
-/// The directories of SigmaHQ's active rules.
-pub const ACTIVE_DIRS: [&str; 4] = [
-    "rules",
-    "rules-emerging-threats",
-    "rules-threat-hunting",
-    "rules-compliance",
-];
 
 /// `shared/corpus/sigmahq` next to the repository, found from whichever crate includes this file.
 pub fn corpus_root() -> Option<PathBuf> {
@@ -50,30 +42,6 @@ pub struct Corpus {
     pub rules: Vec<CompiledRule>,
     pub groups: Vec<SeedGroup>,
     pub load_time: Duration,
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
-}
-
-/// Every `.yml` file of the active rule directories, sorted.
-pub fn active_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ACTIVE_DIRS {
-        yaml_files(&root.join(dir), &mut files);
-    }
-    files
 }
 
 /// Loads and compiles the files, keeping the rules that compile (those needing placeholder
