@@ -149,12 +149,66 @@ pub(crate) fn or(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
     result
 }
 
+/// What a predicate reads: a column, or two string columns joined as the converter writes a
+/// Sigma field two columns hold together (`ruleproof_joined_columns`):
+/// `iff(isempty(value), key, strcat(key, "sep", value))`
+/// (<https://learn.microsoft.com/kusto/query/iff-function>,
+/// <https://learn.microsoft.com/kusto/query/isempty-function>,
+/// <https://learn.microsoft.com/kusto/query/strcat-function>).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Operand {
+    Column(String),
+    Joined {
+        key: String,
+        value: String,
+        separator: String,
+    },
+}
+
+impl Operand {
+    /// The operand's value on `record`, JSON `null` read as absent. A joined operand is text:
+    /// the key's alone when the value column is empty (an absent string column is `""`).
+    pub fn read<'a>(&self, record: &'a Map<String, Value>) -> Option<Cow<'a, Value>> {
+        match self {
+            Operand::Column(name) => lookup(record, name).map(Cow::Borrowed),
+            Operand::Joined {
+                key,
+                value,
+                separator,
+            } => {
+                let second = text_of(lookup(record, value));
+                if second.is_empty() {
+                    return Some(Cow::Owned(Value::String(
+                        text_of(lookup(record, key)).into_owned(),
+                    )));
+                }
+                let first = text_of(lookup(record, key));
+                Some(Cow::Owned(Value::String(format!(
+                    "{first}{separator}{second}"
+                ))))
+            }
+        }
+    }
+
+    /// A short name for explanations: the column, or `key<sep>value`.
+    pub fn name(&self) -> String {
+        match self {
+            Operand::Column(name) => name.clone(),
+            Operand::Joined {
+                key,
+                value,
+                separator,
+            } => format!("{key}{separator}{value}"),
+        }
+    }
+}
+
 /// A test on one field, possibly negated.
 #[derive(Clone, Debug)]
 pub(crate) struct Pred {
     pub span: Range<usize>,
-    /// The column read, or `*` when [`Pred::any_column`] is set.
-    pub field: String,
+    /// What is read; ignored when [`Pred::any_column`] is set.
+    pub field: Operand,
     /// Whether the left operand is `*`: every column of the record.
     pub any_column: bool,
     pub negated: bool,
@@ -172,8 +226,8 @@ impl Pred {
                 .any(|v| self.test.holds(Some(v)) == Some(true));
             return Some(any != self.negated);
         }
-        let value = lookup(record, &self.field);
-        self.test.holds(value).map(|b| b != self.negated)
+        let value = self.field.read(record);
+        self.test.holds(value.as_deref()).map(|b| b != self.negated)
     }
 }
 

@@ -218,6 +218,8 @@ fn convert(
         schema: table_schema(&table),
         table: &table,
         span: rule.detection.span,
+        pipelines,
+        processed: &processed,
     };
     let predicate = converter
         .condition(&lowered.condition, false)
@@ -264,6 +266,9 @@ struct Converter<'a> {
     table: &'a str,
     /// The detection's span, for the failures that have no narrower place.
     span: Span,
+    /// The pipelines and what they did to the rule, for fields two columns hold together.
+    pipelines: &'a Pipelines,
+    processed: &'a Processed,
 }
 
 /// A column a Sigma field is tested against: its KQL reference and its type, when the table
@@ -364,23 +369,51 @@ impl Converter<'_> {
 
     /// The column a field is tested against, with its type. With a typed schema, a field the
     /// table has no column for is refused, naming both: Kusto refuses a query that names an
-    /// unknown column.
+    /// unknown column. A field a `ruleproof_joined_columns` item gave two columns is their
+    /// join, `iff(isempty(value), key, strcat(key, "sep", value))`, a string.
     fn column(&self, item: &LoweredItem, field: &str) -> Result<Column, Failure> {
-        let ty = match self.schema {
-            None => None,
-            Some(schema) => Some(schema.column_type(field).ok_or_else(|| {
-                unsupported(
-                    item.values.first().map_or(self.span, |v| v.span),
-                    format!(
-                        "the field `{field}` (`{}`) has no column in {}: the pipelines map no column to it",
-                        item.key, self.table
-                    ),
-                )
-            })?),
-        };
+        if let Some(joined) = self.pipelines.joined_columns(self.processed, field) {
+            for part in [&joined.key, &joined.value] {
+                let ty = self.column_type(item, part)?;
+                if ty.is_some_and(|ty| ty != ColumnType::String) {
+                    return Err(unsupported(
+                        item.values.first().map_or(self.span, |v| v.span),
+                        format!(
+                            "the field `{field}` (`{}`) joins the column `{part}` of {}, which is no string",
+                            item.key, self.table
+                        ),
+                    ));
+                }
+            }
+            let (key, value) = (column(&joined.key), column(&joined.value));
+            return Ok(Column {
+                name: format!(
+                    "iff(isempty({value}), {key}, strcat({key}, {}, {value}))",
+                    string_literal(&joined.separator)
+                ),
+                ty: self.schema.map(|_| ColumnType::String),
+            });
+        }
         Ok(Column {
             name: column(field),
-            ty,
+            ty: self.column_type(item, field)?,
+        })
+    }
+
+    /// A column's type in the table's typed schema (`None` without one); a column the schema
+    /// does not have is refused.
+    fn column_type(&self, item: &LoweredItem, field: &str) -> Result<Option<ColumnType>, Failure> {
+        let Some(schema) = self.schema else {
+            return Ok(None);
+        };
+        schema.column_type(field).map(Some).ok_or_else(|| {
+            unsupported(
+                item.values.first().map_or(self.span, |v| v.span),
+                format!(
+                    "the field `{field}` (`{}`) has no column in {}: the pipelines map no column to it",
+                    item.key, self.table
+                ),
+            )
         })
     }
 

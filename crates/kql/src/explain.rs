@@ -1,11 +1,12 @@
 //! Explanations: every predicate of a query with its source text, its verdict on one record,
 //! and the field values it read, printable as an indented tree.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Expr, and, lookup, or};
+use crate::ast::{Expr, and, or};
 
 /// One node of an explanation: the whole query, an `and`/`or`/`not` group, or one predicate.
 ///
@@ -78,8 +79,8 @@ fn explain(expr: &Expr, text: &str, record: &Map<String, Value>) -> Explanation 
         }
         Expr::Pred(pred) => {
             let field = FieldValue {
-                name: pred.field.clone(),
-                value: lookup(record, &pred.field).cloned(),
+                name: pred.field.name(),
+                value: pred.field.read(record).map(Cow::into_owned),
             };
             (pred.evaluate(record), vec![field], Vec::new())
         }

@@ -9,7 +9,7 @@ use std::ops::Range;
 use ipnet::{IpNet, Ipv6Net};
 use regex::RegexBuilder;
 
-use crate::ast::{Expr, InSet, Number, Pred, Test, TextKind, TextTest};
+use crate::ast::{Expr, InSet, Number, Operand, Pred, Test, TextKind, TextTest};
 use crate::error::KqlError;
 use crate::lexer::{Tok, Token};
 
@@ -330,13 +330,24 @@ impl Parser {
                 }
                 self.predicate_on(field, start..self.last_end, false)
             }
+            // The joined columns of a Sigma field, tested like a column.
+            "iff" => {
+                let (field, span) = self.field()?;
+                self.predicate_on(field, span, false)
+            }
             other => Err(KqlError::unsupported(name_span, other)),
         }
     }
 
-    fn field(&mut self) -> Result<(String, Range<usize>), KqlError> {
+    /// A column (bare or `["…"]`), or the joined columns the converter writes for a Sigma field
+    /// two columns hold together ([`Operand::Joined`]).
+    fn field(&mut self) -> Result<(Operand, Range<usize>), KqlError> {
         let token = self.bump();
         match token.tok {
+            Tok::Word(w) if w == "iff" && self.peek().tok == Tok::Punct("(") => {
+                let operand = self.joined()?;
+                Ok((operand, token.span.start..self.last_end))
+            }
             Tok::Word(w) if is_identifier(&w) && !matches!(w.as_str(), "and" | "or") => {
                 if w == "true" || w == "false" {
                     return Err(KqlError::new(
@@ -344,12 +355,12 @@ impl Parser {
                         format!("expected a field name, found '{w}'"),
                     ));
                 }
-                Ok((w, token.span))
+                Ok((Operand::Column(w), token.span))
             }
             Tok::Punct("[") => {
                 let (name, _) = self.string_literal()?;
                 self.expect_punct("]")?;
-                Ok((name, token.span.start..self.last_end))
+                Ok((Operand::Column(name), token.span.start..self.last_end))
             }
             other => Err(KqlError::new(
                 token.span,
@@ -358,10 +369,60 @@ impl Parser {
         }
     }
 
+    /// The rest of `iff(isempty(V), K, strcat(K, "sep", V))` after `iff`: the one `iff` shape
+    /// the converter writes; any other is refused.
+    fn joined(&mut self) -> Result<Operand, KqlError> {
+        let open = self.bump();
+        self.enter(&open.span)?;
+        let start = open.span.start;
+        let refuse = |span: Range<usize>| {
+            KqlError::new(
+                span,
+                "not supported for local evaluation: an 'iff' other than \
+                 iff(isempty(V), K, strcat(K, \"separator\", V))",
+            )
+        };
+        let word = |parser: &mut Parser, word: &str| {
+            let token = parser.bump();
+            if token.tok == Tok::Word(word.to_owned()) && parser.eat_punct("(") {
+                Ok(())
+            } else {
+                Err(refuse(token.span))
+            }
+        };
+        let column = |parser: &mut Parser| match parser.field()? {
+            (Operand::Column(name), _) => Ok(name),
+            (Operand::Joined { .. }, span) => Err(refuse(span)),
+        };
+        word(self, "isempty")?;
+        let value = column(self)?;
+        self.expect_punct(")")?;
+        self.expect_punct(",")?;
+        let key = column(self)?;
+        self.expect_punct(",")?;
+        word(self, "strcat")?;
+        let key_again = column(self)?;
+        self.expect_punct(",")?;
+        let (separator, _) = self.string_literal()?;
+        self.expect_punct(",")?;
+        let value_again = column(self)?;
+        self.expect_punct(")")?;
+        self.expect_punct(")")?;
+        self.depth -= 1;
+        if key != key_again || value != value_again {
+            return Err(refuse(start..self.last_end));
+        }
+        Ok(Operand::Joined {
+            key,
+            value,
+            separator,
+        })
+    }
+
     fn field_predicate(&mut self) -> Result<Expr, KqlError> {
         if self.eat_punct("*") {
             let span = self.tokens[self.pos - 1].span.clone();
-            return self.predicate_on("*".to_owned(), span, true);
+            return self.predicate_on(Operand::Column("*".to_owned()), span, true);
         }
         let (field, field_span) = self.field()?;
         self.predicate_on(field, field_span, false)
@@ -370,7 +431,7 @@ impl Parser {
     /// The operator and right-hand side after a field (or `*`, when `any_column` is set).
     fn predicate_on(
         &mut self,
-        field: String,
+        field: Operand,
         field_span: Range<usize>,
         any_column: bool,
     ) -> Result<Expr, KqlError> {
@@ -411,7 +472,8 @@ impl Parser {
                 return Err(KqlError::new(
                     token.span,
                     format!(
-                        "expected an operator after the field '{field}', found {}",
+                        "expected an operator after the field '{}', found {}",
+                        field.name(),
                         describe(other)
                     ),
                 ));

@@ -255,13 +255,6 @@ fn fixture_values_take_the_column_type_and_the_value_maps() {
         );
         assert_eq!(net["NetworkDirection"], json!("Outbound"), "{initiated}");
     }
-    let (_, reg) = row(
-        "asim",
-        "registry_set",
-        json!({ "TargetObject": "HKLM\\SOFTWARE\\x", "EventType": "SetValue" }),
-    );
-    assert_eq!(reg["RegistryKey"], json!("HKEY_LOCAL_MACHINE\\SOFTWARE\\x"));
-    assert_eq!(reg["EventType"], json!("RegistryValueSet"));
     // Sysmon's Hashes fills one column per algorithm the table has.
     let (_, process) = row(
         "asim",
@@ -272,4 +265,50 @@ fn fixture_values_take_the_column_type_and_the_value_maps() {
     assert_eq!(process["TargetProcessMD5"], json!("BB"));
     assert_eq!(process["TargetProcessIMPHASH"], json!("CC"));
     assert!(!process.contains_key("Hashes"));
+}
+
+/// One row of `tests/data/rows.yml`: a fixture event of a log source, and columns of the row the
+/// pipeline makes of it, with the value the table holds.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RowCase {
+    name: String,
+    source: String,
+    pipeline: String,
+    category: String,
+    event: Map<String, Value>,
+    row: Map<String, Value>,
+}
+
+#[test]
+fn fixture_events_become_the_rows_the_tables_hold() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rows.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let cases: Vec<RowCase> = serde_saphyr::from_str(&text).unwrap();
+    assert!(!cases.is_empty(), "{path} holds no case");
+    let failures: Vec<String> = cases.iter().filter_map(check_row).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The row's expected columns against the mapped event; a failure names the case.
+fn check_row(case: &RowCase) -> Option<String> {
+    assert!(!case.source.is_empty(), "{}: cite the source", case.name);
+    let (table, row) = row(
+        &case.pipeline,
+        &case.category,
+        Value::Object(case.event.clone()),
+    );
+    let wrong: Vec<String> = case
+        .row
+        .iter()
+        .filter(|(column, want)| row.get(column.as_str()) != Some(want))
+        .map(|(column, want)| {
+            format!(
+                "{column}: expected {want}, got {}",
+                row.get(column.as_str())
+                    .map_or("nothing".to_owned(), Value::to_string)
+            )
+        })
+        .collect();
+    (!wrong.is_empty()).then(|| format!("{} ({table}): {}", case.name, wrong.join("; ")))
 }

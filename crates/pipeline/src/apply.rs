@@ -19,8 +19,8 @@ use ruleproof_sigma::{
 
 use crate::read::{Pipeline, PipelineError, ProcessingItem};
 use crate::transformation::{
-    AddCondition, CaseMethod, FieldNames, FieldsChange, RegexMethod, Transformation, ValueChange,
-    parse_number,
+    AddCondition, CaseMethod, FieldNames, FieldsChange, JoinedColumns, RegexMethod, Transformation,
+    ValueChange, parse_number,
 };
 use crate::value::{PyValue, field_references, is_plain, parse_py_plain, py_plain, write_values};
 
@@ -169,6 +169,22 @@ impl Processed {
     }
 }
 
+impl Pipelines {
+    /// The two columns a processed rule's field name stands for, when a
+    /// `ruleproof_joined_columns` item that applied to the rule gave it that name
+    /// ([`JoinedColumns::name`]).
+    pub fn joined_columns(&self, processed: &Processed, field: &str) -> Option<&JoinedColumns> {
+        processed.applied.iter().find_map(|&(p, i)| {
+            match &self.pipelines[p].items[i].transformation {
+                Transformation::JoinedColumns(join) if join.columns.name() == field => {
+                    Some(&join.columns)
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
 impl RuleProcessing for Pipelines {
     fn process(
         &self,
@@ -302,7 +318,10 @@ impl Pipelines {
                     | Transformation::ChangeLogsource(_)
                     | Transformation::Values(_)
                     | Transformation::DetectionItemFailure(_)
-                    | Transformation::HashesFields { .. } => {}
+                    | Transformation::HashesFields { .. }
+                    // A correlation's field names one column; two joined ones are no column,
+                    // so the field is left as written (and a converter refuses it).
+                    | Transformation::JoinedColumns(_) => {}
                 }
                 notes.extend(changed.into_iter().map(|text| ProcessingNote {
                     span: None,
@@ -435,6 +454,8 @@ impl Run<'_> {
     fn transform(&mut self, pipeline: &Pipeline, item: &ProcessingItem) -> Result<(), SigmaError> {
         match &item.transformation {
             Transformation::FieldNames(names) => self.map_fields(pipeline, item, names),
+            // The rule's items are renamed to the joined name; the converter renders the join.
+            Transformation::JoinedColumns(join) => self.map_fields(pipeline, item, &join.rename),
             Transformation::DropDetectionItem => self.each_item(pipeline, item, |_, w, _| {
                 Ok((
                     Replacement::Drop,

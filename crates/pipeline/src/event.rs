@@ -8,7 +8,9 @@
 //! boolean or null) and goes through the processing items whose rule conditions held for the
 //! rule, in order, with the same code that changes the rule's items: field name mappings rename
 //! it (to the first name of a one-to-many mapping), value transformations change its value,
-//! `hashes_fields` splits `ALGO=value,…` into one field per algorithm. Detection item and field
+//! `hashes_fields` splits `ALGO=value,…` into one field per algorithm, `ruleproof_joined_columns`
+//! splits a path into its two columns (a key, and a value name when the event names one).
+//! Detection item and field
 //! name conditions select fields as they select detection items; the pipeline state they read is
 //! the one processing the rule left.
 
@@ -93,6 +95,20 @@ impl Pipelines {
         fields: Vec<Field>,
         state: &mut RuleState,
     ) -> Result<Vec<Field>, EventError> {
+        // Whether the event names a value (Sysmon's `EventType: SetValue`), read before the
+        // loop since the deciding field may come after the one split.
+        let split = match &item.transformation {
+            Transformation::JoinedColumns(join) => match &join.split_when {
+                None => true,
+                Some((name, values)) => fields.iter().any(|f| {
+                    f.name == *name
+                        && f.value
+                            .as_str()
+                            .is_some_and(|v| values.iter().any(|want| want.eq_ignore_ascii_case(v)))
+                }),
+            },
+            _ => false,
+        };
         let mut out = Vec::with_capacity(fields.len());
         for field in fields {
             let Some(scalar) = scalar(&field.value) else {
@@ -119,6 +135,20 @@ impl Pipelines {
             match &item.transformation {
                 Transformation::FieldNames(_) => {
                     out.push(self.rename(item, field, Some(&w), state));
+                }
+                Transformation::JoinedColumns(join) if field.name == join.field => {
+                    let Value::String(text) = &field.value else {
+                        out.push(field);
+                        continue;
+                    };
+                    let (key, value) = join.columns.split(text, split);
+                    for (name, value) in [(&join.columns.key, key), (&join.columns.value, value)] {
+                        out.push(Field {
+                            name: name.clone(),
+                            value: Value::String(value.to_owned()),
+                            applied: BTreeSet::from([item.id.clone()]),
+                        });
+                    }
                 }
                 // These change how a rule writes a value (as a regular expression, with
                 // placeholders expanded), not what an event holds.
@@ -183,7 +213,8 @@ impl Pipelines {
                 | Transformation::Fields(..)
                 | Transformation::SetState { .. }
                 | Transformation::RuleFailure(_)
-                | Transformation::DetectionItemFailure(_) => out.push(field),
+                | Transformation::DetectionItemFailure(_)
+                | Transformation::JoinedColumns(_) => out.push(field),
             }
         }
         Ok(out)

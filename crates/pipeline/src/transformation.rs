@@ -40,6 +40,59 @@ pub(crate) enum Transformation {
         drop_algo_prefix: bool,
         fields: Vec<String>,
     },
+    /// `ruleproof_joined_columns`, a ruleproof extension pySigma has no counterpart for
+    /// (`docs/pipelines.md`): one Sigma field held by two columns joined with a separator.
+    JoinedColumns(Join),
+}
+
+/// Two columns that hold one Sigma field together: the field is `key` alone when `value` is
+/// empty, else `key`, the separator and `value` (Sysmon's `TargetObject` is ASIM's
+/// `RegistryKey` and `RegistryValue`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinedColumns {
+    /// The column that always holds the first part (the registry key).
+    pub key: String,
+    /// The column that holds the last part when there is one (the value name), else `""`.
+    pub value: String,
+    /// What joins them (`\`).
+    pub separator: String,
+}
+
+impl JoinedColumns {
+    /// The name a rule's detection item gets in place of the Sigma field: `key`, separator,
+    /// `value` (`RegistryKey\RegistryValue`), which no table has as a column, so a converter
+    /// must render the join ([`crate::Pipelines::joined_columns`]).
+    pub fn name(&self) -> String {
+        format!("{}{}{}", self.key, self.separator, self.value)
+    }
+
+    /// A value of the Sigma field as the two columns hold it: split at the last separator when
+    /// `split` (an event that names a value, such as Sysmon's `SetValue`), else all in `key`.
+    /// A value with no separator, or nothing on one side of the last one, stays in `key`, as
+    /// ASIM's parser (`extract_all(@"^(.+)\\(.+)$", Key)`) leaves it.
+    pub fn split<'v>(&self, text: &'v str, split: bool) -> (&'v str, &'v str) {
+        if split
+            && let Some(at) = text.rfind(self.separator.as_str())
+            && at > 0
+            && at + self.separator.len() < text.len()
+        {
+            return (&text[..at], &text[at + self.separator.len()..]);
+        }
+        (text, "")
+    }
+}
+
+/// `ruleproof_joined_columns`'s parameters.
+#[derive(Clone, Debug)]
+pub(crate) struct Join {
+    /// The Sigma field (`TargetObject`).
+    pub field: String,
+    pub columns: JoinedColumns,
+    /// The rule's detection items are renamed from `field` to [`JoinedColumns::name`].
+    pub rename: FieldNames,
+    /// A fixture event is split into the two columns when this field of it holds one of these
+    /// values (compared ignoring ASCII case); without it, always.
+    pub split_when: Option<(String, Vec<String>)>,
 }
 
 /// A `mapping:` parameter: each key (`None` for a `null` key, the keyword search) with the one
@@ -344,11 +397,60 @@ impl Transformation {
                     .strings("field_to_parse")?
                     .unwrap_or_else(|| vec!["Hashes".to_owned(), "Hash".to_owned()]),
             },
+            "ruleproof_joined_columns" => Transformation::JoinedColumns(read_join(span, params)?),
             other => {
                 return Err(params.error(span, format!("unknown transformation `{other}`")));
             }
         })
     }
+}
+
+/// `ruleproof_joined_columns`: `field`, `columns` (exactly two), a non-empty `separator`, and
+/// `split_when_field` with `split_when_values` (both or neither).
+fn read_join(span: Span, params: &mut Params) -> Result<Join, PipelineError> {
+    let what = "`ruleproof_joined_columns`";
+    let field = params.required_string("field", what)?;
+    let columns_span = params.get("columns").map_or(span, |n| n.span);
+    let columns = params
+        .strings("columns")?
+        .ok_or_else(|| params.error(span, format!("{what} needs `columns`")))?;
+    let [key, value] = <[String; 2]>::try_from(columns).map_err(|columns| {
+        params.error(
+            columns_span,
+            format!(
+                "`columns` must name exactly two columns (the key, then the value), not {}",
+                columns.len()
+            ),
+        )
+    })?;
+    let separator_span = params.get("separator").map_or(span, |n| n.span);
+    let separator = params.required_string("separator", what)?;
+    if separator.is_empty() {
+        return Err(params.error(separator_span, "`separator` must not be empty"));
+    }
+    let split_field = params.string("split_when_field")?;
+    let split_values = params.strings("split_when_values")?;
+    let split_when = match (split_field, split_values) {
+        (Some(field), Some(values)) => Some((field, values)),
+        (None, None) => None,
+        _ => {
+            return Err(params.error(
+                span,
+                "`split_when_field` and `split_when_values` go together",
+            ));
+        }
+    };
+    let columns = JoinedColumns {
+        key,
+        value,
+        separator,
+    };
+    Ok(Join {
+        rename: FieldNames::Mapping(vec![(Some(field.clone()), vec![columns.name()])]),
+        field,
+        columns,
+        split_when,
+    })
 }
 
 /// `mapping:` of a mapping transformation: keys (a `null` key is the keyword search) to a
