@@ -48,6 +48,8 @@ pub const VALUE_COLUMN: &str = "ruleproof_value";
 ///
 /// `rules` and `correlations` are the documents its `rules:` may name (by id or name;
 /// correlations are looked up first, as the engine does); `document` must be a correlation.
+/// Returns the query with how each rule it builds on was processed, which maps sequence events
+/// into rows (replay scripts and parity checks use both, so a correlation converts once).
 ///
 /// # Errors
 /// A [`ConvertError`] naming the construct: a reference to nothing given, a chain field with no
@@ -59,7 +61,7 @@ pub fn convert_correlation(
     correlations: &[&Correlation],
     pipeline: &Pipelines,
     options: &CompileOptions,
-) -> Result<String, ConvertError> {
+) -> Result<ConvertedCorrelation, ConvertError> {
     let DocumentBody::Correlation(correlation) = &document.body else {
         return Err(ConvertError {
             rule: document.meta().title.clone(),
@@ -73,7 +75,6 @@ pub fn convert_correlation(
         .get("correlation")
         .map_or(document.node.span, |n| n.span);
     convert_correlation_rule(correlation, span, rules, correlations, pipeline, options)
-        .map(|converted| converted.query)
 }
 
 /// A converted correlation: its query, and how each detection rule it builds on (directly or
@@ -81,7 +82,7 @@ pub fn convert_correlation(
 /// query reads them.
 #[derive(Clone, Debug)]
 pub struct ConvertedCorrelation {
-    /// The query, as [`convert_correlation`] returns it.
+    /// The query.
     pub query: String,
     /// Per referenced detection rule, in the order they are written: the table its query reads
     /// and what processing left.

@@ -178,7 +178,7 @@ fn run_case(case: &Case) -> Result<Vec<Compared>, String> {
             &pipeline,
             &CompileOptions::default(),
         ) {
-            Ok(query) => query,
+            Ok(converted) => converted.query,
             Err(e) if e.reason == Reason::Unsupported => return Err(e.message),
             Err(e) => panic!("{}: {reference} does not convert: {e}", case.name),
         };

@@ -73,7 +73,8 @@ fn convert_all(pipeline: &Pipelines) -> Result<BTreeMap<PathBuf, String>, Vec<St
                     &correlations,
                     pipeline,
                     &CompileOptions::default(),
-                ),
+                )
+                .map(|converted| converted.query),
                 DocumentBody::Filter(_) => continue,
             };
             match converted {

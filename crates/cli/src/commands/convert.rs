@@ -7,18 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::ValueEnum;
-use ruleproof_cases::Layout;
 use ruleproof_cases::RuleSet;
-use ruleproof_kql::tabular::{Script, sequence_record};
-use ruleproof_kql::{
-    ConvertedCorrelation, ReplayAlert, ReplaySequence, builtin_names, builtin_pipeline,
-    convert_correlation, convert_correlation_rule, convert_document, correlation_replay_script,
-    table_schema,
-};
+use ruleproof_kql::{builtin_names, builtin_pipeline, convert_correlation, convert_document};
 use ruleproof_pipeline::{Pipeline, Pipelines};
-use ruleproof_sigma::correlation::{TimestampFields, parse_timestamp};
 use ruleproof_sigma::{CompileOptions, Correlation, DocumentBody, Rule};
-use serde_json::Map;
 
 use super::{RootArgs, load_collection, load_placeholders, replay};
 use crate::Outcome;
@@ -146,18 +138,21 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         );
     let mut repository: Option<RuleSet> = None;
     for (path, source, document, rule) in documents {
+        // A correlation converts once: its query, and how each rule it builds on was processed
+        // (for its replay script).
         let converted = match rule {
-            Some(_) => convert_document(document, &processing, &options),
+            Some(_) => convert_document(document, &processing, &options).map(|q| (q, None)),
             None => convert_correlation(
                 document,
                 &base_rules,
                 &correlation_refs,
                 &processing,
                 &options,
-            ),
+            )
+            .map(|c| (c.query.clone(), Some(c))),
         };
-        let query = match converted {
-            Ok(query) => query,
+        let (query, correlation_converted) = match converted {
+            Ok(converted) => converted,
             Err(e) => {
                 eprintln!("error: {}", e.render(source));
                 outcome = Outcome::Error;
@@ -194,7 +189,9 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                 }
             }
             (Some(layout), None) => {
-                let DocumentBody::Correlation(correlation) = &document.body else {
+                let (DocumentBody::Correlation(correlation), Some(converted)) =
+                    (&document.body, &correlation_converted)
+                else {
                     continue;
                 };
                 // The repository's rules, loaded once and as written (the pipelines apply only
@@ -206,29 +203,15 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
                         Some(&ruleproof_validate::LoadCheck::new()),
                     )
                 });
-                // Converted again for how each referenced rule was processed, which maps the
-                // sequence events (the query is the same).
-                let replayed = convert_correlation_rule(
-                    correlation,
-                    document.node.span,
-                    &base_rules,
-                    &correlation_refs,
+                match replay::correlation_script(
+                    layout,
+                    rules,
                     &processing,
-                    &options,
-                )
-                .map_err(|e| e.message)
-                .and_then(|converted| {
-                    correlation_replay(
-                        layout,
-                        rules,
-                        &processing,
-                        &converted,
-                        path,
-                        correlation,
-                        &heading,
-                    )
-                });
-                match replayed {
+                    converted,
+                    path,
+                    correlation,
+                    &heading,
+                ) {
                     Ok(script) => script,
                     Err(message) => {
                         eprintln!("error: {}: {message}", path.display());
@@ -278,81 +261,4 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
-}
-
-/// The replay script of a correlation's converted query on the sequence cases of its test-case
-/// file. The expected alerts are the engine's on each sequence (as `ruleproof test` computes
-/// them, which checks them against each case's `expect`).
-fn correlation_replay(
-    layout: &Layout,
-    rules: &RuleSet,
-    pipelines: &Pipelines,
-    converted: &ConvertedCorrelation,
-    path: &Path,
-    correlation: &Correlation,
-    heading: &str,
-) -> Result<String, String> {
-    let (cases_path, file) = replay::fixtures(layout, path)?;
-    let result = ruleproof_cases::run_file(layout, rules, &cases_path, None);
-    if let Some(first) = result.errors.first() {
-        return Err(format!("its sequence cases do not run: {first}"));
-    }
-    let script = Script::parse(&converted.query)
-        .map_err(|e| format!("the converted query does not parse: {e}"))?;
-    let tables = script.tables();
-    let mut schemas = Vec::new();
-    for table in &tables {
-        schemas.push(table_schema(table).ok_or_else(|| {
-            format!("there is no typed schema for {table}, which a replay script needs")
-        })?);
-    }
-    let timestamps = TimestampFields::default();
-    let empty = Map::new();
-    let mut sequences = Vec::new();
-    for case in &file.sequences {
-        let Some(run) = result.sequences.iter().find(|s| s.name == case.name) else {
-            continue;
-        };
-        let mut rows = Vec::new();
-        for table in &tables {
-            for event in &case.events {
-                let record = event.event.as_object().unwrap_or(&empty);
-                let time = timestamps.read(record).ok();
-                let row = converted
-                    .sequence_row(pipelines, table, record)
-                    .map_err(|e| format!("sequence `{}`: {e}", case.name))?;
-                rows.push((table.clone(), sequence_record(table, &row, time)));
-            }
-        }
-        let expected = run
-            .alerts
-            .iter()
-            .map(|alert| ReplayAlert {
-                time_ms: parse_timestamp(&serde_json::Value::String(alert.window_end.clone()))
-                    .unwrap_or_default(),
-                group: correlation
-                    .group_by
-                    .iter()
-                    .map(|g| {
-                        alert.group.get(g).map_or_else(String::new, |v| {
-                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                        })
-                    })
-                    .collect(),
-                value: alert.value,
-            })
-            .collect();
-        sequences.push(ReplaySequence {
-            name: case.name.clone(),
-            rows,
-            expected,
-        });
-    }
-    Ok(correlation_replay_script(
-        &format!("Replay of {heading} on {}", cases_path.display()),
-        &schemas,
-        &converted.query,
-        &correlation.group_by,
-        &sequences,
-    ))
 }

@@ -6,13 +6,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use ruleproof_cases::Layout;
 use ruleproof_cases::format::{TestCaseFile, parse_test_case_file};
+use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_files::write_atomically;
-use ruleproof_kql::{ReplayCase, fixture_row, replay_script, table_schema};
+use ruleproof_kql::tabular::{Script, sequence_record};
+use ruleproof_kql::{
+    ConvertedCorrelation, ReplayAlert, ReplayCase, ReplaySequence, correlation_replay_script,
+    fixture_row, replay_script, table_schema,
+};
 use ruleproof_pipeline::{Pipelines, Processed};
-use ruleproof_sigma::CompiledRule;
+use ruleproof_sigma::correlation::{TimestampFields, parse_timestamp};
 use ruleproof_sigma::yaml::Limits;
+use ruleproof_sigma::{CompiledRule, Correlation};
 use serde_json::Map;
 
 use super::force_hint;
@@ -139,4 +144,86 @@ pub fn write_outputs(
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The replay script of a correlation's converted query (`converted`, through `pipelines`) on
+/// the sequence cases of its test-case file (the one mirroring `path`). The expected alerts are
+/// the engine's on each sequence, run with `rules` (as `ruleproof test` computes them, which
+/// checks them against each case's `expect`).
+///
+/// # Errors
+/// No test-case file, sequence cases that do not run, a table without a typed schema, or an
+/// event that cannot be mapped: a message to print after the correlation's path.
+pub fn correlation_script(
+    layout: &Layout,
+    rules: &RuleSet,
+    pipelines: &Pipelines,
+    converted: &ConvertedCorrelation,
+    path: &Path,
+    correlation: &Correlation,
+    heading: &str,
+) -> Result<String, String> {
+    let (cases_path, file) = fixtures(layout, path)?;
+    let result = ruleproof_cases::run_file(layout, rules, &cases_path, None);
+    if let Some(first) = result.errors.first() {
+        return Err(format!("its sequence cases do not run: {first}"));
+    }
+    let script = Script::parse(&converted.query)
+        .map_err(|e| format!("the converted query does not parse: {e}"))?;
+    let tables = script.tables();
+    let mut schemas = Vec::new();
+    for table in &tables {
+        schemas.push(table_schema(table).ok_or_else(|| {
+            format!("there is no typed schema for {table}, which a replay script needs")
+        })?);
+    }
+    let timestamps = TimestampFields::default();
+    let empty = Map::new();
+    let mut sequences = Vec::new();
+    for case in &file.sequences {
+        let Some(run) = result.sequences.iter().find(|s| s.name == case.name) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        for table in &tables {
+            for event in &case.events {
+                let record = event.event.as_object().unwrap_or(&empty);
+                let time = timestamps.read(record).ok();
+                let row = converted
+                    .sequence_row(pipelines, table, record)
+                    .map_err(|e| format!("sequence `{}`: {e}", case.name))?;
+                rows.push((table.clone(), sequence_record(table, &row, time)));
+            }
+        }
+        let expected = run
+            .alerts
+            .iter()
+            .map(|alert| ReplayAlert {
+                time_ms: parse_timestamp(&serde_json::Value::String(alert.window_end.clone()))
+                    .unwrap_or_default(),
+                group: correlation
+                    .group_by
+                    .iter()
+                    .map(|g| {
+                        alert.group.get(g).map_or_else(String::new, |v| {
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        })
+                    })
+                    .collect(),
+                value: alert.value,
+            })
+            .collect();
+        sequences.push(ReplaySequence {
+            name: case.name.clone(),
+            rows,
+            expected,
+        });
+    }
+    Ok(correlation_replay_script(
+        &format!("Replay of {heading} on {}", cases_path.display()),
+        &schemas,
+        &converted.query,
+        &correlation.group_by,
+        &sequences,
+    ))
 }

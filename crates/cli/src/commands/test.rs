@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use ruleproof_cases::ruleset::yaml_files;
-use ruleproof_cases::{Layout, RuleSet, RunReport};
-use ruleproof_kql::convert_rule;
+use ruleproof_cases::{Layout, LoadedCorrelation, LoadedRule, RuleSet, RunReport};
+use ruleproof_kql::{convert_correlation_rule, convert_rule};
 use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_report::test_output;
-use ruleproof_sigma::CompileOptions;
+use ruleproof_sigma::{CompileOptions, Correlation, Rule, Span};
 use ruleproof_validate::LoadCheck;
 
 use super::convert::load_pipeline;
@@ -36,9 +36,9 @@ pub struct TestArgs {
     /// Also write a replay script per rule into this directory, at
     /// `DIR/<KQL pipeline>/<rule path>.kql`: the rule converted to KQL, bound to its fixtures
     /// as a typed `datatable`, with the fixtures that must come back (what `convert
-    /// --with-fixtures` writes; see docs/kql.md). Written for each detection rule whose
-    /// test-case file runs and names a KQL pipeline (`kql.pipeline`), or every one with
-    /// `--kql-pipeline`.
+    /// --with-fixtures` writes, a correlation's on its sequence cases; see docs/kql.md).
+    /// Written for each rule whose test-case file runs and names a KQL pipeline
+    /// (`kql.pipeline`), or every one with `--kql-pipeline`.
     #[arg(long, value_name = "DIR")]
     replay_dir: Option<PathBuf>,
     /// The KQL table pipeline of the replay scripts (repeatable: one script per pipeline),
@@ -120,7 +120,14 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
         )))
 }
 
-/// `--replay-dir`: one replay script per detection rule whose test-case file ran and per KQL
+/// A document `--replay-dir` writes scripts for.
+#[derive(Clone, Copy)]
+enum Replayed<'a> {
+    Rule(&'a LoadedRule),
+    Correlation(&'a LoadedCorrelation),
+}
+
+/// `--replay-dir`: one replay script per rule (detection or correlation) whose test-case file ran and per KQL
 /// pipeline (`--kql-pipeline`, or else the `kql.pipeline` of the rule's test-case file), at
 /// `dir/<pipeline>/<rule path relative to rules/>.kql`. A rule that cannot be converted or
 /// replayed is an error naming it; the others are still written.
@@ -141,17 +148,30 @@ fn write_replay_scripts(
     let mut without_settings = 0;
     let mut done: Vec<&Path> = Vec::new();
     let tested = report.files.iter().filter_map(|f| f.rule.as_ref());
+    // What a correlation may name: every rule and correlation of the repository.
+    let detection: Vec<&Rule> = rules.rules.iter().map(|r| &r.rule).collect();
+    let correlations: Vec<&Correlation> =
+        rules.correlations.iter().map(|c| &c.correlation).collect();
     for summary in tested {
-        // Correlations have no single query to replay; each rule gets its scripts once, however
-        // many of its test-case files ran.
-        let Some(rule) = rules.rules.iter().find(|r| r.path == summary.path) else {
-            continue;
+        // A detection rule or a correlation; each gets its scripts once, however many of its
+        // test-case files ran.
+        let document = match (
+            rules.rules.iter().find(|r| r.path == summary.path),
+            rules.correlations.iter().find(|c| c.path == summary.path),
+        ) {
+            (Some(rule), _) => Replayed::Rule(rule),
+            (None, Some(correlation)) => Replayed::Correlation(correlation),
+            (None, None) => continue,
         };
-        if done.contains(&rule.path.as_path()) {
+        let (path, source) = match document {
+            Replayed::Rule(rule) => (&rule.path, &rule.source),
+            Replayed::Correlation(c) => (&c.path, &c.source),
+        };
+        if done.contains(&path.as_path()) {
             continue;
         }
-        done.push(&rule.path);
-        let fixtures = replay::fixtures(layout, &rule.path);
+        done.push(path);
+        let fixtures = replay::fixtures(layout, path);
         let from_file;
         let pipelines: &[Pipeline] = if !given.is_empty() {
             &given
@@ -174,30 +194,65 @@ fn write_replay_scripts(
         let (cases_path, file) = match &fixtures {
             Ok(fixtures) => fixtures,
             Err(message) => {
-                eprintln!("error: {}: {message}", rule.path.display());
+                eprintln!("error: {}: {message}", path.display());
                 outcome = Outcome::Error;
                 continue;
             }
         };
-        let heading = format!("{} ({})", rule.rule.meta.title, rule.path.display());
+        let title = match document {
+            Replayed::Rule(rule) => &rule.rule.meta.title,
+            Replayed::Correlation(c) => &c.correlation.meta.title,
+        };
+        let heading = format!("{title} ({})", path.display());
         // Found by the walk of the rules directory, so under it.
-        let relative = replay::under_rules(layout, &rule.path).unwrap_or_default();
+        let relative = replay::under_rules(layout, path).unwrap_or_default();
         for pipeline in pipelines {
             let processing = Pipelines::resolve(vec![pipeline.clone()]);
-            let script = convert_rule(&rule.rule, &processing, &rules.options)
-                .map_err(|e| e.render(&rule.source))
-                .and_then(|(query, processed)| {
-                    replay::script(
+            // The same scripts `convert --with-fixtures` writes, through the same functions.
+            let script = match document {
+                Replayed::Rule(rule) => convert_rule(&rule.rule, &processing, &rules.options)
+                    .map_err(|e| e.render(source))
+                    .and_then(|(query, processed)| {
+                        replay::script(
+                            &processing,
+                            &processed,
+                            cases_path,
+                            file,
+                            &rule.compiled,
+                            &heading,
+                            &query,
+                        )
+                        .map_err(|message| format!("{}: {message}", path.display()))
+                    }),
+                Replayed::Correlation(c) => {
+                    let at = c
+                        .correlation
+                        .rules
+                        .first()
+                        .map_or_else(Span::default, |r| r.1);
+                    convert_correlation_rule(
+                        &c.correlation,
+                        at,
+                        &detection,
+                        &correlations,
                         &processing,
-                        &processed,
-                        cases_path,
-                        file,
-                        &rule.compiled,
-                        &heading,
-                        &query,
+                        &rules.options,
                     )
-                    .map_err(|message| format!("{}: {message}", rule.path.display()))
-                });
+                    .map_err(|e| e.render(source))
+                    .and_then(|converted| {
+                        replay::correlation_script(
+                            layout,
+                            rules,
+                            &processing,
+                            &converted,
+                            path,
+                            &c.correlation,
+                            &heading,
+                        )
+                        .map_err(|message| format!("{}: {message}", path.display()))
+                    })
+                }
+            };
             match script {
                 Ok(script) => {
                     let path = Path::new(&pipeline.name).join(relative.with_extension("kql"));
