@@ -97,6 +97,8 @@ pub enum Unit {
     Record,
 }
 
+/// The UTF-8 encoding of U+FEFF, the byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The magic bytes an EVTX file starts with.
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 /// EVTX files are a 4 KiB header followed by 64 KiB chunks, so a chunk's number gives its offset.
@@ -201,6 +203,8 @@ impl EventSource {
             pending: String::new(),
             pending_line: 0,
             stack: Vec::new(),
+            array_line: None,
+            resync: None,
             expect: Expect::Value,
             in_string: false,
             escaped: false,
@@ -255,6 +259,13 @@ pub struct Records {
     pending_line: usize,
     /// The open containers of the current record (`{` or `[`).
     stack: Vec<u8>,
+    /// The line a top-level array opened on, while it is open: its elements are records of
+    /// their own, so an array of any size streams and a bad element costs that element only.
+    array_line: Option<usize>,
+    /// A record of a pretty-printed array that was cut off: the rest of it is skipped up to the
+    /// line that starts the next element (or closes the array), then it is reported with every
+    /// byte skipped. Holds the line it started on, why it was cut, and the bytes skipped so far.
+    resync: Option<(usize, String, usize)>,
     expect: Expect,
     in_string: bool,
     escaped: bool,
@@ -374,25 +385,102 @@ impl Records {
     fn reset(&mut self) {
         self.pending.clear();
         self.stack.clear();
-        self.expect = Expect::Value;
+        // Inside a top-level array, a cut-off element may be followed by the next one, a
+        // separator or the end.
+        self.expect = if self.array_line.is_some() {
+            Expect::ValueOrEnd
+        } else {
+            Expect::Value
+        };
         self.in_string = false;
         self.escaped = false;
     }
 
+    /// Cuts off the open record at the end of line `bytes_after` bytes before the line's end. An
+    /// element of a pretty-printed array is not reported yet: the lines that continue it are
+    /// skipped first (see [`Records::resync`]), so the message counts every byte it cost.
+    fn cut_off(&mut self, why: &str, bytes_after: usize) {
+        if self.array_line.is_none() || self.mode == Mode::Lines || self.stack.is_empty() {
+            self.abandon(why);
+            return;
+        }
+        let bytes = self.pending.len() + bytes_after;
+        self.resync = Some((self.pending_line, why.to_owned(), bytes));
+        self.reset();
+    }
+
+    /// Reports the element being skipped, if any: the next element (or the array's end) starts.
+    fn end_resync(&mut self) {
+        if let Some((line, why, bytes)) = self.resync.take() {
+            self.queue.push_back(Err(RecordError {
+                line,
+                message: format!(
+                    "{why}; the record starting on this line was skipped, up to the next \
+                     element of the array ({bytes} bytes)"
+                ),
+            }));
+        }
+    }
+
+    /// Whether `byte`, the first significant byte of a line, can continue the open top-level
+    /// array (outside its elements).
+    fn continues_array(&self, byte: u8) -> bool {
+        match self.expect {
+            Expect::AfterValue => byte == b',' || byte == b']',
+            _ => matches!(
+                byte,
+                b'{' | b'[' | b']' | b',' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+            ),
+        }
+    }
+
     /// Splits one line into records, tracking nesting outside strings so a record ends where
-    /// its value does, and resynchronising where an open record cannot go on.
+    /// its value does, and resynchronising where an open record cannot go on. The elements of a
+    /// top-level array are records of their own.
     fn split_line(&mut self, line: &str) {
-        if !self.stack.is_empty()
-            && let Some(first) = line.bytes().find(|b| !b.is_ascii_whitespace())
-            && !self.continues(first)
-        {
-            let line_number = self.line;
-            self.abandon(&format!(
-                "the record is incomplete (line {line_number} starts a new value)"
-            ));
+        let first = line.bytes().find(|b| !b.is_ascii_whitespace());
+        if self.resync.is_some() {
+            // Skipping the rest of a cut-off array element: up to a line that starts the next
+            // element or closes the array.
+            if matches!(first, Some(b'{' | b'[' | b']')) {
+                self.end_resync();
+            } else {
+                if let Some(resync) = &mut self.resync {
+                    resync.2 += line.len() + 1;
+                }
+                return;
+            }
+        }
+        if let Some(first) = first {
+            if !self.stack.is_empty() && !self.continues(first) {
+                let line_number = self.line;
+                self.abandon(&format!(
+                    "the record is incomplete (line {line_number} starts a new value)"
+                ));
+            }
+            if self.stack.is_empty()
+                && let Some(opened) = self.array_line
+                && !self.continues_array(first)
+            {
+                let line_number = self.line;
+                self.queue.push_back(Err(RecordError {
+                    line: opened,
+                    message: format!(
+                        "the array opened on this line is not closed (line {line_number} starts \
+                         a new value); its complete elements were read"
+                    ),
+                }));
+                self.array_line = None;
+                self.expect = Expect::Value;
+            }
         }
         let mut start = 0;
+        // Bytes of a scalar array element already handed on as a record.
+        let mut skip_to = 0;
         for (i, b) in line.bytes().enumerate() {
+            if i < skip_to {
+                continue;
+            }
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
@@ -411,14 +499,44 @@ impl Records {
             if b.is_ascii_whitespace() {
                 continue;
             }
-            if self.stack.is_empty() && !matches!(b, b'{' | b'[') {
-                // A value that is not an object or array: the rest of the line is one record,
-                // which parsing will reject.
-                self.queue.push_back(Ok(RawRecord {
-                    line: self.line,
-                    text: line[i..].trim_end().to_owned(),
-                }));
-                return;
+            if self.stack.is_empty() {
+                if self.array_line.is_some() {
+                    match b {
+                        b',' => {
+                            self.expect = Expect::Value;
+                            continue;
+                        }
+                        b']' => {
+                            self.array_line = None;
+                            self.expect = Expect::Value;
+                            continue;
+                        }
+                        b'{' | b'[' => {}
+                        _ => {
+                            // A scalar element: a record of its own, which parsing rejects.
+                            let end = scalar_end(line, i);
+                            self.queue.push_back(Ok(RawRecord {
+                                line: self.line,
+                                text: line[i..end].trim_end().to_owned(),
+                            }));
+                            self.expect = Expect::AfterValue;
+                            skip_to = end;
+                            continue;
+                        }
+                    }
+                } else if b == b'[' {
+                    self.array_line = Some(self.line);
+                    self.expect = Expect::ValueOrEnd;
+                    continue;
+                } else if b != b'{' {
+                    // A value that is not an object or array: the rest of the line is one
+                    // record, which parsing will reject.
+                    self.queue.push_back(Ok(RawRecord {
+                        line: self.line,
+                        text: line[i..].trim_end().to_owned(),
+                    }));
+                    return;
+                }
             }
             match b {
                 b'"' => self.in_string = true,
@@ -452,7 +570,9 @@ impl Records {
                             text,
                         }));
                         start = i + 1;
-                        self.expect = Expect::Value;
+                        if self.array_line.is_none() {
+                            self.expect = Expect::Value;
+                        }
                     }
                 }
                 b':' => self.expect = Expect::Value,
@@ -469,25 +589,49 @@ impl Records {
         if self.stack.is_empty() {
             return;
         }
+        self.pending.push_str(&line[start..]);
         if self.in_string {
             // A JSON string cannot hold a raw line break, so the record was cut off here.
             let line_number = self.line;
-            self.pending.push_str(&line[start..]);
-            self.abandon(&format!("a string is not closed on line {line_number}"));
+            self.cut_off(&format!("a string is not closed on line {line_number}"), 1);
         } else if self.mode == Mode::Lines {
-            self.pending.push_str(&line[start..]);
             self.abandon("the line ends inside a JSON value (JSON Lines: one record per line)");
         } else {
-            self.pending.push_str(&line[start..]);
             self.pending.push('\n');
             if self.pending.len() > MAX_LINE_BYTES {
-                self.abandon(&format!(
-                    "the record is longer than {} MiB or never closes",
-                    MAX_LINE_BYTES / 1024 / 1024
-                ));
+                self.cut_off(
+                    &format!(
+                        "the record is longer than {} MiB or never closes",
+                        MAX_LINE_BYTES / 1024 / 1024
+                    ),
+                    0,
+                );
             }
         }
     }
+}
+
+/// Where a scalar array element that starts at `from` ends: at the `,` or `]` after it outside
+/// a string, or at the end of the line.
+fn scalar_end(line: &str, from: usize) -> usize {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in line.bytes().enumerate().skip(from) {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b',' || b == b']' {
+            return i;
+        }
+    }
+    line.len()
 }
 
 impl Iterator for Records {
@@ -503,15 +647,28 @@ impl Iterator for Records {
             }
             match self.read_line() {
                 Ok(Line::End) => {
+                    self.end_resync();
                     if !self.stack.is_empty() {
                         self.abandon("the input ends inside a JSON value");
+                        continue;
+                    }
+                    if let Some(opened) = self.array_line.take() {
+                        self.queue.push_back(Err(RecordError {
+                            line: opened,
+                            message: "the input ends inside this array (its complete elements \
+                                      were read)"
+                                .to_owned(),
+                        }));
                         continue;
                     }
                     return None;
                 }
                 Ok(Line::TooLong(bytes)) => {
                     let line = self.line;
-                    self.abandon(&format!("line {line} is too long"));
+                    if let Some(resync) = &mut self.resync {
+                        resync.2 += usize::try_from(bytes).unwrap_or(usize::MAX);
+                    }
+                    self.cut_off(&format!("line {line} is too long"), 0);
                     self.queue.push_back(Err(RecordError {
                         line,
                         message: format!(
@@ -521,12 +678,20 @@ impl Iterator for Records {
                     }));
                 }
                 Ok(Line::Text) => {
+                    if self.line == 1 && self.buffer.starts_with(UTF8_BOM) {
+                        // A byte-order mark may start UTF-8 JSON (RFC 8259, section 8.1, lets a
+                        // parser ignore it); Windows tools write one.
+                        self.buffer.drain(..UTF8_BOM.len());
+                    }
                     let buffer = std::mem::take(&mut self.buffer);
                     match std::str::from_utf8(&buffer) {
                         Ok(text) => self.split_line(text),
                         Err(e) => {
                             let line = self.line;
-                            self.abandon(&format!("line {line} is not valid UTF-8"));
+                            if let Some(resync) = &mut self.resync {
+                                resync.2 += buffer.len() + 1;
+                            }
+                            self.cut_off(&format!("line {line} is not valid UTF-8"), 0);
                             self.queue.push_back(Err(RecordError {
                                 line,
                                 message: format!(
@@ -853,28 +1018,114 @@ mod tests {
 
     #[test]
     fn splits_pretty_values_and_arrays() {
-        let text = "{\n  \"b\": [1, {\"c\": 2}],\n  \"s\": \"}{\"\n}\n[{\"d\": 1}, {\"e\": 2}] {\"f\": 3}\n[\n{\"g\": 1},\n{\"h\": 2}\n]\n";
+        let text = "{\n  \"b\": [1, {\"c\": 2}],\n  \"s\": \"}{\"\n}\n[{\"d\": 1}, {\"e\": 2}] {\"f\": 3}\n[\n{\"g\": 1},\n{\"h\": [2]}\n]\n";
         let got: Vec<(usize, String)> = records(text)
             .into_iter()
             .map(|r| r.unwrap())
             .map(|r| (r.line, r.text))
             .collect();
+        // A top-level array's elements are records of their own; nested arrays stay inside
+        // their element.
         assert_eq!(
-            got.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-            vec![1, 5, 5, 6]
+            got.iter()
+                .map(|(l, t)| (*l, t.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (1, "{\n  \"b\": [1, {\"c\": 2}],\n  \"s\": \"}{\"\n}"),
+                (5, "{\"d\": 1}"),
+                (5, "{\"e\": 2}"),
+                (5, "{\"f\": 3}"),
+                (7, "{\"g\": 1}"),
+                (8, "{\"h\": [2]}"),
+            ]
         );
+        // An array inside an array is one record of several events.
+        let got = outline(records("[[{\"a\": 1}, {\"b\": 2}]]\n"));
+        assert_eq!(got, vec![(1, true, "[{\"a\": 1}, {\"b\": 2}]".to_owned())]);
         let events = parse_record(&RawRecord {
-            line: 5,
-            text: got[1].1.clone(),
+            line: 1,
+            text: got[0].2.clone(),
         })
         .unwrap();
-        assert_eq!(events, vec![json!({"d": 1}), json!({"e": 2})]);
-        let events = parse_record(&RawRecord {
-            line: 6,
-            text: got[3].1.clone(),
-        })
-        .unwrap();
-        assert_eq!(events, vec![json!({"g": 1}), json!({"h": 2})]);
+        assert_eq!(events, vec![json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn a_bad_array_element_costs_that_element_only() {
+        // One line: the bad element is a record of its own, which parsing rejects.
+        let got = outline(records("[{\"a\": 1}, {\"b\": bad}, {\"c\": 3}, 4]\n"));
+        assert_eq!(
+            got,
+            vec![
+                (1, true, "{\"a\": 1}".to_owned()),
+                (1, true, "{\"b\": bad}".to_owned()),
+                (1, true, "{\"c\": 3}".to_owned()),
+                (1, true, "4".to_owned()),
+            ]
+        );
+        // Pretty-printed: a cut string loses its element, up to the line that starts the next
+        // one, and the message counts every byte skipped.
+        let text = "[\n  {\n    \"a\": 1\n  },\n  {\n    \"b\": \"cut\n    \"x\": 2\n  },\n  {\n    \"c\": 3\n  }\n]\n";
+        let got = outline(records(text));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        assert_eq!(lines, vec![(2, true), (5, false), (9, true)]);
+        // From the element's `{`: `{`, `    "b": "cut`, `    "x": 2`, `  },` with their line
+        // breaks.
+        assert!(
+            got[1].2.contains(
+                "a string is not closed on line 6; the record starting on this line was \
+                 skipped, up to the next element of the array (32 bytes)"
+            ),
+            "{}",
+            got[1].2
+        );
+    }
+
+    #[test]
+    fn an_array_of_any_size_streams_element_by_element() {
+        // More than the record bound in all, each element small.
+        let element = format!("  {{\"pad\": \"{}\"}},\n", "x".repeat(1000));
+        let count = MAX_LINE_BYTES / element.len() + 10;
+        let mut text = String::from("[\n");
+        for _ in 0..count {
+            text.push_str(&element);
+        }
+        text.push_str("  {\"last\": true}\n]\n");
+        let got = records(&text);
+        assert_eq!(got.len(), count + 1);
+        assert!(got.iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn an_array_left_open_is_reported_and_its_elements_kept() {
+        let got = outline(records("[{\"a\": 1},\n{\"b\": 2}\n{\"c\": 3}\n"));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        // Line 3 cannot continue the array (no `,`): the array is reported as not closed, and
+        // line 3 is read afresh.
+        assert_eq!(lines, vec![(1, true), (2, true), (1, false), (3, true)]);
+        assert!(
+            got[2].2.contains("line 3 starts a new value"),
+            "{}",
+            got[2].2
+        );
+        let got = outline(records("[{\"a\": 1},\n{\"b\": 2},\n"));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        assert_eq!(lines, vec![(1, true), (2, true), (1, false)]);
+        assert!(got[2].2.contains("ends inside this array"), "{}", got[2].2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(b"{\"a\": 1}\n{\"b\": 2}\n");
+        let got = outline(records_of_bytes(bytes));
+        assert_eq!(
+            got,
+            vec![
+                (1, true, "{\"a\": 1}".to_owned()),
+                (2, true, "{\"b\": 2}".to_owned())
+            ]
+        );
     }
 
     #[test]
