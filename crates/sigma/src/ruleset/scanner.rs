@@ -161,8 +161,11 @@ impl LiteralScanner {
 
 /// An overlapping search, as `AhoCorasick::find_overlapping_iter` does it but without its
 /// per-byte bookkeeping for resumable iteration (the state of the search stays in registers),
-/// which made the scans about a third of all the work of matching an event. In the start
-/// state, the automaton's prefilter (if it has one) skips to where a literal may begin.
+/// which made the scans about a third of all the work of matching an event. The automaton
+/// numbers its states so that one comparison (`is_special`) tells the common state (neither a
+/// match nor, when there is a prefilter, the start state) from the rest, so a byte that
+/// reaches neither costs one transition and one comparison. In the start state, the
+/// automaton's prefilter (if it has one) skips to where a literal may begin.
 fn overlapping<A: Automaton>(automaton: &A, haystack: &[u8], mut visit: impl FnMut(usize, usize)) {
     let Ok(start) = automaton.start_state(Anchored::No) else {
         return;
@@ -170,9 +173,9 @@ fn overlapping<A: Automaton>(automaton: &A, haystack: &[u8], mut visit: impl FnM
     let prefilter = automaton.prefilter();
     let mut state = start;
     let mut at = 0;
-    while at < haystack.len() {
-        if state == start
-            && let Some(prefilter) = prefilter
+    loop {
+        if let Some(prefilter) = prefilter
+            && state == start
         {
             at = match prefilter.find_in(
                 haystack,
@@ -186,8 +189,19 @@ fn overlapping<A: Automaton>(automaton: &A, haystack: &[u8], mut visit: impl FnM
                 Candidate::PossibleStartOfMatch(i) => i,
             };
         }
-        state = automaton.next_state(Anchored::No, state, haystack[at]);
-        at += 1;
+        // The common states, until a special one or the end of the haystack.
+        loop {
+            let Some(&byte) = haystack.get(at) else {
+                return;
+            };
+            state = automaton.next_state(Anchored::No, state, byte);
+            at += 1;
+            if automaton.is_special(state) {
+                break;
+            }
+        }
+        // No literal is empty, so no start state is a match state (and without a prefilter the
+        // start state is not special).
         if automaton.is_match(state) {
             for i in 0..automaton.match_len(state) {
                 visit(automaton.match_pattern(state, i).as_usize(), at);
