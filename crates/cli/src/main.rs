@@ -11,6 +11,12 @@ use clap::Parser;
 use commands::Cli;
 pub use outcome::Outcome;
 
+/// mimalloc rather than the system's allocator: loading thousands of rules on all cores makes
+/// millions of small allocations, and glibc's per-thread arenas grow by `mprotect` calls and
+/// page faults that were a fifth of `validate`'s time (BENCHMARKS.md, issue 14).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so `print!` panics when a reader such as `head` closes the pipe.
     // With the default disposition the process ends quietly, as `cat` or `grep` do.

@@ -126,7 +126,11 @@ pub fn read_source(path: &Path, max_bytes: u64) -> Result<SourceFile, crate::err
         source,
     };
     let file = std::fs::File::open(path).map_err(io_error)?;
-    let mut bytes = Vec::new();
+    // `take` hides the file's size from `read_to_end`, which then grows its buffer from 32
+    // bytes with a `read` call per doubling (seven per rule file); room for the whole file
+    // and the byte past it reads a file in one call and meets its end in a second.
+    let expected = file.metadata().map_or(0, |m| m.len()).min(max_bytes) + 1;
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     // Reading one byte past the limit tells a file at the limit from a larger one without
     // ever holding more than the limit in memory.
     file.take(max_bytes + 1)

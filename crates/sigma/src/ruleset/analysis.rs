@@ -1,9 +1,8 @@
 //! Reducing a compiled rule to a necessary condition over atoms: taken only from positive
 //! string tests, including the literal runs a regular expression's matches must contain.
 
-use std::collections::HashMap;
-
 use super::atoms::{Anchor, AtomKey, Need, all, any};
+use super::fxhash::FastMap;
 use crate::compile::{CompiledItem, CompiledSearch, Cond, ValueMatcher};
 use crate::condition::Quantifier;
 use crate::event::FieldPath;
@@ -14,9 +13,9 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 /// Numbers atoms and field slots while rules are analysed.
 #[derive(Default)]
 pub(super) struct Builder {
-    pub(super) atoms: HashMap<AtomKey, u32>,
+    pub(super) atoms: FastMap<AtomKey, u32>,
     pub(super) atom_keys: Vec<AtomKey>,
-    pub(super) field_slots: HashMap<Box<str>, u32>,
+    pub(super) field_slots: FastMap<Box<str>, u32>,
     pub(super) field_names: Vec<Box<str>>,
 }
 

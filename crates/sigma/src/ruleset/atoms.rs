@@ -1,7 +1,7 @@
 //! Atoms (cheap facts about an event) and the necessary conditions over them that rules are
 //! reduced to: how they combine, when they hold, and which atom indexes a rule best.
 
-use std::collections::HashMap;
+use super::fxhash::FastMap;
 
 /// Where in a value a literal must be found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -125,7 +125,7 @@ pub(super) const MIN_UNION: usize = 8;
 /// per atom, the derived atoms it makes hold, and the number of atoms and derived atoms.
 pub(super) fn fold_unions(needs: &mut [Need], atom_count: usize) -> (Vec<Vec<u32>>, usize) {
     let mut unions = Unions {
-        ids: HashMap::new(),
+        ids: FastMap::default(),
         implied: vec![Vec::new(); atom_count],
         next: atom_count as u32,
     };
@@ -136,7 +136,7 @@ pub(super) fn fold_unions(needs: &mut [Need], atom_count: usize) -> (Vec<Vec<u32
 }
 
 struct Unions {
-    ids: HashMap<Vec<u32>, u32>,
+    ids: FastMap<Vec<u32>, u32>,
     implied: Vec<Vec<u32>>,
     next: u32,
 }

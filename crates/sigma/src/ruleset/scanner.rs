@@ -1,8 +1,6 @@
 //! Finding the atoms that hold in an event's folded text: hash lookups for exact values and
 //! one Aho-Corasick automaton per field for literals.
 
-use std::collections::HashMap;
-
 use aho_corasick::automaton::{Automaton, Candidate};
 use aho_corasick::{Anchored, MatchKind, Span, dfa, nfa};
 
@@ -92,7 +90,7 @@ impl LiteralScanner {
         literals: Vec<(Box<str>, Anchor, u32)>,
         dfa_budget: usize,
     ) -> Option<LiteralScanner> {
-        let mut ids: HashMap<Box<str>, usize> = HashMap::new();
+        let mut ids: FastMap<Box<str>, usize> = FastMap::default();
         let mut patterns: Vec<Box<str>> = Vec::new();
         let mut atoms: Vec<Vec<(Anchor, u32)>> = Vec::new();
         for (literal, anchor, atom) in literals {
@@ -116,7 +114,10 @@ impl LiteralScanner {
         // few fields with thousands of literals would hold most of a rule set's memory in them
         // (44 MB of DFAs for SigmaHQ's active rules). Past a budget, the contiguous NFA takes a
         // fraction of the memory for about twice the scanning time per byte.
-        let dfa = (patterns.len() <= MAX_DFA_LITERALS)
+        // A DFA that would certainly be over budget is not built at all: building and
+        // dropping them was a third of the index's build time on SigmaHQ's rules.
+        let dfa = (patterns.len() <= MAX_DFA_LITERALS
+            && dfa_table_lower_bound(&patterns) <= dfa_budget)
             .then(|| {
                 dfa::Builder::new()
                     .match_kind(MatchKind::Standard)
@@ -157,6 +158,44 @@ impl LiteralScanner {
             Table::Nfa(nfa) => overlapping(nfa, haystack, visit),
         }
     }
+}
+
+/// Fewest bytes the transition table of an Aho-Corasick DFA over `patterns` can take, so
+/// a DFA known to be over budget is never built.
+///
+/// The `aho-corasick` crate's DFA (1.1, unanchored start) has one row per state of the trie
+/// it is built from, and each row holds one 4-byte state ID per byte class, rounded up to a
+/// power of two (`dfa.rs`, `build_from_noncontiguous`). The trie has a state per distinct
+/// non-empty prefix of the patterns (and a few more), and the classes are those
+/// `ByteClassSet::set_range(b, b)` makes for each byte of the trie: a boundary after `b - 1`
+/// and after `b`. So distinct prefixes × that many classes (rounded up) × 4 never exceeds the
+/// table's real size, which `DFA::memory_usage` includes; a unit test holds the bound to DFAs
+/// the crate builds. `patterns` must be distinct.
+fn dfa_table_lower_bound(patterns: &[Box<str>]) -> usize {
+    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+    sorted.sort_unstable();
+    let mut prefixes = 0;
+    let mut used = [false; 256];
+    let mut previous: &[u8] = &[];
+    for pattern in sorted {
+        // In sorted order, the prefixes a pattern adds are those longer than the longest
+        // prefix it shares with the pattern before it.
+        let shared = previous
+            .iter()
+            .zip(pattern)
+            .take_while(|(a, b)| a == b)
+            .count();
+        prefixes += pattern.len() - shared;
+        for &b in pattern {
+            used[usize::from(b)] = true;
+        }
+        previous = pattern;
+    }
+    // A class ends after every byte that is used or precedes a used byte; the last class
+    // ends at 255 whatever is used.
+    let boundaries = (0..255).filter(|&b| used[b] || used[b + 1]).count();
+    let classes = boundaries + 1;
+    prefixes * classes.next_power_of_two() * std::mem::size_of::<u32>()
 }
 
 /// An overlapping search, as `AhoCorasick::find_overlapping_iter` does it but without its
@@ -239,6 +278,52 @@ mod tests {
         let mut theirs = theirs;
         theirs.sort_unstable();
         assert_eq!(ours, theirs, "{literals:?} in {haystack:?}");
+    }
+
+    #[test]
+    fn the_dfa_lower_bound_never_exceeds_a_built_dfa() {
+        // Shared prefixes, one long literal, many short ones over few bytes, many bytes, and
+        // sets of generated paths like a field's literals.
+        let generated: Vec<String> = (0..400)
+            .map(|i| {
+                format!(
+                    "\\windows\\system32\\tool{}_{}.exe",
+                    i % 37,
+                    i * 7919 % 1000
+                )
+            })
+            .collect();
+        let sets: Vec<Vec<String>> = vec![
+            vec!["a".into()],
+            vec!["abc".into(), "abd".into(), "ab".into(), "b".into()],
+            vec!["x".repeat(500)],
+            (0..200).map(|i| format!("{i:b}")).collect(),
+            (0u8..=126).map(|b| char::from(b).to_string()).collect(),
+            generated,
+        ];
+        for set in sets {
+            let patterns: Vec<Box<str>> = set.iter().map(|p| Box::from(p.as_str())).collect();
+            let trie = nfa::noncontiguous::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .build(set.iter().map(String::as_bytes))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let built = dfa::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .build_from_noncontiguous(&trie)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let bound = dfa_table_lower_bound(&patterns);
+            assert!(
+                bound <= built.memory_usage(),
+                "{bound} > {} for {} patterns",
+                built.memory_usage(),
+                set.len()
+            );
+            // Where the table is most of the DFA, the bound is close to its size: a DFA well
+            // over budget is never built.
+            if bound > 10_000 {
+                assert!(bound * 10 >= built.memory_usage() * 8, "{bound}");
+            }
+        }
     }
 
     #[test]
