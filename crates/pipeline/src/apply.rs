@@ -1128,6 +1128,21 @@ fn string_change(change: &ValueChange, value: &PyValue) -> Result<Option<Vec<PyV
                         .collect()
                 })
         }
+        (ValueChange::HexToDecimal(regex), PyValue::Str(parts)) => {
+            let plain = py_plain(parts);
+            match regex.captures(&plain) {
+                // The whole value must match: a partial match would keep text around a number
+                // that no longer means what it did.
+                Some(found) if found.get(0).is_some_and(|m| m.as_str() == plain) => {
+                    let digits = found.get(1).map_or("", |m| m.as_str());
+                    let number = u64::from_str_radix(digits, 16).map_err(|_| {
+                        format!("`{digits}` in `{plain}` is not a hexadecimal number of 64 bits")
+                    })?;
+                    Some(vec![PyValue::Str(vec![Part::Literal(number.to_string())])])
+                }
+                _ => None,
+            }
+        }
         (ValueChange::ConvertType { to_number: false }, PyValue::Num(n)) => {
             Some(vec![PyValue::Str(vec![Part::Literal(n.text())])])
         }

@@ -163,6 +163,11 @@ pub(crate) enum ValueChange {
     Case(CaseMethod),
     /// `regex`.
     Regex(RegexMethod),
+    /// `ruleproof_hex_to_decimal`, a ruleproof extension (`docs/pipelines.md`): a whole value
+    /// `regex` matches (as pySigma prints it, wildcards as `*`) becomes the decimal text of the
+    /// hexadecimal digits of its one capture group (Sysmon's `DWORD (0x00000001)` is
+    /// Defender's `1`).
+    HexToDecimal(Regex),
     /// `value_placeholders` (`wildcard: false`) or `wildcard_placeholders`.
     Placeholders {
         wildcard: bool,
@@ -398,6 +403,27 @@ impl Transformation {
                     .unwrap_or_else(|| vec!["Hashes".to_owned(), "Hash".to_owned()]),
             },
             "ruleproof_joined_columns" => Transformation::JoinedColumns(read_join(span, params)?),
+            "ruleproof_hex_to_decimal" => {
+                let at = params.get("regex").map_or(span, |n| n.span);
+                let pattern = params.required_string("regex", &what)?;
+                let regex = pysigma_regex(&pattern, false).map_err(|e| {
+                    params.error(
+                        at,
+                        format!("regular expression `{pattern}` is invalid: {e}"),
+                    )
+                })?;
+                // Group 0 is the whole match; exactly one more holds the digits.
+                if regex.captures_len() != 2 {
+                    return Err(params.error(
+                        at,
+                        format!(
+                            "`regex` must have exactly one capture group (the hexadecimal digits), not {}",
+                            regex.captures_len() - 1
+                        ),
+                    ));
+                }
+                Transformation::Values(ValueChange::HexToDecimal(regex))
+            }
             other => {
                 return Err(params.error(span, format!("unknown transformation `{other}`")));
             }
