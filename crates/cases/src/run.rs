@@ -442,10 +442,8 @@ pub fn run_file(
     let source = match ruleproof_sigma::source::read_source(path, limits.max_file_bytes) {
         Ok(source) => source,
         Err(e) => {
-            let file = ruleproof_sigma::SourceFile::new(path, "");
-            result
-                .errors
-                .push(Diagnostic::new(&file, Span::default(), e.to_string()));
+            let (file, span, message) = e.site();
+            result.errors.push(Diagnostic::new(&file, span, message));
             return result;
         }
     };

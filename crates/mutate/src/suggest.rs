@@ -23,6 +23,9 @@ pub struct Suggestions {
     pub cases: Vec<GeneratedEvent>,
     /// Survivors and values for which no event was found, one sentence each.
     pub not_found: Vec<String>,
+    /// Why the rule's test-case file does not load, as `path:line:col: message`: the cases it
+    /// holds are unknown, so the suggestions would ignore them.
+    pub errors: Vec<String>,
 }
 
 /// Proposes cases for `rule`, whose test cases (if any) are at the conventional path under
@@ -38,6 +41,17 @@ pub fn suggest(
         .select_test_cases(std::slice::from_ref(&rule.path))
         .pop()
         .filter(|p| p.is_file());
+    if let Some(file) = &test_file {
+        let run = ruleproof_cases::run(layout, rules, std::slice::from_ref(file), None);
+        out.errors = run
+            .files
+            .iter()
+            .flat_map(|f| f.errors.iter().map(ToString::to_string))
+            .collect();
+        if !out.errors.is_empty() {
+            return out;
+        }
+    }
     let report = test_file
         .as_ref()
         .map(|file| mutate(layout, rules, std::slice::from_ref(file), options));

@@ -383,11 +383,12 @@ fn load_one(
     let loaded = match load_file(path, &Limits::default()) {
         Ok(loaded) => loaded,
         Err(e) => {
+            let (file, span, message) = e.site();
             outcome.errors.push(LoadError {
                 path: path.to_owned(),
-                source: None,
-                span: Span::default(),
-                message: e.to_string(),
+                source: Some(file),
+                span,
+                message,
                 code: None,
             });
             return outcome;

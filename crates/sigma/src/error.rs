@@ -96,6 +96,40 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// Where the error is and what it says without the path, for a diagnostic that renders the
+    /// location itself (printing the error as is after a location names the file twice). Invalid
+    /// UTF-8 is placed on the lossily decoded text, so a caret lands on the bad byte rather than
+    /// on line 1; the other variants are about the file as a whole (an empty text, the start).
+    pub fn site(&self) -> (crate::SourceFile, crate::Span, String) {
+        use crate::{SourceFile, Span};
+        match self {
+            ReadError::InvalidUtf8 { path, line, col } => {
+                let bytes = std::fs::read(path).unwrap_or_default();
+                let file = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
+                let offset = offset_of(file.text(), *line, *col);
+                let len = file.text()[offset..]
+                    .chars()
+                    .next()
+                    .map_or(0, char::len_utf8);
+                (
+                    file,
+                    Span::new(offset, offset + len),
+                    "the file is not valid UTF-8".to_owned(),
+                )
+            }
+            ReadError::TooLarge { path, limit } => (
+                SourceFile::new(path, ""),
+                Span::default(),
+                format!("the file is larger than the limit of {limit} bytes"),
+            ),
+            ReadError::Io { path, source } => (
+                SourceFile::new(path, ""),
+                Span::default(),
+                format!("cannot read the file: {source}"),
+            ),
+        }
+    }
+
     /// The file the error is about, whatever the variant.
     pub fn path(&self) -> &std::path::Path {
         match self {
@@ -104,4 +138,17 @@ impl ReadError {
             | ReadError::InvalidUtf8 { path, .. } => path,
         }
     }
+}
+
+/// The byte offset of a 1-based line and character column, clamped to the text.
+fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .filter(|_| line > 1)
+        .map_or(0, |(i, _)| i + 1);
+    text[line_start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| line_start + i)
 }

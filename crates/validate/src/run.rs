@@ -15,7 +15,7 @@ use ruleproof_sigma::detection::{Detection, SearchBody};
 use ruleproof_sigma::yaml::{Limits, Node};
 use ruleproof_sigma::{
     Collection, CompileOptions, CompiledFilter, CompiledRule, Document, DocumentBody,
-    DocumentCheck, DocumentKind, ReadError, SigmaError, SourceFile, Span, load_source,
+    DocumentCheck, DocumentKind, SigmaError, SourceFile, Span, load_source,
 };
 
 use crate::config::LintConfig;
@@ -186,35 +186,8 @@ fn push(
 
 fn read(path: &Path) -> Result<SourceFile, Box<FileOutcome>> {
     ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes).map_err(|e| {
-        // The diagnostic already names the file, so the message leaves the path out; invalid
-        // UTF-8 is shown on the lossily decoded text, so the caret lands on the bad byte rather
-        // than on line 1.
-        let (file, span, message) = match &e {
-            ReadError::InvalidUtf8 { line, col, .. } => {
-                let bytes = std::fs::read(path).unwrap_or_default();
-                let file = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
-                let offset = offset_of(file.text(), *line, *col);
-                let len = file.text()[offset..]
-                    .chars()
-                    .next()
-                    .map_or(0, char::len_utf8);
-                (
-                    file,
-                    Span::new(offset, offset + len),
-                    "the file is not valid UTF-8".to_owned(),
-                )
-            }
-            ReadError::TooLarge { limit, .. } => (
-                SourceFile::new(path, ""),
-                Span::default(),
-                format!("the file is larger than the limit of {limit} bytes"),
-            ),
-            ReadError::Io { source, .. } => (
-                SourceFile::new(path, ""),
-                Span::default(),
-                format!("cannot read the file: {source}"),
-            ),
-        };
+        // The diagnostic names the file, so the message leaves the path out.
+        let (file, span, message) = e.site();
         Box::new(FileOutcome {
             findings: vec![(Finding::new(&yaml_syntax::LINT, span, message), None)],
             file,
@@ -222,19 +195,6 @@ fn read(path: &Path) -> Result<SourceFile, Box<FileOutcome>> {
             test_case: None,
         })
     })
-}
-
-/// The byte offset of a 1-based line and character column, clamped to the text.
-fn offset_of(text: &str, line: usize, col: usize) -> usize {
-    let line_start = text
-        .match_indices('\n')
-        .nth(line.saturating_sub(2))
-        .filter(|_| line > 1)
-        .map_or(0, |(i, _)| i + 1);
-    text[line_start..]
-        .char_indices()
-        .nth(col.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| line_start + i)
 }
 
 fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {

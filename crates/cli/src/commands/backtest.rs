@@ -63,6 +63,34 @@ pub struct Totals {
     pub outcome: Outcome,
 }
 
+/// The event files `--events` names: `-` (standard input) as is, a file whatever its name, the
+/// event files under a directory (`.json`, `.jsonl`, `.ndjson`, `.evtx`, with or without `.gz`).
+/// Walk problems (symbolic-link loops, unreadable directories) are printed; the flag says
+/// whether there were any. Every command that takes `--events` reads it through this.
+///
+/// # Errors
+/// A path that does not exist.
+pub fn event_inputs(paths: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, bool)> {
+    let mut files = Vec::new();
+    let mut walk_failed = false;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+            continue;
+        }
+        if !path.exists() {
+            anyhow::bail!("{}: no such file or directory", path.display());
+        }
+        let walked = event_files(path);
+        for problem in &walked.problems {
+            eprintln!("error: {problem}");
+        }
+        walk_failed |= !walked.problems.is_empty();
+        files.extend(walked.files);
+    }
+    Ok((files, walk_failed))
+}
+
 /// Runs every corpus file through the index, in order, calling `sink` with each file's name and
 /// each event (or unreadable record), on `--threads` threads. Shows a progress bar on a terminal.
 pub fn run_corpus(
@@ -81,23 +109,7 @@ pub fn run_corpus(
         .as_deref()
         .map(LogSourceMap::load)
         .transpose()?;
-    let mut files = Vec::new();
-    let mut walk_failed = false;
-    for path in &args.events {
-        if path.as_os_str() == "-" {
-            files.push(path.clone());
-            continue;
-        }
-        if !path.exists() {
-            anyhow::bail!("{}: no such file or directory", path.display());
-        }
-        let walked = event_files(path);
-        for problem in &walked.problems {
-            eprintln!("error: {problem}");
-        }
-        walk_failed |= !walked.problems.is_empty();
-        files.extend(walked.files);
-    }
+    let (files, walk_failed) = event_inputs(&args.events)?;
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok().map(|m| m.len()))

@@ -203,6 +203,13 @@ fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<Outcome> {
         );
     };
     let suggestions = ruleproof_mutate::suggest::suggest(&layout, &rules, loaded, &options);
+    if !suggestions.errors.is_empty() {
+        bail!(
+            "{}: the test-case file does not load, so what its cases cover is unknown:\n{}",
+            target.display(),
+            suggestions.errors.join("\n")
+        );
+    }
     for gap in &suggestions.not_found {
         eprintln!("{}: {gap}", rule.display());
     }

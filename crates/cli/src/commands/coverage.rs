@@ -135,15 +135,25 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
             eprint!("{line}");
         }
     }
+    // A rule, meta-filter or test-case file that does not load, or a walk that met a loop or an
+    // unreadable directory, leaves the report incomplete whatever the policy says.
+    let loaded = Outcome::error_if(!report.errors.is_empty());
+    if args.format != CoverageFormat::Human || args.output.is_some() {
+        // The human report lists them; a document (or a file) holds them where a terminal or CI
+        // log does not show them.
+        for error in &report.errors {
+            eprintln!("error: {error}");
+        }
+    }
     if !args.check {
-        return Ok(Outcome::Ok);
+        return Ok(loaded);
     }
     // Text output already ends with the verdict; other formats (or a file) leave the terminal
     // without it, so it goes to stderr, where CI logs show it next to the exit code.
     if args.format != CoverageFormat::Human || args.output.is_some() {
         eprint!("{}", render::policy_text(&verdict));
     }
-    Ok(Outcome::failures_if(!verdict.passed()))
+    Ok(loaded.and(Outcome::failures_if(!verdict.passed())))
 }
 
 /// Keeps the rules whose rule file or test-case file is (under) one of `paths`.

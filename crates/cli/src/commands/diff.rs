@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::ValueEnum;
 use ruleproof_cases::policy::ChangePolicy;
 use ruleproof_diff::{CorpusEvent, DiffOptions, Repository};
@@ -55,21 +54,18 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     let layout = args.root.layout(&[])?;
     let policy = ChangePolicy::load(&layout.root)?;
     let mut events = Vec::new();
-    let mut outcome = Outcome::Ok;
-    for path in &args.events {
-        let (read, errors) = ruleproof_backtest::events::read_all(path)
-            .with_context(|| format!("cannot read events from {}", path.display()))?;
+    let (files, walk_failed) = super::backtest::event_inputs(&args.events)?;
+    let mut outcome = Outcome::error_if(walk_failed);
+    for path in &files {
+        let (read, errors) = ruleproof_backtest::events::read_all(path)?;
+        let name = path.display().to_string();
         for error in &errors {
-            eprintln!(
-                "error: {}:{}: {}",
-                path.display(),
-                error.line,
-                error.message
-            );
-            outcome = Outcome::Error;
+            eprintln!("error: {}", error.located(&name));
+            // An unreadable record is a failure, as in `match` and `backtest`.
+            outcome = outcome.and(Outcome::Failures);
         }
         events.extend(read.into_iter().map(|e| CorpusEvent {
-            source: format!("{}:{}", path.display(), e.line),
+            source: format!("{name}:{}", e.line),
             event: e.value,
         }));
     }

@@ -65,7 +65,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let rules = collection.rules_with_filters();
     if let Some(events) = &args.events {
         if loaded != Outcome::Ok {
-            bail!("the rules do not all load");
+            bail!(
+                "not everything given with --rule loads (see the errors above); nothing is \
+                 explained, since what is missing could change the verdict"
+            );
         }
         return explain_sequence(
             &rules,
@@ -77,8 +80,15 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let Some(event_path) = &args.event else {
         bail!("give --event FILE (one event) or --events FILE (a sequence)");
     };
-    if loaded != Outcome::Ok || rules.is_empty() {
+    if rules.is_empty() {
         bail!("{}: no rule could be loaded", args.rule[0].display());
+    }
+    if loaded != Outcome::Ok {
+        // A meta-filter or rule left out would change the verdict being explained.
+        bail!(
+            "not everything given with --rule loads (see the errors above); nothing is \
+             explained, since what is missing could change the verdict"
+        );
     }
     let rules = collection.rules_with_filters();
     let source =
@@ -140,15 +150,9 @@ fn explain_sequence(
     let set = correlate::compile(correlations, rules).map_err(|errors| {
         anyhow::anyhow!("the correlations do not compile:\n{}", errors.join("\n"))
     })?;
-    let (events, bad) = ruleproof_backtest::events::read_all(path)
-        .with_context(|| format!("{}: reading events", path.display()))?;
+    let (events, bad) = ruleproof_backtest::events::read_all(path)?;
     for error in &bad {
-        eprintln!(
-            "error: {}:{}: {}",
-            path.display(),
-            error.line,
-            error.message
-        );
+        eprintln!("error: {}", error.located(&path.display().to_string()));
     }
     let mut engine = CorrelationEngine::new(&set, args.options(true)?);
     let mut evaluations = Vec::new();
@@ -242,5 +246,5 @@ fn explain_sequence(
             }
         }
     }
-    Ok(Outcome::failures_if(!any_alert))
+    Ok(Outcome::failures_if(!any_alert || !bad.is_empty()))
 }

@@ -48,6 +48,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
             eprintln!("error: {message}");
             failed = true;
         }
+        if set.rules.is_empty() {
+            // An empty directory or a file of meta-filters: nothing to generate for is an error,
+            // as a run over zero rules is in `match` and `convert`.
+            eprintln!("error: no detection rule loaded from {}", path.display());
+            failed = true;
+        }
         for rule in &set.rules {
             let mut events = ruleproof_generate::generate(&rule.rule, &rule.compiled, &options);
             // Events for the mutants the positives and near misses do not tell apart, so the
