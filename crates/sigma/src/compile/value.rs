@@ -169,11 +169,18 @@ pub(super) fn compile_tests(
                 dot_all,
             } => {
                 let mut builder = regex::RegexBuilder::new(pattern);
+                // The lazy DFA's cache: at the crate's default 2 MiB, a pattern with a large
+                // Unicode class under a counted repetition (SigmaHQ's `-k\s\w{1,64}…`) gets no
+                // lazy DFA and every search falls back to the bounded backtracker, which clears
+                // a visited set of NFA states times haystack bytes per search: 10 % of all the
+                // instructions of matching the benchmark's synthetic mix (BENCHMARKS.md). The
+                // cache grows only as far as the events drive it.
                 builder
                     .case_insensitive(*insensitive)
                     .multi_line(*multiline)
                     .dot_matches_new_line(*dot_all)
-                    .size_limit(16 * 1024 * 1024);
+                    .size_limit(16 * 1024 * 1024)
+                    .dfa_size_limit(4 * 1024 * 1024);
                 ValueMatcher::Regex(builder.build().map_err(|e| {
                     SigmaError::new(
                         ErrorKind::InvalidRegex,

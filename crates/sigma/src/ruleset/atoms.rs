@@ -98,6 +98,61 @@ impl Need {
     }
 }
 
+impl Need {
+    /// How often the need is expected to hold, as [`Need::triggers`] estimates it, without
+    /// collecting the atoms; `None` when some branch has no atom.
+    fn cost(&self, keys: &[AtomKey]) -> Option<f64> {
+        match self {
+            Need::True => None,
+            Need::Atom(a) => Some(atom_cost(&keys[*a as usize])),
+            Need::Any(items) => {
+                let mut cost = 0.0;
+                for item in items {
+                    cost += item.cost(keys)?;
+                }
+                Some(cost.min(PRESENT_COST - 1.0))
+            }
+            Need::All(items) => items
+                .iter()
+                .filter_map(|n| n.cost(keys))
+                .min_by(|a, b| a.total_cmp(b)),
+        }
+    }
+
+    /// Orders the items so that checking a candidate's need stops as early as it can: in an
+    /// `All`, the items least likely to hold first; in an `Any`, the most likely first. At the
+    /// top, the item the rule is indexed under (what [`Need::triggers`] picks: the rarest) goes
+    /// last instead, since it usually holds for a candidate: that is what made it one. The
+    /// order never changes whether the need holds.
+    pub(super) fn order_for_candidates(&mut self, keys: &[AtomKey]) {
+        self.order(keys);
+        if let Need::All(items) = self
+            && let Some(first) = items.first()
+            && first.cost(keys).is_some()
+        {
+            let trigger = items.remove(0);
+            items.push(trigger);
+        }
+    }
+
+    fn order(&mut self, keys: &[AtomKey]) {
+        match self {
+            Need::All(items) => {
+                items.iter_mut().for_each(|item| item.order(keys));
+                // Items without an estimate (no atom on some branch) hold most often: last.
+                items.sort_by_cached_key(|item| item.cost(keys).map_or(u64::MAX, f64::to_bits));
+            }
+            Need::Any(items) => {
+                items.iter_mut().for_each(|item| item.order(keys));
+                items.sort_by_cached_key(|item| {
+                    std::cmp::Reverse(item.cost(keys).map_or(u64::MAX, f64::to_bits))
+                });
+            }
+            Need::True | Need::Atom(_) => {}
+        }
+    }
+}
+
 /// What indexing a rule under a field's presence costs: more than any set of literals.
 pub(super) const PRESENT_COST: f64 = 40.0;
 
@@ -157,7 +212,8 @@ impl Unions {
                 if members.len() >= MIN_UNION {
                     let union = self.union(members);
                     items.retain(|item| !matches!(item, Need::Atom(_)));
-                    items.push(Need::Atom(union));
+                    // Many alternatives hold more often than what is left: check them first.
+                    items.insert(0, Need::Atom(union));
                 }
                 items.iter_mut().for_each(|item| self.fold(item));
                 if let [only] = items.as_mut_slice() {
@@ -188,6 +244,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn candidates_check_the_rarest_atoms_first_and_their_trigger_last() {
+        let keys: Vec<AtomKey> = ["ab", "abcdefgh", "abcd", "a", "abcdefghijkl"]
+            .iter()
+            .map(|l| AtomKey::Literal(0, Anchor::Anywhere, Box::from(*l)))
+            .collect();
+        let need = || {
+            Need::All(vec![
+                Need::Atom(0),
+                Need::Any(vec![Need::Atom(1), Need::Atom(3)]),
+                Need::Atom(4),
+                Need::Atom(2),
+            ])
+        };
+        let mut ordered = need();
+        ordered.order_for_candidates(&keys);
+        // The rarest (the longest literal, the rule's trigger) last, the rest from rarest to
+        // most common (an `Any` adds up its alternatives), and inside an `Any` the most
+        // common alternative first.
+        assert_eq!(
+            ordered,
+            Need::All(vec![
+                Need::Atom(2),
+                Need::Atom(0),
+                Need::Any(vec![Need::Atom(3), Need::Atom(1)]),
+                Need::Atom(4),
+            ])
+        );
+        assert_eq!(
+            need().triggers(&keys).map(|(atoms, _)| atoms),
+            Some(vec![4])
+        );
+        // Whatever holds, the order changes no verdict.
+        for held in 0u32..32 {
+            let seen: Vec<u32> = (0..5).map(|a| u32::from(held & (1 << a) != 0)).collect();
+            assert_eq!(ordered.holds(&seen, 1), need().holds(&seen, 1), "{held:b}");
+        }
+    }
+
+    #[test]
     fn large_unions_become_one_derived_atom_shared_by_equal_sets() {
         let list = |from: u32| Need::Any((from..from + 8).map(Need::Atom).collect());
         let mut needs = vec![
@@ -210,8 +305,8 @@ mod tests {
             vec![
                 Need::All(vec![Need::Atom(20), Need::Atom(22)]),
                 Need::Any(vec![
-                    Need::All(vec![Need::Atom(20), Need::Atom(21)]),
-                    Need::Atom(22)
+                    Need::Atom(22),
+                    Need::All(vec![Need::Atom(20), Need::Atom(21)])
                 ]),
                 Need::Any(vec![Need::Atom(8), Need::Atom(9)]),
             ]

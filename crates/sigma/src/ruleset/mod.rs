@@ -195,6 +195,9 @@ impl RuleSetIndex {
                 None => always.push(rule as u32),
             }
         }
+        for need in &mut needs {
+            need.order_for_candidates(&builder.atom_keys);
+        }
         // Triggers are chosen among the atoms themselves; the needs checked afterwards may use
         // derived atoms.
         let (implied, seen_count) = fold_unions(&mut needs, atom_count);
