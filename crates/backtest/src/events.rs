@@ -9,8 +9,9 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 use serde_json::{Map, Value};
 
-/// The longest line, and the longest record, the reader holds in memory: 16 MiB. A longer
-/// line is reported and skipped without being read into memory.
+/// The longest record, and the longest piece of a line, the reader holds in memory: 16 MiB.
+/// Longer lines are read in pieces (a one-line array of any size streams); a longer record is
+/// reported and skipped.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why an input as a whole cannot be read (as opposed to one bad record, a [`RecordError`]):
@@ -205,6 +206,11 @@ impl EventSource {
             stack: Vec::new(),
             array_line: None,
             resync: None,
+            mid_line: false,
+            carry: Vec::new(),
+            line_bytes: 0,
+            piece_offset: 0,
+            skip_line: None,
             expect: Expect::Value,
             in_string: false,
             escaped: false,
@@ -266,6 +272,18 @@ pub struct Records {
     /// line that starts the next element (or closes the array), then it is reported with every
     /// byte skipped. Holds the line it started on, why it was cut, and the bytes skipped so far.
     resync: Option<(usize, String, usize)>,
+    /// The current line continues past the piece last read (a line longer than
+    /// [`MAX_LINE_BYTES`] is read in pieces of at most that size).
+    mid_line: bool,
+    /// The bytes of a character the previous piece cut in two, to start the next piece.
+    carry: Vec<u8>,
+    /// Bytes of the current line read so far, its line break included.
+    line_bytes: usize,
+    /// Where in its line the piece in `buffer` starts, in bytes.
+    piece_offset: usize,
+    /// The rest of the current line is skipped: why (reported when the line ends, with every
+    /// byte the line held), or `None` when the reason was already reported.
+    skip_line: Option<Option<String>>,
     expect: Expect,
     in_string: bool,
     escaped: bool,
@@ -283,11 +301,16 @@ impl std::fmt::Debug for Records {
     }
 }
 
-/// One line as read: its bytes (newline removed), or how long it was when it was too long to keep.
+/// A piece of a line as read into `buffer` (its line break removed): a whole line, or at most
+/// [`MAX_LINE_BYTES`] of a longer one.
 enum Line {
     End,
-    Text,
-    TooLong(u64),
+    Piece {
+        /// The piece starts its line.
+        starts: bool,
+        /// The piece ends its line (or the input).
+        ends: bool,
+    },
 }
 
 impl Records {
@@ -296,12 +319,15 @@ impl Records {
         self.bytes_read
     }
 
-    /// Reads the next line into `buffer`, keeping at most [`MAX_LINE_BYTES`]: the rest of a
-    /// longer line is consumed without being stored.
-    fn read_line(&mut self) -> std::io::Result<Line> {
+    /// Reads the next piece of a line into `buffer`: up to the line break, or
+    /// [`MAX_LINE_BYTES`] of a longer line, so memory stays bounded whatever the line's length.
+    fn read_piece(&mut self) -> std::io::Result<Line> {
         self.buffer.clear();
-        let mut total: u64 = 0;
-        let mut too_long = false;
+        let carried = self.carry.len();
+        self.buffer.append(&mut self.carry);
+        let starts = !self.mid_line;
+        let mut ends = false;
+        let mut consumed = 0;
         loop {
             let available = match self.reader.fill_buf() {
                 Ok(available) => available,
@@ -309,42 +335,75 @@ impl Records {
                 Err(e) => return Err(e),
             };
             if available.is_empty() {
+                ends = true;
                 break;
             }
-            let (chunk, done) = match memchr::memchr(b'\n', available) {
-                Some(i) => (&available[..=i], true),
-                None => (available, false),
+            let room = MAX_LINE_BYTES.saturating_sub(self.buffer.len()).max(1);
+            let window = &available[..available.len().min(room)];
+            let (chunk, done) = match memchr::memchr(b'\n', window) {
+                Some(i) => (&window[..=i], true),
+                None => (window, false),
             };
             let used = chunk.len();
-            total += used as u64;
-            if !too_long {
-                if self.buffer.len() + used > MAX_LINE_BYTES + 1 {
-                    too_long = true;
-                    self.buffer.clear();
-                } else {
-                    self.buffer.extend_from_slice(chunk);
-                }
-            }
+            self.buffer.extend_from_slice(chunk);
             self.reader.consume(used);
+            consumed += used;
             if done {
+                ends = true;
+                break;
+            }
+            if self.buffer.len() >= MAX_LINE_BYTES {
                 break;
             }
         }
-        self.bytes_read += total;
-        if total == 0 {
+        self.bytes_read += consumed as u64;
+        if consumed == 0 && self.buffer.is_empty() && !self.mid_line {
             return Ok(Line::End);
         }
-        self.line += 1;
-        if too_long {
-            return Ok(Line::TooLong(total));
+        if starts {
+            self.line += 1;
+            self.line_bytes = 0;
         }
-        if self.buffer.last() == Some(&b'\n') {
+        self.piece_offset = self.line_bytes - carried;
+        self.line_bytes += consumed;
+        self.mid_line = !ends;
+        if ends && self.buffer.last() == Some(&b'\n') {
             self.buffer.pop();
             if self.buffer.last() == Some(&b'\r') {
                 self.buffer.pop();
             }
         }
-        Ok(Line::Text)
+        Ok(Line::Piece { starts, ends })
+    }
+
+    /// A line that is not valid UTF-8 (at 1-based byte `at` of the line): it is skipped, with
+    /// the record open on it; a record that began on an earlier line is cut off.
+    fn not_utf8(&mut self, at: usize, ends: bool) {
+        let line = self.line;
+        if let Some(resync) = &mut self.resync {
+            resync.2 += self.line_bytes;
+        } else if !self.stack.is_empty() && self.pending_line == line {
+            self.reset();
+        } else {
+            self.cut_off(&format!("line {line} is not valid UTF-8"), 0);
+        }
+        self.queue.push_back(Err(RecordError {
+            line,
+            message: format!("the line is not valid UTF-8 (at byte {at} of the line); skipped"),
+        }));
+        if !ends {
+            self.skip_line = Some(None);
+        }
+    }
+
+    /// Reports the skipped rest of a line once it has ended.
+    fn finish_line(&mut self) {
+        if let Some(Some(why)) = self.skip_line.take() {
+            self.queue.push_back(Err(RecordError {
+                line: self.line,
+                message: format!("{why}; skipped ({} bytes)", self.line_bytes),
+            }));
+        }
     }
 
     /// Whether `byte`, the first significant byte of a line, can continue the open record.
@@ -434,24 +493,28 @@ impl Records {
         }
     }
 
-    /// Splits one line into records, tracking nesting outside strings so a record ends where
-    /// its value does, and resynchronising where an open record cannot go on. The elements of a
-    /// top-level array are records of their own.
-    fn split_line(&mut self, line: &str) {
+    /// Splits a piece of a line into records, tracking nesting outside strings so a record ends
+    /// where its value does, and resynchronising where an open record cannot go on. The elements
+    /// of a top-level array are records of their own. `starts` and `ends` say whether the piece
+    /// starts and ends its line.
+    fn split_line(&mut self, line: &str, starts: bool, ends: bool) {
+        if self.skip_line.is_some() {
+            return;
+        }
         let first = line.bytes().find(|b| !b.is_ascii_whitespace());
         if self.resync.is_some() {
             // Skipping the rest of a cut-off array element: up to a line that starts the next
             // element or closes the array.
-            if matches!(first, Some(b'{' | b'[' | b']')) {
+            if starts && matches!(first, Some(b'{' | b'[' | b']')) {
                 self.end_resync();
             } else {
                 if let Some(resync) = &mut self.resync {
-                    resync.2 += line.len() + 1;
+                    resync.2 += line.len() + usize::from(ends);
                 }
                 return;
             }
         }
-        if let Some(first) = first {
+        if let Some(first) = first.filter(|_| starts) {
             if !self.stack.is_empty() && !self.continues(first) {
                 let line_number = self.line;
                 self.abandon(&format!(
@@ -535,6 +598,9 @@ impl Records {
                         line: self.line,
                         text: line[i..].trim_end().to_owned(),
                     }));
+                    if !ends {
+                        self.skip_line = Some(None);
+                    }
                     return;
                 }
             }
@@ -565,10 +631,22 @@ impl Records {
                                 Mode::Stream
                             };
                         }
-                        self.queue.push_back(Ok(RawRecord {
-                            line: self.pending_line,
-                            text,
-                        }));
+                        self.queue.push_back(if text.len() > MAX_LINE_BYTES {
+                            // Closed in the piece after the one that reached the bound.
+                            Err(RecordError {
+                                line: self.pending_line,
+                                message: format!(
+                                    "the record is longer than {} MiB; skipped ({} bytes)",
+                                    MAX_LINE_BYTES / 1024 / 1024,
+                                    text.len()
+                                ),
+                            })
+                        } else {
+                            Ok(RawRecord {
+                                line: self.pending_line,
+                                text,
+                            })
+                        });
                         start = i + 1;
                         if self.array_line.is_none() {
                             self.expect = Expect::Value;
@@ -590,22 +668,37 @@ impl Records {
             return;
         }
         self.pending.push_str(&line[start..]);
-        if self.in_string {
+        if ends && self.in_string {
             // A JSON string cannot hold a raw line break, so the record was cut off here.
             let line_number = self.line;
             self.cut_off(&format!("a string is not closed on line {line_number}"), 1);
-        } else if self.mode == Mode::Lines {
+            return;
+        }
+        if ends && self.mode == Mode::Lines {
             self.abandon("the line ends inside a JSON value (JSON Lines: one record per line)");
-        } else {
+            return;
+        }
+        if ends {
             self.pending.push('\n');
-            if self.pending.len() > MAX_LINE_BYTES {
-                self.cut_off(
-                    &format!(
-                        "the record is longer than {} MiB or never closes",
-                        MAX_LINE_BYTES / 1024 / 1024
-                    ),
-                    0,
-                );
+        }
+        if self.pending.len() < MAX_LINE_BYTES {
+            return;
+        }
+        let mib = MAX_LINE_BYTES / 1024 / 1024;
+        if self.array_line.is_some() && self.mode == Mode::Stream {
+            // The rest of the element is skipped up to the next one, however many lines it takes.
+            self.cut_off(&format!("the record is longer than {mib} MiB"), 0);
+        } else if self.pending_line == self.line {
+            // The record started on this line: the line is skipped to its end and reported
+            // with its length.
+            self.reset();
+            self.skip_line = Some(Some(format!("the line is longer than {mib} MiB")));
+        } else {
+            self.abandon(&format!(
+                "the record is longer than {mib} MiB or never closes"
+            ));
+            if !ends {
+                self.skip_line = Some(None);
             }
         }
     }
@@ -645,7 +738,7 @@ impl Iterator for Records {
             if let Some(record) = self.queue.pop_front() {
                 return Some(Ok(record));
             }
-            match self.read_line() {
+            match self.read_piece() {
                 Ok(Line::End) => {
                     self.end_resync();
                     if !self.stack.is_empty() {
@@ -663,45 +756,34 @@ impl Iterator for Records {
                     }
                     return None;
                 }
-                Ok(Line::TooLong(bytes)) => {
-                    let line = self.line;
-                    if let Some(resync) = &mut self.resync {
-                        resync.2 += usize::try_from(bytes).unwrap_or(usize::MAX);
-                    }
-                    self.cut_off(&format!("line {line} is too long"), 0);
-                    self.queue.push_back(Err(RecordError {
-                        line,
-                        message: format!(
-                            "the line is longer than {} MiB; skipped ({bytes} bytes)",
-                            MAX_LINE_BYTES / 1024 / 1024
-                        ),
-                    }));
-                }
-                Ok(Line::Text) => {
-                    if self.line == 1 && self.buffer.starts_with(UTF8_BOM) {
+                Ok(Line::Piece { starts, ends }) => {
+                    if starts && self.line == 1 && self.buffer.starts_with(UTF8_BOM) {
                         // A byte-order mark may start UTF-8 JSON (RFC 8259, section 8.1, lets a
                         // parser ignore it); Windows tools write one.
                         self.buffer.drain(..UTF8_BOM.len());
+                        self.piece_offset += UTF8_BOM.len();
                     }
-                    let buffer = std::mem::take(&mut self.buffer);
+                    let mut buffer = std::mem::take(&mut self.buffer);
+                    let offset = self.piece_offset;
                     match std::str::from_utf8(&buffer) {
-                        Ok(text) => self.split_line(text),
+                        Ok(text) => self.split_line(text, starts, ends),
+                        // A character cut by the end of the piece goes on in the next one.
+                        Err(e) if !ends && e.error_len().is_none() => {
+                            self.carry = buffer.split_off(e.valid_up_to());
+                            let text = std::str::from_utf8(&buffer).unwrap_or_default();
+                            self.split_line(text, starts, ends);
+                        }
                         Err(e) => {
-                            let line = self.line;
-                            if let Some(resync) = &mut self.resync {
-                                resync.2 += buffer.len() + 1;
+                            if self.skip_line.is_none() {
+                                self.not_utf8(offset + e.valid_up_to() + 1, ends);
                             }
-                            self.cut_off(&format!("line {line} is not valid UTF-8"), 0);
-                            self.queue.push_back(Err(RecordError {
-                                line,
-                                message: format!(
-                                    "the line is not valid UTF-8 (at byte {} of the line); skipped",
-                                    e.valid_up_to() + 1
-                                ),
-                            }));
                         }
                     }
+                    buffer.clear();
                     self.buffer = buffer;
+                    if ends {
+                        self.finish_line();
+                    }
                 }
                 Err(source) => {
                     return Some(Err(EventError::Read {
@@ -1094,6 +1176,45 @@ mod tests {
         let got = records(&text);
         assert_eq!(got.len(), count + 1);
         assert!(got.iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_bound_is_read_in_pieces() {
+        // A one-line array over the bound: every element is read. The `é` of one element is cut
+        // in two by the end of the first piece (`[`, 8 spaces, 1,525,200 elements of 11 bytes,
+        // then `{"v":"` put it at bytes MAX - 1 and MAX).
+        let element = "{\"v\":\"\u{e9}\"},";
+        assert_eq!(element.len(), 11);
+        let count = (MAX_LINE_BYTES - 16) / 11;
+        assert_eq!(1 + 8 + 11 * count + 6, MAX_LINE_BYTES - 1);
+        let mut text = String::from("[        ");
+        for _ in 0..count + 2 {
+            text.push_str(element);
+        }
+        text.push_str("{\"last\": true}]\n{\"next\": 1}\n");
+        let got = records(&text);
+        assert_eq!(got.len(), count + 4);
+        assert!(got.iter().all(Result::is_ok));
+        let cut = got[count].as_ref().unwrap();
+        assert_eq!(cut.text, "{\"v\":\"\u{e9}\"}");
+        assert_eq!(got[count + 3].as_ref().unwrap().line, 2);
+        // Bytes that are not UTF-8 in a later piece: the line is skipped, and the message says
+        // where in the line they are.
+        let mut bytes = b"[".to_vec();
+        bytes.resize(MAX_LINE_BYTES + 5, b' ');
+        bytes.extend_from_slice(b"{\"a\": \"\xff\"}]\n{\"b\": 1}\n");
+        let got = outline(records_of_bytes(bytes));
+        let lines: Vec<(usize, bool)> = got.iter().map(|(l, ok, _)| (*l, *ok)).collect();
+        // The array's `]` was in the skipped part, so it is still open at the end.
+        assert_eq!(lines, vec![(1, false), (2, true), (1, false)]);
+        let at = MAX_LINE_BYTES + 5 + 8;
+        assert!(
+            got[0]
+                .2
+                .contains(&format!("not valid UTF-8 (at byte {at} of the line)")),
+            "{}",
+            got[0].2
+        );
     }
 
     #[test]
