@@ -17,6 +17,11 @@ use ruleproof_sigma::ruleset::RuleSetIndex;
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
 use serde_json::Value;
 
+/// The `ruleproof` binary's allocator (`crates/cli/src/main.rs`), so the load figures are the
+/// binary's: loading makes millions of small allocations on both cores.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Events in the fixed corpus; 3% of them carry a rule's values, so most rules never match.
 const EVENTS: usize = 20_000;
 const SEEDED_PERCENT: u64 = 3;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod fold;
+pub mod lazy_regex;
 pub mod modifier;
 pub mod pattern;
 pub mod ruleset;

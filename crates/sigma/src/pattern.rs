@@ -1,9 +1,13 @@
 //! Sigma strings: wildcards and escapes, the transforming modifiers, and fast compiled matchers.
 
+use crate::lazy_regex::{LazyRegex, RegexFlags};
 use memchr::memmem;
-use regex::Regex;
 
 use crate::fold::{fold_case, with_folded};
+
+/// The NFA size limit of a wildcard pattern's regex: the `regex` crate's default, which
+/// `Regex::new` applied to them before they were built on first use.
+const WILDCARD_SIZE_LIMIT: usize = 10 * (1 << 20);
 
 /// One piece of a Sigma string after escapes are resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,7 +184,7 @@ pub enum StrMatcher {
     /// Matches everything (`*`).
     Any,
     /// Any other pattern, as an anchored regex (`?` and inner `*` or `windash` dashes).
-    Regex(Regex),
+    Regex(LazyRegex),
 }
 
 impl StrMatcher {
@@ -210,7 +214,7 @@ impl StrMatcher {
             }
         }
         pattern.push_str("\\z");
-        Regex::new(&pattern).map(StrMatcher::Regex)
+        LazyRegex::new(&pattern, RegexFlags::default(), WILDCARD_SIZE_LIMIT).map(StrMatcher::Regex)
     }
 
     /// Tests text that is already folded when the matcher is case-insensitive.

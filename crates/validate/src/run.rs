@@ -83,14 +83,18 @@ struct FileOutcome {
 /// Validates every YAML file under `paths`. Files under the layout's test-case directory are
 /// test-case files; everything else is Sigma.
 pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
-    let schemas = Schemas::new();
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut walk_problems: Vec<WalkError> = Vec::new();
-    for path in paths {
-        let walked = yaml_files(path);
-        files.extend(walked.files);
-        walk_problems.extend(walked.problems);
-    }
+    // The directory walk waits on the file system and compiling the schemas on the CPU, and
+    // neither needs the other.
+    let (schemas, (mut files, walk_problems)) = rayon::join(Schemas::new, || {
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut walk_problems: Vec<WalkError> = Vec::new();
+        for path in paths {
+            let walked = yaml_files(path);
+            files.extend(walked.files);
+            walk_problems.extend(walked.problems);
+        }
+        (files, walk_problems)
+    });
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();

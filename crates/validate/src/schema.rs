@@ -161,13 +161,28 @@ impl Default for Schemas {
 }
 
 impl Schemas {
-    /// Compiles the embedded schemas.
+    /// Compiles the embedded schemas, on all cores: compiling them is about 4 % of
+    /// `validate`'s instructions, all before the first file can be checked.
     pub fn new() -> Schemas {
+        let ((rule, filter), (correlation, test_case)) = rayon::join(
+            || {
+                rayon::join(
+                    || Compiled::new(DocumentKind::Rule),
+                    || Compiled::new(DocumentKind::Filter),
+                )
+            },
+            || {
+                rayon::join(
+                    || Compiled::new(DocumentKind::Correlation),
+                    || Compiled::new(DocumentKind::TestCase),
+                )
+            },
+        );
         Schemas {
-            rule: Compiled::new(DocumentKind::Rule),
-            filter: Compiled::new(DocumentKind::Filter),
-            correlation: Compiled::new(DocumentKind::Correlation),
-            test_case: Compiled::new(DocumentKind::TestCase),
+            rule,
+            filter,
+            correlation,
+            test_case,
         }
     }
 

@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use regex::Regex;
 
 use crate::condition::Quantifier;
 use crate::detection::{Detection, SearchBody};
@@ -36,6 +35,7 @@ use crate::document::{Filter, LogSource, Metadata, Rule};
 use crate::error::SigmaError;
 use crate::event::FieldPath;
 use crate::explain::SearchRole;
+use crate::lazy_regex::LazyRegex;
 use crate::pattern::StrMatcher;
 
 /// Inputs to compilation that do not come from the rule itself.
@@ -148,7 +148,7 @@ pub(crate) enum ValueMatcher {
         /// Boxed: only explanations read it, and inline it would double every string matcher.
         folded_twin: Option<Box<StrMatcher>>,
     },
-    Regex(Regex),
+    Regex(LazyRegex),
     Number(NumOp, f64),
     Cidr(IpNet),
     Null,

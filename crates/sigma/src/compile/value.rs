@@ -10,9 +10,14 @@ use super::{
 use crate::detection::{Item, RuleValue, Scalar};
 use crate::error::{ErrorKind, SigmaError};
 use crate::event::FieldPath;
+use crate::lazy_regex::{LazyRegex, RegexFlags};
 use crate::modifier::Modifier;
 use crate::pattern::{self, StrMatcher};
 use crate::source::Span;
+
+/// The NFA size limit of a `|re` value's regex (the `regex` crate's `size_limit`): larger
+/// than the crate's default of 10 MiB, so long SigmaHQ alternations build.
+const RE_SIZE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The typed test (or, for expansions, the alternative tests) one value of an item stands for.
 pub(super) fn lower_value(
@@ -168,20 +173,12 @@ pub(super) fn compile_tests(
                 multiline,
                 dot_all,
             } => {
-                let mut builder = regex::RegexBuilder::new(pattern);
-                // The lazy DFA's cache: at the crate's default 2 MiB, a pattern with a large
-                // Unicode class under a counted repetition (SigmaHQ's `-k\s\w{1,64}…`) gets no
-                // lazy DFA and every search falls back to the bounded backtracker, which clears
-                // a visited set of NFA states times haystack bytes per search: 10 % of all the
-                // instructions of matching the benchmark's synthetic mix (BENCHMARKS.md). The
-                // cache grows only as far as the events drive it.
-                builder
-                    .case_insensitive(*insensitive)
-                    .multi_line(*multiline)
-                    .dot_matches_new_line(*dot_all)
-                    .size_limit(16 * 1024 * 1024)
-                    .dfa_size_limit(4 * 1024 * 1024);
-                ValueMatcher::Regex(builder.build().map_err(|e| {
+                let flags = RegexFlags {
+                    insensitive: *insensitive,
+                    multiline: *multiline,
+                    dot_all: *dot_all,
+                };
+                ValueMatcher::Regex(LazyRegex::new(pattern, flags, RE_SIZE_LIMIT).map_err(|e| {
                     SigmaError::new(
                         ErrorKind::InvalidRegex,
                         span,
