@@ -27,6 +27,7 @@
 use std::fmt::{self, Write as _};
 
 use ipnet::IpNet;
+use ruleproof_sigma::JoinedColumns;
 use ruleproof_sigma::condition::Quantifier;
 use ruleproof_sigma::detection::Scalar;
 use ruleproof_sigma::pattern::{Part, literal_parts};
@@ -218,8 +219,7 @@ fn convert(
         schema: table_schema(&table),
         table: &table,
         span: rule.detection.span,
-        pipelines,
-        processed: &processed,
+        joined: &rule.detection.joined,
     };
     let predicate = converter
         .condition(&lowered.condition, false)
@@ -266,9 +266,8 @@ struct Converter<'a> {
     table: &'a str,
     /// The detection's span, for the failures that have no narrower place.
     span: Span,
-    /// The pipelines and what they did to the rule, for fields two columns hold together.
-    pipelines: &'a Pipelines,
-    processed: &'a Processed,
+    /// The fields two columns hold together, as the pipelines recorded them in the rule.
+    joined: &'a [JoinedColumns],
 }
 
 /// A column a Sigma field is tested against: its KQL reference and its type, when the table
@@ -372,7 +371,7 @@ impl Converter<'_> {
     /// unknown column. A field a `ruleproof_joined_columns` item gave two columns is their
     /// join, `iff(isempty(value), key, strcat(key, "sep", value))`, a string.
     fn column(&self, item: &LoweredItem, field: &str) -> Result<Column, Failure> {
-        if let Some(joined) = self.pipelines.joined_columns(self.processed, field) {
+        if let Some(joined) = self.joined.iter().find(|j| j.name() == field) {
             for part in [&joined.key, &joined.value] {
                 let ty = self.column_type(item, part)?;
                 if ty.is_some_and(|ty| ty != ColumnType::String) {

@@ -19,8 +19,8 @@ use ruleproof_sigma::{
 
 use crate::read::{Pipeline, PipelineError, ProcessingItem};
 use crate::transformation::{
-    AddCondition, CaseMethod, FieldNames, FieldsChange, JoinedColumns, RegexMethod, Transformation,
-    ValueChange, parse_number,
+    AddCondition, CaseMethod, FieldNames, FieldsChange, RegexMethod, Transformation, ValueChange,
+    parse_number,
 };
 use crate::value::{PyValue, field_references, is_plain, parse_py_plain, py_plain, write_values};
 
@@ -169,22 +169,6 @@ impl Processed {
     }
 }
 
-impl Pipelines {
-    /// The two columns a processed rule's field name stands for, when a
-    /// `ruleproof_joined_columns` item that applied to the rule gave it that name
-    /// ([`JoinedColumns::name`]).
-    pub fn joined_columns(&self, processed: &Processed, field: &str) -> Option<&JoinedColumns> {
-        processed.applied.iter().find_map(|&(p, i)| {
-            match &self.pipelines[p].items[i].transformation {
-                Transformation::JoinedColumns(join) if join.columns.name() == field => {
-                    Some(&join.columns)
-                }
-                _ => None,
-            }
-        })
-    }
-}
-
 impl RuleProcessing for Pipelines {
     fn process(
         &self,
@@ -227,6 +211,7 @@ impl Pipelines {
                 searches: Vec::new(),
                 conditions: Vec::new(),
                 span: node.span,
+                joined: Vec::new(),
             },
         };
         let mut state = RuleState {
@@ -454,8 +439,22 @@ impl Run<'_> {
     fn transform(&mut self, pipeline: &Pipeline, item: &ProcessingItem) -> Result<(), SigmaError> {
         match &item.transformation {
             Transformation::FieldNames(names) => self.map_fields(pipeline, item, names),
-            // The rule's items are renamed to the joined name; the converter renders the join.
-            Transformation::JoinedColumns(join) => self.map_fields(pipeline, item, &join.rename),
+            // The rule's items are renamed to the joined name, and the detection records what
+            // the name stands for: the engine reads the columns joined, the converter writes
+            // the join.
+            Transformation::JoinedColumns(join) => {
+                self.map_fields(pipeline, item, &join.rename)?;
+                let name = join.columns.name();
+                let named = self.state.items().any(|(item, _)| {
+                    item.field.as_deref() == Some(name.as_str())
+                        || field_references(item).contains(&name)
+                });
+                let joined = &mut self.rule.detection.joined;
+                if named && !joined.contains(&join.columns) {
+                    joined.push(join.columns.clone());
+                }
+                Ok(())
+            }
             Transformation::DropDetectionItem => self.each_item(pipeline, item, |_, w, _| {
                 Ok((
                     Replacement::Drop,

@@ -21,4 +21,4 @@ mod value;
 pub use apply::{Pipelines, Processed};
 pub use event::EventError;
 pub use read::{Pipeline, PipelineError};
-pub use transformation::JoinedColumns;
+pub use ruleproof_sigma::JoinedColumns;

@@ -6,7 +6,7 @@ use regex::Regex;
 use ruleproof_sigma::LogSource;
 use ruleproof_sigma::detection::Scalar;
 use ruleproof_sigma::yaml::{Node, Value};
-use ruleproof_sigma::{SourceFile, Span};
+use ruleproof_sigma::{JoinedColumns, SourceFile, Span};
 
 use crate::read::{Params, PipelineError};
 use crate::value::pysigma_regex;
@@ -43,43 +43,6 @@ pub(crate) enum Transformation {
     /// `ruleproof_joined_columns`, a ruleproof extension pySigma has no counterpart for
     /// (`docs/pipelines.md`): one Sigma field held by two columns joined with a separator.
     JoinedColumns(Join),
-}
-
-/// Two columns that hold one Sigma field together: the field is `key` alone when `value` is
-/// empty, else `key`, the separator and `value` (Sysmon's `TargetObject` is ASIM's
-/// `RegistryKey` and `RegistryValue`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JoinedColumns {
-    /// The column that always holds the first part (the registry key).
-    pub key: String,
-    /// The column that holds the last part when there is one (the value name), else `""`.
-    pub value: String,
-    /// What joins them (`\`).
-    pub separator: String,
-}
-
-impl JoinedColumns {
-    /// The name a rule's detection item gets in place of the Sigma field: `key`, separator,
-    /// `value` (`RegistryKey\RegistryValue`), which no table has as a column, so a converter
-    /// must render the join ([`crate::Pipelines::joined_columns`]).
-    pub fn name(&self) -> String {
-        format!("{}{}{}", self.key, self.separator, self.value)
-    }
-
-    /// A value of the Sigma field as the two columns hold it: split at the last separator when
-    /// `split` (an event that names a value, such as Sysmon's `SetValue`), else all in `key`.
-    /// A value with no separator, or nothing on one side of the last one, stays in `key`, as
-    /// ASIM's parser (`extract_all(@"^(.+)\\(.+)$", Key)`) leaves it.
-    pub fn split<'v>(&self, text: &'v str, split: bool) -> (&'v str, &'v str) {
-        if split
-            && let Some(at) = text.rfind(self.separator.as_str())
-            && at > 0
-            && at + self.separator.len() < text.len()
-        {
-            return (&text[..at], &text[at + self.separator.len()..]);
-        }
-        (text, "")
-    }
 }
 
 /// `ruleproof_joined_columns`'s parameters.

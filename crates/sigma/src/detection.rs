@@ -2,6 +2,7 @@
 
 use crate::condition::{CondExpr, parse_condition};
 use crate::error::{ErrorKind, SigmaError};
+use crate::joined::JoinedColumns;
 use crate::modifier::Modifier;
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Node, Value};
@@ -15,6 +16,10 @@ pub struct Detection {
     pub conditions: Vec<ConditionText>,
     /// The whole section.
     pub span: Span,
+    /// Field names a processing pipeline gave to fields two columns hold together
+    /// ([`JoinedColumns::name`]): items naming one read the columns joined. Empty for a rule as
+    /// written.
+    pub joined: Vec<JoinedColumns>,
 }
 
 /// One condition string, where it was written, and its parse: the condition is read once, here,
@@ -181,6 +186,7 @@ impl Detection {
             searches,
             conditions,
             span: node.span,
+            joined: Vec::new(),
         })
     }
 

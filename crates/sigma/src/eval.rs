@@ -15,15 +15,35 @@ use crate::explain::{
     CondExplain, Explanation, ItemExplain, MapExplain, SearchExplain, ValueExplain,
 };
 use crate::fold::{fold_case, with_folded};
+use crate::joined::WithJoins;
 
 impl CompiledRule {
-    /// Whether the rule matches the event. Short-circuits; allocates nothing for plain matchers.
+    /// Whether the rule matches the event. Short-circuits; allocates nothing for plain matchers
+    /// (a field two columns hold together is joined once per call, [`crate::joined`]).
     pub fn matches<E: Event + ?Sized>(&self, event: &E) -> bool {
+        if self.joins.is_empty() {
+            self.matches_read(event)
+        } else {
+            self.matches_read(&WithJoins::new(event, &self.joins))
+        }
+    }
+
+    /// [`CompiledRule::matches`] on an event that reads the rule's joined fields itself (the
+    /// index's resolved events).
+    pub(crate) fn matches_read<E: Event + ?Sized>(&self, event: &E) -> bool {
         eval_cond(&self.condition, &self.searches, event)
     }
 
     /// The verdict with every condition node, search, item and value evaluated and explained.
     pub fn explain<E: Event + ?Sized>(&self, event: &E) -> Explanation {
+        if self.joins.is_empty() {
+            self.explain_read(event)
+        } else {
+            self.explain_read(&WithJoins::new(event, &self.joins))
+        }
+    }
+
+    fn explain_read<E: Event + ?Sized>(&self, event: &E) -> Explanation {
         let searches: Vec<SearchExplain> = self
             .searches
             .iter()

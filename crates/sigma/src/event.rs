@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::joined::JoinedColumns;
+
 /// A field name compiled for lookup: the exact key, and its dotted segments for nested objects.
 #[derive(Clone, Debug)]
 pub struct FieldPath {
@@ -10,6 +12,17 @@ pub struct FieldPath {
     /// The field's number in the [`crate::ruleset::RuleSetIndex`] that owns the rule, which
     /// resolves every field the index's rules name once per event; plain events ignore it.
     slot: Option<u32>,
+    /// For a field two columns hold together, the columns: the field is not looked up by its
+    /// name but read as their join ([`crate::joined`]).
+    joined: Option<Box<JoinedPath>>,
+}
+
+/// The two columns of a joined field, each compiled for lookup like any field.
+#[derive(Clone, Debug)]
+pub(crate) struct JoinedPath {
+    pub columns: JoinedColumns,
+    pub key: FieldPath,
+    pub value: FieldPath,
 }
 
 /// Two paths are the same field when they have the same name, whichever index numbered them.
@@ -34,7 +47,28 @@ impl FieldPath {
             name: name.into(),
             segments,
             slot: None,
+            joined: None,
         }
+    }
+
+    /// The field a `ruleproof_joined_columns` processing item named [`JoinedColumns::name`]:
+    /// read as its two columns joined, never looked up by that name.
+    pub(crate) fn joined(columns: &JoinedColumns) -> FieldPath {
+        FieldPath {
+            name: columns.name().into(),
+            segments: Box::default(),
+            slot: None,
+            joined: Some(Box::new(JoinedPath {
+                key: FieldPath::new(&columns.key),
+                value: FieldPath::new(&columns.value),
+                columns: columns.clone(),
+            })),
+        }
+    }
+
+    /// The columns, when the field is two columns joined.
+    pub(crate) fn join(&self) -> Option<&JoinedPath> {
+        self.joined.as_deref()
     }
 
     /// The field name as written.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod fold;
+pub mod joined;
 pub mod lazy_regex;
 pub mod modifier;
 pub mod pattern;
@@ -41,5 +42,6 @@ pub use document::{
 pub use error::{ErrorKind, ReadError, SigmaError};
 pub use event::{Event, FieldPath};
 pub use explain::{Decisive, Explanation, SearchRole};
+pub use joined::JoinedColumns;
 pub use source::{LineCol, SourceFile, Span};
 pub use yaml::Limits;

@@ -9,6 +9,7 @@
 //!   rule: |              # a YAML string (positions of errors are reported within it) or a mapping
 //!     detection: …
 //!   placeholders: {name: [values]}   # optional values for `|expand`
+//!   pipeline: asim       # optional: `crates/kql/pipelines/<name>.yml` processes the rule first
 //!   events:
 //!     - event: {Field: value}
 //!       match: true
@@ -26,7 +27,9 @@
 //! use), and, when the rule converts to KQL (no meta-filter applied, no construct without a
 //! KQL form), the converted query evaluated by the KQL evaluator on the events a Kusto table can
 //! hold ([`in_table_model`]). A split between any two (one case folding in the matchers and
-//! another in the index, say) fails here.
+//! another in the index, say) fails here. With `pipeline:`, the rule is processed by a shipped
+//! KQL pipeline before it compiles and converts, as `--pipeline` does, and the events are
+//! written in the table's schema.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -142,7 +145,17 @@ fn run_entry(source: &SourceFile, entry: &Node, outcome: &mut Outcome) {
         ));
         return;
     }
-    let compiled = compile(&place, &rule_text, &options);
+    let pipelines = match entry.get("pipeline").map(|p| p.scalar_text()) {
+        None => None,
+        Some(Some(name)) => Some(shipped_pipeline(&name)),
+        Some(None) => {
+            outcome
+                .failures
+                .push(format!("{}: `pipeline` names a file", place.label()));
+            return;
+        }
+    };
+    let compiled = compile(&place, &rule_text, &options, pipelines.as_ref());
     if let Some(expected) = entry.get("error") {
         outcome.checks += 1;
         check_error(&place, &rule_text, expected, compiled, outcome);
@@ -217,8 +230,22 @@ fn kql_pipeline() -> Pipelines {
     Pipelines::resolve(vec![pipeline])
 }
 
-/// Loads the rule text, compiles its first rule and applies the filters of the text that apply to it.
-fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult {
+/// A KQL pipeline the product ships, `crates/kql/pipelines/<name>.yml`.
+fn shipped_pipeline(name: &str) -> Pipelines {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kql/pipelines")
+        .join(format!("{name}.yml"));
+    Pipelines::load(&[path]).unwrap_or_else(|e| panic!("the pipeline `{name}` loads: {e}"))
+}
+
+/// Loads the rule text, compiles its first rule (processed by `pipelines` when given) and
+/// applies the filters of the text that apply to it.
+fn compile(
+    place: &Place,
+    text: &str,
+    options: &CompileOptions,
+    pipelines: Option<&Pipelines>,
+) -> CompileResult {
     let source = SourceFile::new(format!("{}:{}", place.file.display(), place.line), text);
     let loaded = load_source(source, &Limits::default());
     if !loaded.errors.is_empty() {
@@ -230,15 +257,23 @@ fn compile(place: &Place, text: &str, options: &CompileOptions) -> CompileResult
     let mut kql = None;
     for document in &loaded.documents {
         match &document.body {
-            DocumentBody::Rule(r) if rule.is_none() => {
-                match CompiledRule::compile(r, options) {
+            DocumentBody::Rule(written) if rule.is_none() => {
+                let mut r = written.clone();
+                if let Some(pipelines) = pipelines
+                    && let Err(e) = pipelines.process_rule(&mut r, &document.node)
+                {
+                    errors.extend(e);
+                    continue;
+                }
+                match CompiledRule::compile(&r, options) {
                     Ok(c) => rule = Some(c),
                     Err(e) => errors.extend(e),
                 }
                 // A rule with a construct that has no KQL form is checked without KQL, and so
                 // is a query the local evaluator cannot run (field-to-field comparisons, time
                 // parts); any other query the converter writes must parse.
-                kql = convert_document(document, &kql_pipeline(), options)
+                let kql_pipelines = pipelines.cloned().unwrap_or_else(kql_pipeline);
+                kql = convert_document(document, &kql_pipelines, options)
                     .ok()
                     .and_then(|text| match Query::parse(&text) {
                         Ok(query) => Some(query),
@@ -475,4 +510,5 @@ semantics_files! {
     events => "events.yml",
     filters => "filters.yml",
     errors => "errors.yml",
+    pipeline_joined_columns => "pipeline-joined-columns.yml",
 }

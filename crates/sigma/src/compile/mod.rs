@@ -56,6 +56,10 @@ pub struct CompiledRule {
     pub(crate) condition: Cond,
     /// The references of the meta-filters applied, in order.
     pub(crate) filters: Vec<String>,
+    /// One path of each field two columns hold together that the searches name
+    /// ([`crate::joined`]): evaluating the rule joins them once per event. Empty for almost
+    /// every rule, which then reads events as they are.
+    pub(crate) joins: Vec<FieldPath>,
 }
 
 /// A search identifier's structure without a verdict, from [`CompiledRule::outline`].
@@ -236,6 +240,7 @@ impl CompiledRule {
         Ok(CompiledRule {
             meta: Arc::new(rule.meta.clone()),
             logsource: rule.logsource.clone(),
+            joins: joins_of(&searches),
             searches,
             condition,
             filters: Vec::new(),
@@ -259,6 +264,7 @@ impl CompiledRule {
         if parts.len() > 1 {
             rule.condition = Cond::And(parts);
         }
+        rule.joins = joins_of(&rule.searches);
         rule
     }
 
@@ -438,9 +444,61 @@ fn compile_detection(
         Cond::Or(conditions)
     };
     mark_filters(&condition, false, &mut searches);
+    if !detection.joined.is_empty() {
+        for_each_field_mut(&mut searches, &mut |path| {
+            if let Some(columns) = detection.joined.iter().find(|c| c.name() == path.name()) {
+                *path = FieldPath::joined(columns);
+            }
+        });
+    }
     let lowered = LoweredRule {
         searches: lowered,
         condition: condition.clone(),
     };
     Ok((lowered, searches, condition))
+}
+
+/// Calls `visit` on every field path of the searches: the items' fields and `fieldref` targets.
+pub(crate) fn for_each_field_mut(
+    searches: &mut [CompiledSearch],
+    visit: &mut dyn FnMut(&mut FieldPath),
+) {
+    for search in searches {
+        for map in &mut search.maps {
+            for item in &mut map.items {
+                if let Some(path) = &mut item.field {
+                    visit(path);
+                }
+                for value in &mut item.values {
+                    for matcher in &mut value.alternatives {
+                        if let ValueMatcher::FieldRef { other, .. } = matcher {
+                            visit(other);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One path of each joined field the searches name, in the order first named.
+fn joins_of(searches: &[CompiledSearch]) -> Vec<FieldPath> {
+    let mut joins: Vec<FieldPath> = Vec::new();
+    let items = searches.iter().flat_map(|s| &s.maps).flat_map(|m| &m.items);
+    for item in items {
+        let references = item
+            .values
+            .iter()
+            .flat_map(|v| &v.alternatives)
+            .filter_map(|m| match m {
+                ValueMatcher::FieldRef { other, .. } => Some(other),
+                _ => None,
+            });
+        for path in item.field.iter().chain(references) {
+            if path.join().is_some() && !joins.contains(path) {
+                joins.push(path.clone());
+            }
+        }
+    }
+    joins
 }

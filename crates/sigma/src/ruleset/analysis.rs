@@ -7,6 +7,7 @@ use crate::compile::{CompiledItem, CompiledSearch, Cond, ValueMatcher};
 use crate::condition::Quantifier;
 use crate::event::FieldPath;
 use crate::fold::{fold_case, fold_char};
+use crate::joined::JoinedColumns;
 use crate::pattern::StrMatcher;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -17,10 +18,39 @@ pub(super) struct Builder {
     pub(super) atom_keys: Vec<AtomKey>,
     pub(super) field_slots: FastMap<Box<str>, u32>,
     pub(super) field_names: Vec<Box<str>>,
+    /// The fields two columns hold together, each with a slot of its own that no event field
+    /// name resolves to.
+    pub(super) joins: Vec<JoinSlot>,
+}
+
+/// A field two columns hold together: its slot and its columns' slots
+/// ([`crate::joined`]); the index joins the columns into its value once per event.
+#[derive(Debug)]
+pub(super) struct JoinSlot {
+    pub slot: u32,
+    pub key: u32,
+    pub value: u32,
+    pub columns: JoinedColumns,
 }
 
 impl Builder {
     pub(super) fn field(&mut self, path: &FieldPath) -> u32 {
+        if let Some(join) = path.join() {
+            if let Some(known) = self.joins.iter().find(|j| j.columns == join.columns) {
+                return known.slot;
+            }
+            let key = self.field(&join.key);
+            let value = self.field(&join.value);
+            let slot = self.field_names.len() as u32;
+            self.field_names.push(path.name().into());
+            self.joins.push(JoinSlot {
+                slot,
+                key,
+                value,
+                columns: join.columns.clone(),
+            });
+            return slot;
+        }
         if let Some(slot) = self.field_slots.get(path.name()) {
             return *slot;
         }

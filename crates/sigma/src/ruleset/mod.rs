@@ -30,10 +30,10 @@ mod scanner;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::compile::{CompiledRule, ValueMatcher};
+use crate::compile::{CompiledRule, for_each_field_mut};
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath};
-use analysis::Builder;
+use analysis::{Builder, JoinSlot};
 use atoms::{Anchor, AtomKey, Need, fold_unions};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
@@ -79,6 +79,8 @@ pub struct RuleSetIndex {
     dotted_roots: FastMap<Box<str>, (u32, u32)>,
     /// Literals of keyword searches, searched in every value of the event.
     keywords: Option<LiteralScanner>,
+    /// The fields two columns hold together, joined once per event (none for most sets).
+    joins: Vec<JoinSlot>,
     atom_count: usize,
     /// Atoms and the derived atoms of unions (see [`fold_unions`]): the size of a scratch's
     /// `atom_seen`.
@@ -152,6 +154,9 @@ pub struct Scratch {
     values: Vec<&'static Value>,
     /// Ranges of `dotted` to look up in nested objects once the top level is listed.
     nested: Vec<(u32, u32)>,
+    /// Per joined field of the index: its value on the current event (always a string, its
+    /// allocation reused) and whether the event has it.
+    joined: Vec<(Value, bool)>,
 }
 
 /// Reuses an empty vector's allocation for references of another lifetime: collecting a
@@ -170,7 +175,9 @@ impl RuleSetIndex {
     pub fn new(mut rules: Vec<CompiledRule>) -> RuleSetIndex {
         let mut builder = Builder::default();
         for rule in &mut rules {
-            for_each_field_mut(rule, &mut |path| path.set_slot(builder.field(path)));
+            for_each_field_mut(&mut rule.searches, &mut |path| {
+                path.set_slot(builder.field(path))
+            });
         }
         let mut needs: Vec<Need> = rules
             .iter()
@@ -271,6 +278,10 @@ impl RuleSetIndex {
         let mut by_name = FastMap::default();
         let mut dotted = Vec::new();
         for (slot, name) in builder.field_names.iter().enumerate() {
+            // A joined field is read from its columns, never from a field of its name.
+            if builder.joins.iter().any(|j| j.slot == slot as u32) {
+                continue;
+            }
             by_name.insert(name.clone(), slot as u32);
             let path = FieldPath::new(name);
             if path.root().is_some() {
@@ -291,6 +302,7 @@ impl RuleSetIndex {
             dotted,
             dotted_roots,
             keywords,
+            joins: builder.joins,
             atom_count,
             seen_count,
             union_offsets,
@@ -353,6 +365,7 @@ impl RuleSetIndex {
             field_at: vec![(0, 0); self.fields.len()],
             values: Vec::with_capacity(64),
             nested: Vec::new(),
+            joined: Vec::new(),
         }
     }
 
@@ -421,6 +434,7 @@ impl RuleSetIndex {
             pass.found.hit(atom);
         }
         let nested = &mut scratch.nested;
+        let joined = &mut scratch.joined;
         // One pass resolves the fields the rules name and folds every value once: the values of
         // indexed fields are kept as spans for their scanners, and with keyword searches all
         // values form the text keywords scan.
@@ -448,6 +462,25 @@ impl RuleSetIndex {
                     && let Some(value) = event.field(path)
                 {
                     pass.resolve(*slot, value, false);
+                }
+            }
+        }
+        // Joined fields, once their columns are resolved: built in the scratch's buffers, then
+        // resolved and scanned like any field.
+        if !self.joins.is_empty() {
+            joined.resize_with(self.joins.len(), || (Value::String(String::new()), false));
+            for (join, (value, present)) in self.joins.iter().zip(joined.iter_mut()) {
+                if let Value::String(text) = value {
+                    *present = join.columns.join_into(
+                        text,
+                        pass.resolved(join.key),
+                        pass.resolved(join.value),
+                    );
+                }
+            }
+            for (join, (value, present)) in self.joins.iter().zip(joined.iter()) {
+                if *present {
+                    pass.resolve(join.slot, value, false);
                 }
             }
         }
@@ -486,7 +519,7 @@ impl RuleSetIndex {
                 continue;
             }
             if self.needs[rule].holds(&scratch.atom_seen, epoch)
-                && self.rules[rule].matches(&resolved)
+                && self.rules[rule].matches_read(&resolved)
             {
                 out.push(rule);
             }
@@ -540,6 +573,14 @@ struct Pass<'s, 'e> {
 }
 
 impl<'e> Pass<'_, 'e> {
+    /// The value of a field already resolved for this event.
+    fn resolved(&self, slot: u32) -> Option<&'e Value> {
+        match self.field_at[slot as usize] {
+            (epoch, at) if epoch == self.found.epoch => Some(self.values[at as usize]),
+            _ => None,
+        }
+    }
+
     /// Records the value of a field the rules name, marks its presence atom and folds its
     /// values for its scanners; true when they were folded (with nested values for keywords
     /// when `keywords`).
@@ -584,26 +625,6 @@ impl<E: Event + ?Sized> Event for Resolved<'_, E> {
 
     fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
         self.event.any_scalar(visit)
-    }
-}
-
-/// Calls `visit` on every field path of a rule: the items' fields and `fieldref` targets.
-fn for_each_field_mut(rule: &mut CompiledRule, visit: &mut dyn FnMut(&mut FieldPath)) {
-    for search in &mut rule.searches {
-        for map in &mut search.maps {
-            for item in &mut map.items {
-                if let Some(path) = &mut item.field {
-                    visit(path);
-                }
-                for value in &mut item.values {
-                    for matcher in &mut value.alternatives {
-                        if let ValueMatcher::FieldRef { other, .. } = matcher {
-                            visit(other);
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
