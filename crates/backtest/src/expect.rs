@@ -15,7 +15,7 @@ use ruleproof_sigma::{CompiledRule, Event, FieldPath, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::logsource::first_line;
+use crate::logsource::holds_nothing;
 use crate::run::Matched;
 
 /// The version of the backtest JSON shape; it changes when a field changes meaning.
@@ -27,6 +27,9 @@ const MAX_LISTED: usize = 200;
 /// Why an expectations file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectError {
+    /// The file is not YAML of the expected shape: `path:line:col: message`.
+    #[error("{0}")]
+    Parse(String),
     /// The file could not be read.
     #[error("{path}: cannot read: {source}")]
     Read {
@@ -35,8 +38,8 @@ pub enum ExpectError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The YAML is malformed or has unknown keys, an expectation has no bound (or `exactly`
-    /// with another bound), or a glob or allowlist pattern does not compile.
+    /// The file is empty, an expectation has no bound (or `exactly` with another bound), or a
+    /// glob or allowlist pattern does not compile.
     #[error("{path}: {message}")]
     Invalid {
         /// The file's path.
@@ -187,21 +190,31 @@ impl Expectations {
     /// Reads and parses an expectations file.
     ///
     /// # Errors
-    /// [`ExpectError::Read`] when it cannot be read, else as [`Expectations::parse`].
+    /// [`ExpectError::Read`] when it cannot be read, [`ExpectError::Invalid`] when it holds
+    /// nothing but comments, else as [`Expectations::parse`].
     pub fn load(path: &Path) -> Result<Expectations, ExpectError> {
         let text = std::fs::read_to_string(path).map_err(|source| ExpectError::Read {
             path: path.display().to_string(),
             source,
         })?;
+        if holds_nothing(&text) {
+            // A truncated file would otherwise pass CI with nothing checked.
+            return Err(ExpectError::Invalid {
+                path: path.display().to_string(),
+                message: "the expectations file is empty: give `expectations:` or `allowlist:` \
+                          (an empty list is written `expectations: []`)"
+                    .to_owned(),
+            });
+        }
         Expectations::parse(&text, path)
     }
 
     /// Parses the YAML text of an expectations file; `path` is used in messages. Empty text is
-    /// an empty file: no expectations, no allowlist.
+    /// no expectations and no allowlist ([`Expectations::load`] refuses an empty file).
     ///
     /// # Errors
-    /// [`ExpectError::Invalid`] for malformed YAML, unknown keys, a missing or contradictory
-    /// bound, or a glob or pattern that does not compile.
+    /// [`ExpectError::Parse`] for malformed YAML or unknown keys, [`ExpectError::Invalid`] for a
+    /// missing or contradictory bound, or a glob or pattern that does not compile.
     pub fn parse(text: &str, path: &Path) -> Result<Expectations, ExpectError> {
         let invalid = |message: String| ExpectError::Invalid {
             path: path.display().to_string(),
@@ -210,8 +223,8 @@ impl Expectations {
         if text.trim().is_empty() {
             return Ok(Expectations::default());
         }
-        let shape: FileShape =
-            serde_saphyr::from_str(text).map_err(|e| invalid(first_line(&e.to_string())))?;
+        let shape: FileShape = serde_saphyr::from_str(text)
+            .map_err(|e| ExpectError::Parse(ruleproof_sigma::yaml::located_error(path, &e)))?;
         let glob = |text: Option<String>| -> Result<Option<FileGlob>, ExpectError> {
             text.map(|text| {
                 glob::Pattern::new(&text)
@@ -565,10 +578,17 @@ pub struct BacktestReport {
     /// One count per allowlist entry, in file order.
     pub allowed: Vec<AllowedCount>,
     /// Whether every expectation held and, under [`Unexpected::Fail`], nothing was unexpected.
+    /// The run fails too when `bad_records` is not 0 (see [`BacktestReport::run_passed`]).
     pub passed: bool,
 }
 
 impl BacktestReport {
+    /// Whether the run passes: the expectations were met and every record could be read (an
+    /// unreadable one may have held a match, so no count is proven without it).
+    pub fn run_passed(&self) -> bool {
+        self.passed && self.bad_records == 0
+    }
+
     /// The report for a terminal: a `PASS`/`FAIL` line per expectation, the unexpected matches
     /// (as `FAIL` or `NOTE` by policy), allowlist counts, and a summary line.
     pub fn human(&self) -> String {
@@ -627,7 +647,11 @@ impl BacktestReport {
             self.bad_records,
             self.results.len(),
             self.unexpected_total,
-            if self.passed { "passed" } else { "FAILED" }
+            if self.run_passed() {
+                "passed"
+            } else {
+                "FAILED"
+            }
         );
         out
     }

@@ -23,12 +23,16 @@ pub enum LogSourceError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The mapping file is not a YAML list of entries, or an entry's `files` is not a glob.
+    /// The mapping file does not parse as a YAML list of entries: `path:line:col: message`.
+    #[error("{0}")]
+    Yaml(String),
+    /// The mapping file holds nothing ([`LogSourceMap::load`]), or an entry's `files` is not a
+    /// glob.
     #[error("{path}: {message}")]
     Parse {
         /// The mapping file's path.
         path: String,
-        /// The first line of the YAML error, or which glob is bad.
+        /// What is empty, or which glob is bad.
         message: String,
     },
 }
@@ -86,20 +90,29 @@ impl LogSourceMap {
             path: path.display().to_string(),
             source,
         })?;
+        if holds_nothing(&text) {
+            return Err(LogSourceError::Parse {
+                path: path.display().to_string(),
+                message: "the log-source map is empty: give a list of `{files, product, category, \
+                          service}`"
+                    .to_owned(),
+            });
+        }
         LogSourceMap::parse(&text, path)
     }
 
     /// Parses the YAML text of a mapping file; `path` only names it in errors.
     ///
     /// # Errors
-    /// [`LogSourceError::Parse`] when the YAML is not a list of entries or a glob is invalid.
+    /// [`LogSourceError::Yaml`] when the YAML is not a list of entries, [`LogSourceError::Parse`]
+    /// when a glob is invalid.
     pub fn parse(text: &str, path: &Path) -> Result<LogSourceMap, LogSourceError> {
         let parse_error = |message: String| LogSourceError::Parse {
             path: path.display().to_string(),
             message,
         };
-        let entries: Vec<Entry> =
-            serde_saphyr::from_str(text).map_err(|e| parse_error(first_line(&e.to_string())))?;
+        let entries: Vec<Entry> = serde_saphyr::from_str(text)
+            .map_err(|e| LogSourceError::Yaml(ruleproof_sigma::yaml::located_error(path, &e)))?;
         let mut map = LogSourceMap::default();
         for entry in entries {
             let pattern = glob::Pattern::new(&entry.files)
@@ -127,6 +140,15 @@ impl LogSourceMap {
             .find(|(p, _)| p.matches(file) || p.matches(&name))
             .map(|(_, l)| l)
     }
+}
+
+/// Whether a YAML file's text holds nothing but blank lines, comments and document markers: a
+/// file given on the command line that says nothing is an error, as an empty rule file is.
+pub(crate) fn holds_nothing(text: &str) -> bool {
+    text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    })
 }
 
 pub(crate) fn first_line(text: &str) -> String {

@@ -258,12 +258,14 @@ pub fn run(dir: &Path, rules: Rules<'_>) -> Result<RegressionReport, RegressionE
     };
     for info_path in files {
         let info: Info = match std::fs::read_to_string(&info_path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_saphyr::from_str(&t).map_err(|e| first_line(&e.to_string())))
-        {
+            .map_err(|e| format!("{}: cannot read: {e}", info_path.display()))
+            .and_then(|t| {
+                serde_saphyr::from_str(&t)
+                    .map_err(|e| ruleproof_sigma::yaml::located_error(&info_path, &e))
+            }) {
             Ok(info) => info,
             Err(e) => {
-                report.errors.push(format!("{}: {e}", info_path.display()));
+                report.errors.push(e);
                 continue;
             }
         };

@@ -145,7 +145,8 @@ fn invalid_expectations_are_rejected_with_the_path() {
         "allowlist:\n  - rule: x\n    file: '[unclosed'\n",
     ] {
         let error = Expectations::parse(text, Path::new("e.yml")).unwrap_err();
-        assert!(error.to_string().starts_with("e.yml: "), "{error}");
+        // `e.yml: …`, or `e.yml:4:5: …` where the parser gives the position.
+        assert!(error.to_string().starts_with("e.yml:"), "{error}");
     }
 }
 

@@ -27,14 +27,10 @@ pub enum PolicyError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// `path:line:col: message`, pointing at the offending key or value.
-    #[error("{location}: {message}")]
-    Parse {
-        /// `path:line:col` of the problem, or just the path when the parser gives no position.
-        location: String,
-        /// What is wrong, without the parser's own location prefix and source snippet.
-        message: String,
-    },
+    /// `path:line:col: message`, pointing at the offending key or value (just the path when the
+    /// parser gives no position).
+    #[error("{0}")]
+    Parse(String),
 }
 
 /// The whole `ruleproof.yml`; other keys belong to other commands and are only skipped here.
@@ -564,19 +560,5 @@ impl PolicyReport {
 /// The parser's error as `path:line:col: message`, without the parser's own location prefix
 /// and source snippet.
 fn parse_error(error: &serde_saphyr::Error, path: &Path) -> PolicyError {
-    let location = match error.location() {
-        Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
-        None => path.display().to_string(),
-    };
-    let full = error.to_string();
-    let first = full.lines().next().unwrap_or(&full);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let message = match first.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
-        None => first,
-    };
-    PolicyError::Parse {
-        location,
-        message: message.trim().to_owned(),
-    }
+    PolicyError::Parse(ruleproof_sigma::yaml::located_error(path, error))
 }

@@ -232,6 +232,22 @@ fn convert_error(source: &SourceFile, error: &serde_saphyr::Error) -> YamlError 
     }
 }
 
+/// A serde-saphyr error about the file at `path` as `path:line:col: message` (or `path: message`
+/// when the parser gives no position), for files read straight into a type (backtest
+/// expectations, log-source maps, policy files) rather than through [`parse_documents`].
+pub fn located_error(path: &std::path::Path, error: &serde_saphyr::Error) -> String {
+    let message = short_message(&error.to_string());
+    match error.location() {
+        Some(at) => format!(
+            "{}:{}:{}: {message}",
+            path.display(),
+            at.line(),
+            at.column()
+        ),
+        None => format!("{}: {message}", path.display()),
+    }
+}
+
 /// The parser's message without its own location prefix and source snippet, which we print ourselves.
 fn short_message(full: &str) -> String {
     let first = full.lines().next().unwrap_or(full);

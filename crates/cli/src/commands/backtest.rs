@@ -344,7 +344,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
         Format::Junit => print!("{}", report.junit()),
         Format::Human | Format::Github => print!("{}", report.human()),
     }
-    Ok(loaded.and(totals.outcome).and(Outcome::failures_if(
-        !report.passed || report.bad_records > 0,
-    )))
+    Ok(loaded
+        .and(totals.outcome)
+        .and(Outcome::failures_if(!report.run_passed())))
 }

@@ -192,6 +192,13 @@ pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<Stri
     let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;
     let docs = ruleproof_sigma::yaml::parse_documents(&source, &Limits::default())
         .map_err(|e| anyhow::anyhow!("{}: {}", source.location(e.span), e.message))?;
+    if docs.is_empty() {
+        // A truncated file would otherwise leave every `|expand` rule without values.
+        bail!(
+            "{}: the file holds no placeholder values (a mapping of names to lists)",
+            path.display()
+        );
+    }
     let mut values = HashMap::new();
     for doc in &docs {
         let Some(entries) = doc.as_map() else {
