@@ -109,13 +109,21 @@ pub fn script(
 /// is reported on stderr (`wrote …` or `unchanged …`).
 ///
 /// # Errors
-/// Existing files that differ, without `force` (all of them named); a file that cannot be
-/// written.
+/// `dir` naming a file; existing files that differ, without `force` (all of them named); a
+/// file that cannot be written.
 pub fn write_outputs(
     dir: &Path,
     outputs: &BTreeMap<PathBuf, String>,
     force: bool,
 ) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        // `--output FILE` where a directory is meant: said plainly, not as an I/O error on
+        // `FILE/rule.kql`.
+        bail!(
+            "{}: is a file; the output goes into a directory, one file per rule",
+            dir.display()
+        );
+    }
     let unchanged = |path: &Path, text: &str| {
         std::fs::read(path).is_ok_and(|existing| existing == text.as_bytes())
     };
