@@ -216,11 +216,7 @@ pub fn load_index(
     if collection.rules.is_empty() {
         bail!(
             "no detection rule loaded from {} ({} file(s) read)",
-            rules
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::display_paths(rules),
             collection.files
         );
     }

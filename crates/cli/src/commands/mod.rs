@@ -187,6 +187,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The paths a command was given, as one comma-separated list for a message.
+pub fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Loads placeholder values: a mapping from names to a value or a list of values.
 pub fn load_placeholders(path: &Path) -> anyhow::Result<HashMap<String, Vec<String>>> {
     let source = ruleproof_sigma::source::read_source(path, Limits::default().max_file_bytes)?;

@@ -89,6 +89,10 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     }
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
+    if report.files.is_empty() && report.unreadable.is_empty() && report.load_errors.is_empty() {
+        // Zero test-case files is a mistyped path or a lost directory, not a green run.
+        bail!("no test-case file under {}", super::display_paths(&paths));
+    }
     // Which rules lack a test-case file is only known when every test-case file ran.
     if !args.paths.is_empty() || skipped.is_some() {
         report.untested.clear();

@@ -78,6 +78,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
         }
     }
     let validation = validate(&paths, &layout, &config);
+    if validation.files == 0 && validation.walk_problems.is_empty() {
+        // A mistyped or emptied directory must not pass CI as "0 errors".
+        bail!("no YAML file under {}", super::display_paths(&paths));
+    }
     let output = match args.format {
         ValidateFormat::Human => validate_output::human(&validation),
         ValidateFormat::Json => format!("{:#}\n", validate_output::json(&validation)),
