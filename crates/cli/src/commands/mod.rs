@@ -187,6 +187,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Refuses a directory among `paths` that holds no YAML file (and had nothing unreadable in
+/// its walk), as the command refuses a lone path with nothing to check; `what` names the files
+/// in the message (`no test-case file under DIR`).
+///
+/// # Errors
+///
+/// The first such directory.
+pub fn refuse_empty_directories(paths: &[PathBuf], what: &str) -> anyhow::Result<()> {
+    for path in paths.iter().filter(|p| p.is_dir()) {
+        let walked = ruleproof_cases::ruleset::yaml_files(path);
+        if walked.files.is_empty() && walked.problems.is_empty() {
+            bail!("no {what} under {}", path.display());
+        }
+    }
+    Ok(())
+}
+
 /// The paths a command was given, as one comma-separated list for a message.
 pub fn display_paths(paths: &[PathBuf]) -> String {
     paths

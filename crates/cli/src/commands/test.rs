@@ -87,6 +87,10 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
             layout.rules_dir.display()
         );
     }
+    if paths.len() > 1 {
+        // One emptied directory among several must not pass unseen behind the others.
+        super::refuse_empty_directories(&paths, "test-case file")?;
+    }
     let kql = ruleproof_kql_parity::SiblingKql::new();
     let mut report = ruleproof_cases::run(&layout, &rules, &paths, Some(&kql));
     if report.files.is_empty() && report.unreadable.is_empty() && report.load_errors.is_empty() {

@@ -70,6 +70,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
             bail!("{}: no such file or directory", path.display());
         }
     }
+    if paths.len() > 1 {
+        // One emptied directory among several must not pass unseen behind the others.
+        super::refuse_empty_directories(&paths, "YAML file")?;
+    }
     if paths.is_empty() {
         paths = vec![layout.rules_dir.clone(), layout.cases_dir.clone()];
         paths.retain(|p| p.exists());
