@@ -181,14 +181,20 @@ fn write_replay_scripts(
         done.push(path);
         let fixtures = replay::fixtures(layout, path);
         let from_file;
+        // A rule without the test-case file mirroring it has no fixtures to replay: that is
+        // the error to name, whether or not --kql-pipeline was given.
+        let (cases_path, file) = match &fixtures {
+            Ok(fixtures) => fixtures,
+            Err(message) => {
+                eprintln!("error: {}: {message}", path.display());
+                outcome = Outcome::Error;
+                continue;
+            }
+        };
         let pipelines: &[Pipeline] = if !given.is_empty() {
             &given
         } else {
-            match fixtures
-                .as_ref()
-                .ok()
-                .and_then(|(_, f)| f.kql_pipeline.as_ref())
-            {
+            match &file.kql_pipeline {
                 Some(name) => {
                     from_file = [load_pipeline(&name.text)?];
                     &from_file
@@ -197,14 +203,6 @@ fn write_replay_scripts(
                     without_settings += 1;
                     continue;
                 }
-            }
-        };
-        let (cases_path, file) = match &fixtures {
-            Ok(fixtures) => fixtures,
-            Err(message) => {
-                eprintln!("error: {}: {message}", path.display());
-                outcome = Outcome::Error;
-                continue;
             }
         };
         let title = match document {
