@@ -65,6 +65,9 @@ impl RecordError {
 pub struct RawRecord {
     /// The 1-based line of the input the record starts on.
     pub line: usize,
+    /// The 1-based byte column of the record's first byte on that line (1 for an EVTX record),
+    /// so a JSON error inside an array element or after leading blanks names its real column.
+    pub column: usize,
     /// The record's JSON text, unparsed (lines joined with `\n` when it spans several).
     pub text: String,
 }
@@ -203,6 +206,7 @@ impl EventSource {
             buffer: Vec::new(),
             pending: String::new(),
             pending_line: 0,
+            pending_column: 1,
             stack: Vec::new(),
             array_line: None,
             resync: None,
@@ -263,6 +267,8 @@ pub struct Records {
     /// The open record's text so far, when it spans lines.
     pending: String,
     pending_line: usize,
+    /// The 1-based byte column the open record starts at on `pending_line`.
+    pending_column: usize,
     /// The open containers of the current record (`{` or `[`).
     stack: Vec<u8>,
     /// The line a top-level array opened on, while it is open: its elements are records of
@@ -580,6 +586,7 @@ impl Records {
                             let end = scalar_end(line, i);
                             self.queue.push_back(Ok(RawRecord {
                                 line: self.line,
+                                column: self.piece_offset + i + 1,
                                 text: line[i..end].trim_end().to_owned(),
                             }));
                             self.expect = Expect::AfterValue;
@@ -596,6 +603,7 @@ impl Records {
                     // record, which parsing will reject.
                     self.queue.push_back(Ok(RawRecord {
                         line: self.line,
+                        column: self.piece_offset + i + 1,
                         text: line[i..].trim_end().to_owned(),
                     }));
                     if !ends {
@@ -610,6 +618,7 @@ impl Records {
                     if self.stack.is_empty() {
                         start = i;
                         self.pending_line = self.line;
+                        self.pending_column = self.piece_offset + i + 1;
                     }
                     self.stack.push(b);
                     self.expect = if b == b'{' {
@@ -644,6 +653,7 @@ impl Records {
                         } else {
                             Ok(RawRecord {
                                 line: self.pending_line,
+                                column: self.pending_column,
                                 text,
                             })
                         });
@@ -821,6 +831,7 @@ fn read_evtx(file: File) -> std::sync::mpsc::Receiver<Result<RawRecord, RecordEr
             let item = match record {
                 Ok(record) => Ok(RawRecord {
                     line: usize::try_from(record.event_record_id).unwrap_or(usize::MAX),
+                    column: 1,
                     text: record.data,
                 }),
                 Err(e) => Err(RecordError {
@@ -870,9 +881,21 @@ pub fn parse_record(record: &RawRecord) -> Result<Vec<Value>, RecordError> {
     };
     let value: Value = serde_json::from_str(&record.text).map_err(|e| {
         let line = record.line + e.line().saturating_sub(1);
+        // serde_json counts from the record's text; its first line starts mid-line when the
+        // record is an array element or follows blanks.
+        let column = if e.line() <= 1 {
+            record.column + e.column().saturating_sub(1)
+        } else {
+            e.column()
+        };
+        // Its message ends with that record-relative position; the right one is given instead.
+        let text = e.to_string();
+        let reason = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(r, _)| r);
         RecordError {
             line,
-            message: format!("invalid JSON at column {}: {e}", e.column()),
+            message: format!("invalid JSON at column {column}: {reason}"),
         }
     })?;
     match value {
@@ -1126,6 +1149,7 @@ mod tests {
         assert_eq!(got, vec![(1, true, "[{\"a\": 1}, {\"b\": 2}]".to_owned())]);
         let events = parse_record(&RawRecord {
             line: 1,
+            column: 2,
             text: got[0].2.clone(),
         })
         .unwrap();
