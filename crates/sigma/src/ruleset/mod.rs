@@ -211,20 +211,8 @@ impl RuleSetIndex {
         // Triggers are chosen among the atoms themselves; the needs checked afterwards may use
         // derived atoms.
         let (implied, seen_count) = fold_unions(&mut needs, atom_count);
-        let mut union_offsets = Vec::with_capacity(atom_count + 1);
-        let mut union_ids = Vec::new();
-        union_offsets.push(0);
-        for unions in &implied {
-            union_ids.extend_from_slice(unions);
-            union_offsets.push(union_ids.len() as u32);
-        }
-        let mut trigger_offsets = Vec::with_capacity(atom_count + 1);
-        let mut trigger_rules = Vec::new();
-        trigger_offsets.push(0);
-        for rules in &by_atom {
-            trigger_rules.extend_from_slice(rules);
-            trigger_offsets.push(trigger_rules.len() as u32);
-        }
+        let (union_offsets, union_ids) = compressed_rows(&implied);
+        let (trigger_offsets, trigger_rules) = compressed_rows(&by_atom);
 
         // Only atoms that trigger some rule or appear in a candidate's need are worth finding;
         // all are kept, since a need is checked against every atom it names.
@@ -682,6 +670,19 @@ impl Scratch {
         self.epoch += 1;
         self.candidates.clear();
     }
+}
+
+/// Lists laid end to end (CSR layout): list `i` is `ids[offsets[i]..offsets[i + 1]]`, so the
+/// per-event lookups read one contiguous array instead of chasing a `Vec` per atom.
+fn compressed_rows(lists: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = Vec::with_capacity(lists.len() + 1);
+    let mut ids = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    offsets.push(0);
+    for list in lists {
+        ids.extend_from_slice(list);
+        offsets.push(ids.len() as u32);
+    }
+    (offsets, ids)
 }
 
 #[cfg(test)]
