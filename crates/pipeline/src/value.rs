@@ -9,7 +9,7 @@ use regex::Regex;
 use ruleproof_sigma::detection::{Item, RuleValue, Scalar};
 use ruleproof_sigma::modifier::Modifier;
 use ruleproof_sigma::pattern::{
-    Part, parse_sigma_string, wrap_contains, wrap_endswith, wrap_startswith,
+    Part, parse_sigma_string, parse_wildcards, wrap_contains, wrap_endswith, wrap_startswith,
 };
 
 /// One value as pySigma types it after the modifiers are applied.
@@ -208,31 +208,7 @@ pub(crate) fn py_plain(parts: &[Part]) -> String {
 /// The inverse of [`py_plain`], as pySigma reads a replaced string back: a backslash before `*`
 /// or `?` escapes it, any other backslash is literal (pySigma doubles those before parsing).
 pub(crate) fn parse_py_plain(text: &str) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let mut literal = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if matches!(chars.peek(), Some('*' | '?')) => {
-                literal.extend(chars.next());
-            }
-            '*' | '?' => {
-                if !literal.is_empty() {
-                    parts.push(Part::Literal(std::mem::take(&mut literal)));
-                }
-                parts.push(if c == '*' {
-                    Part::AnyRun
-                } else {
-                    Part::AnyChar
-                });
-            }
-            _ => literal.push(c),
-        }
-    }
-    if !literal.is_empty() {
-        parts.push(Part::Literal(literal));
-    }
-    parts
+    parse_wildcards(text, |c| matches!(c, '*' | '?'))
 }
 
 /// Replaces an item's values with a changed view: each value keeps the span of the value it

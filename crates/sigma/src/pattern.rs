@@ -28,13 +28,21 @@ pub const WINDASH_CHARS: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015
 /// Parses a rule's string value per the specification's escape table: `\*`, `\?` and `\\` are
 /// literal characters; a backslash before any other character (or at the end) stays a backslash.
 pub fn parse_sigma_string(text: &str) -> Vec<Part> {
+    parse_wildcards(text, |c| matches!(c, '*' | '?' | '\\'))
+}
+
+/// Splits `text` into literals and the wildcards `*` and `?`. A backslash before a character
+/// `escapable` accepts makes that character literal and is dropped; any other backslash is a
+/// literal backslash: [`parse_sigma_string`] lets `*`, `?` and `\\` be escaped, pySigma's plain
+/// strings (as a processing pipeline reads a replaced value back) only `*` and `?`.
+pub fn parse_wildcards(text: &str, escapable: impl Fn(char) -> bool) -> Vec<Part> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
+                Some(&next) if escapable(next) => {
                     literal.push(next);
                     chars.next();
                 }
