@@ -12,5 +12,5 @@ mod walk;
 mod write;
 
 pub use canonical::CanonicalPaths;
-pub use walk::{Walk, WalkError, walk, walk_all};
+pub use walk::{Walk, WalkError, finds_anything, walk, walk_all};
 pub use write::{WriteError, write_atomically};

@@ -71,6 +71,9 @@ struct Indexed {
     references: Vec<(String, Span)>,
     searches: Vec<String>,
     falsepositives: Vec<String>,
+    /// Whether the file is under the layout's rules directory (symbolic links resolved), where
+    /// every rule needs a test-case file.
+    in_rules_dir: bool,
 }
 
 struct FileOutcome {
@@ -98,17 +101,27 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();
+    let rules_dir = layout.rules_dir.canonicalize().ok();
     let canonical = CanonicalPaths::new(files.iter().map(PathBuf::as_path));
     let outcomes: Vec<FileOutcome> = files
         .par_iter()
         .map(|path| {
-            let is_test_case = cases_dir
-                .as_ref()
-                .is_some_and(|dir| canonical.get(path).is_some_and(|p| p.starts_with(dir)));
-            if is_test_case {
+            // Resolved once per file, here on all cores, for both directory questions.
+            let resolved = canonical.get(path);
+            let under = |dir: &Option<PathBuf>| {
+                dir.as_ref()
+                    .zip(resolved.as_ref())
+                    .is_some_and(|(dir, path)| path.starts_with(dir))
+            };
+            if under(&cases_dir) {
                 check_test_case_file(path, &schemas)
             } else {
-                check_sigma_file(path, &schemas)
+                let mut outcome = check_sigma_file(path, &schemas);
+                let in_rules_dir = under(&rules_dir);
+                for document in &mut outcome.documents {
+                    document.in_rules_dir = in_rules_dir;
+                }
+                outcome
             }
         })
         .collect();
@@ -122,13 +135,7 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
     let documents: Vec<&Indexed> = outcomes.iter().flat_map(|o| o.documents.iter()).collect();
     let mut tree_findings: Vec<(SourceFile, Finding, Option<String>)> = Vec::new();
     check_tree(&documents, &mut tree_findings);
-    check_test_case_references(
-        &outcomes,
-        &documents,
-        layout,
-        &canonical,
-        &mut tree_findings,
-    );
+    check_test_case_references(&outcomes, &documents, layout, &mut tree_findings);
 
     let root = std::path::absolute(&layout.root).unwrap_or_else(|_| layout.root.clone());
     for outcome in &outcomes {
@@ -292,6 +299,7 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
                 .map(|d| d.searches.iter().map(|s| s.name.clone()).collect())
                 .unwrap_or_default(),
             falsepositives: meta.falsepositives.iter().map(|(f, _)| f.clone()).collect(),
+            in_rules_dir: false,
         });
     }
     FileOutcome {
@@ -576,7 +584,6 @@ fn check_test_case_references(
     outcomes: &[FileOutcome],
     documents: &[&Indexed],
     layout: &Layout,
-    canonical: &CanonicalPaths,
     out: &mut Vec<(SourceFile, Finding, Option<String>)>,
 ) {
     // Test-case files test detection rules (single-event cases) and correlations (sequences).
@@ -721,14 +728,8 @@ fn check_test_case_references(
             }
         }
     }
-    let rules_dir = layout.rules_dir.canonicalize().ok();
     for rule in &rules {
-        let in_repository = rules_dir.as_ref().is_some_and(|dir| {
-            canonical
-                .get(rule.file.path())
-                .is_some_and(|p| p.starts_with(dir))
-        });
-        if in_repository && !tested.iter().any(|t| *t == rule.file.path()) {
+        if rule.in_rules_dir && !tested.iter().any(|t| *t == rule.file.path()) {
             let span = rule.id.as_ref().map_or(Span::default(), |(_, s)| *s);
             out.push((
                 rule.file.clone(),

@@ -196,8 +196,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// The first such directory.
 pub fn refuse_empty_directories(paths: &[PathBuf], what: &str) -> anyhow::Result<()> {
     for path in paths.iter().filter(|p| p.is_dir()) {
-        let walked = ruleproof_cases::ruleset::yaml_files(path);
-        if walked.files.is_empty() && walked.problems.is_empty() {
+        // The first file (or loop) found is enough; the command walks the paths itself.
+        if !ruleproof_files::finds_anything(path, &ruleproof_sigma::collection::is_yaml) {
             bail!("no {what} under {}", path.display());
         }
     }
