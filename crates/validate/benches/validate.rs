@@ -44,7 +44,7 @@ fn benches(c: &mut Criterion) {
     };
     let config = LintConfig::default();
     let files: Vec<PathBuf> = paths.iter().flat_map(|p| yaml_files(p).files).collect();
-    let nodes: Vec<Node> = files
+    let nodes: Vec<std::sync::Arc<Node>> = files
         .par_iter()
         .filter_map(|path| load_file(path, &Limits::default()).ok())
         .flat_map_iter(|loaded| loaded.nodes)
