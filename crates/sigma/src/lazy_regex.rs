@@ -10,7 +10,7 @@
 //!   for word;
 //! - the only other way a build fails is the NFA size limit. [`nfa_bytes_bound`] bounds the
 //!   memory the NFA builder can reach from the pattern's syntax tree; a pattern whose bound is
-//!   within a quarter of the limit is certain to build and is built on first use, any other is
+//!   within half the limit is certain to build and is built on first use, any other is
 //!   built at once, so the limit is decided by the `regex` crate itself.
 //!
 //! `docs/semantics.md` ("Regular expressions are built on first use") has the argument and an
@@ -56,8 +56,9 @@ const BYTES_PER_UNIT: usize = 64;
 const FIXED_UNITS: usize = 32;
 
 /// How far under the size limit the bound must be for the build to be left for later: the
-/// bound is not tight, and this keeps any borderline pattern on the `regex` crate's own check.
-const SLACK: usize = 4;
+/// bound is an over-count by construction, and halving the limit on top of it keeps any
+/// borderline pattern on the `regex` crate's own check.
+const SLACK: usize = 2;
 
 impl LazyRegex {
     /// Decides whether `pattern` builds with `flags` and an NFA size limit of `size_limit`
@@ -150,17 +151,62 @@ fn unreachable_regex() -> Regex {
 /// size limit is checked against) while compiling `hir`, forward or in reverse.
 ///
 /// Counted from `regex-automata` 0.4's Thompson compiler (`nfa/thompson/compiler.rs`), with
-/// `shrink` off as the `regex` crate sets it: a literal byte is one state; a Unicode class is
-/// at most one state and one transition per byte of each of its UTF-8 sequences (forward, the
-/// UTF-8 compiler's trie; in reverse, one state per byte with shared suffixes and a union of
-/// the sequences); a byte class is one state with a transition per range; a repetition
-/// compiles its sub-expression once per copy (`max`, or `min` when unbounded, at least once)
-/// with a union and an empty state per copy; alternations, concatenations and captures add a
-/// few states and one alternate per branch.
+/// `shrink` off as the `regex` crate sets it: a literal byte is one state; a byte class is one
+/// state with a transition per range; a repetition compiles its sub-expression once per copy
+/// (`max`, or `min` when unbounded, at least once) with a union and an empty state per copy;
+/// alternations, concatenations and captures add a few states and one alternate per branch.
+/// A Unicode class is counted in bytes ([`unicode_class_bytes`]) and every other unit is at
+/// most [`BYTES_PER_UNIT`] bytes.
 pub fn nfa_bytes_bound(hir: &Hir) -> usize {
     units(hir)
         .saturating_add(FIXED_UNITS)
         .saturating_mul(BYTES_PER_UNIT)
+}
+
+/// Size of a builder state (`regex-automata`'s `builder::State`, pinned by its own test).
+const STATE_BYTES: usize = 32;
+/// Heap bytes of one transition of a sparse state (`Transition`: two bytes and a state id).
+const TRANSITION_BYTES: usize = 8;
+/// Heap bytes of one alternate of a union state (a state id).
+const ALTERNATE_BYTES: usize = 4;
+
+/// At least the bytes one copy of a non-ASCII Unicode class adds to the builder, whichever way
+/// it is compiled:
+///
+/// - forward, the UTF-8 compiler turns the class's sorted UTF-8 sequences into a trie whose
+///   nodes each become at most one sparse state with one transition per child: at most a
+///   state and a transition per trie node (sequences share their common prefixes with the
+///   sequence before them), plus the end state;
+/// - in reverse (`c_unicode_class_reverse_with_suffix`), each byte range of each sequence is
+///   at most one state (a lossy cache may share some), and each sequence one alternate of a
+///   union, plus the union and its empty end state.
+///
+/// Counting the trie's nodes and the reverse states separately is what keeps a large class
+/// under a counted repetition (`\w{1,64}`) within bounds that let it wait: the former bound
+/// of one 64-byte unit per byte of every sequence was five times the builder's real use.
+fn unicode_class_bytes(class: &regex_syntax::hir::ClassUnicode) -> usize {
+    let mut sequences = 0usize;
+    let mut sequence_bytes = 0usize;
+    let mut trie_nodes = 0usize;
+    let mut previous: Option<regex_syntax::utf8::Utf8Sequence> = None;
+    for range in class.ranges() {
+        for sequence in Utf8Sequences::new(range.start(), range.end()) {
+            let shared = previous.as_ref().map_or(0, |p| {
+                p.as_slice()
+                    .iter()
+                    .zip(sequence.as_slice())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            });
+            sequences += 1;
+            sequence_bytes += sequence.len();
+            trie_nodes += sequence.len() - shared;
+            previous = Some(sequence);
+        }
+    }
+    let forward = (trie_nodes + 1) * (STATE_BYTES + TRANSITION_BYTES) + STATE_BYTES;
+    let reverse = sequence_bytes * STATE_BYTES + sequences * ALTERNATE_BYTES + 2 * STATE_BYTES;
+    forward.max(reverse)
 }
 
 fn units(hir: &Hir) -> usize {
@@ -168,13 +214,10 @@ fn units(hir: &Hir) -> usize {
         HirKind::Empty | HirKind::Look(_) => 1,
         HirKind::Literal(literal) => literal.0.len() + 1,
         HirKind::Class(Class::Bytes(class)) => class.ranges().len() + 3,
-        HirKind::Class(Class::Unicode(class)) => class
-            .ranges()
-            .iter()
-            .flat_map(|r| Utf8Sequences::new(r.start(), r.end()))
-            .fold(3, |sum: usize, sequence| {
-                sum.saturating_add(sequence.len() + 1)
-            }),
+        HirKind::Class(Class::Unicode(class)) if class.is_ascii() => class.ranges().len() + 3,
+        HirKind::Class(Class::Unicode(class)) => unicode_class_bytes(class)
+            .div_ceil(BYTES_PER_UNIT)
+            .saturating_add(3),
         HirKind::Repetition(repetition) => {
             let copies = repetition.max.unwrap_or(repetition.min).max(1) as usize;
             copies
@@ -220,6 +263,12 @@ mod tests {
         r"(?i)invoke-(?:expression|webrequest|restmethod)\s*\(",
         r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{2,5}",
         r"(?m)^\s*-e(?:nc(?:odedcommand)?)?\s+[a-z0-9+/=]{20,}",
+        r"-k\s\w{1,64}(?:\s?(?:-p|-s))?",
+        r"\w{1,64}",
+        r"\W{1,40}",
+        r"[^a]{1,30}",
+        r"(?i)\p{Greek}{2,20}|\p{Cyrillic}+",
+        r"[\x{80}-\x{10FFFF}]{1,50}",
     ];
 
     #[test]
@@ -294,8 +343,21 @@ mod tests {
     }
 
     #[test]
+    fn a_large_unicode_class_under_a_counted_repetition_waits() {
+        // SigmaHQ's svchost rule: the last regex of the active corpus that was built at load.
+        let lazy = LazyRegex::new(
+            r"-k\s\w{1,64}(?:\s?(?:-p|-s))?",
+            RegexFlags::default(),
+            LIMIT,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!lazy.is_built());
+        assert!(lazy.is_match("svchost.exe -k netsvcs -p"));
+    }
+
+    #[test]
     fn a_pattern_near_the_limit_is_built_at_once() {
-        // Within the limit but not within a quarter of it by the bound: built now.
+        // Within the limit but not within half of it by the bound: built now.
         let lazy = LazyRegex::new(r"\w{300}", RegexFlags::default(), LIMIT)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(lazy.is_built());
