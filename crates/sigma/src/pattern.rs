@@ -36,31 +36,36 @@ pub fn parse_sigma_string(text: &str) -> Vec<Part> {
 /// literal backslash: [`parse_sigma_string`] lets `*`, `?` and `\\` be escaped, pySigma's plain
 /// strings (as a processing pipeline reads a replaced value back) only `*` and `?`.
 pub fn parse_wildcards(text: &str, escapable: impl Fn(char) -> bool) -> Vec<Part> {
+    // Runs between the three special characters are copied whole: every value of every rule
+    // goes through here when it compiles, and most have no special character at all.
     let mut parts = Vec::new();
     let mut literal = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next) if escapable(next) => {
+    let mut rest = text;
+    while let Some(at) = memchr::memchr3(b'\\', b'*', b'?', rest.as_bytes()) {
+        literal.push_str(&rest[..at]);
+        let special = rest.as_bytes()[at];
+        rest = &rest[at + 1..];
+        match special {
+            b'\\' => match rest.chars().next() {
+                Some(next) if escapable(next) => {
                     literal.push(next);
-                    chars.next();
+                    rest = &rest[next.len_utf8()..];
                 }
                 _ => literal.push('\\'),
             },
-            '*' | '?' => {
+            _ => {
                 if !literal.is_empty() {
                     parts.push(Part::Literal(std::mem::take(&mut literal)));
                 }
-                parts.push(if c == '*' {
+                parts.push(if special == b'*' {
                     Part::AnyRun
                 } else {
                     Part::AnyChar
                 });
             }
-            _ => literal.push(c),
         }
     }
+    literal.push_str(rest);
     if !literal.is_empty() {
         parts.push(Part::Literal(literal));
     }
@@ -303,6 +308,39 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sigma_strings_follow_the_escape_table() {
+        let lit = |s: &str| Part::Literal(s.to_owned());
+        for (text, parts) in [
+            ("", vec![]),
+            ("plain", vec![lit("plain")]),
+            ("*", vec![Part::AnyRun]),
+            (
+                "a*b?c",
+                vec![lit("a"), Part::AnyRun, lit("b"), Part::AnyChar, lit("c")],
+            ),
+            (r"\*\?\\", vec![lit(r"*?\")]),
+            (r"C:\Windows\*.exe", vec![lit(r"C:\Windows*.exe")]),
+            (r"C:\Windows\System32\*", vec![lit(r"C:\Windows\System32*")]),
+            (r"C:\Windows\\*", vec![lit(r"C:\Windows\"), Part::AnyRun]),
+            (r"end\", vec![lit(r"end\")]),
+            (r"\\\*", vec![lit(r"\*")]),
+            (
+                "é*ü?",
+                vec![lit("é"), Part::AnyRun, lit("ü"), Part::AnyChar],
+            ),
+            ("**", vec![Part::AnyRun, Part::AnyRun]),
+        ] {
+            assert_eq!(parse_sigma_string(text), parts, "{text}");
+        }
+        // pySigma's plain strings escape only `*` and `?`.
+        let plain = |c: char| matches!(c, '*' | '?');
+        assert_eq!(
+            parse_wildcards(r"a\\b\*\é?", plain),
+            vec![lit(r"a\\b*\é"), Part::AnyChar]
+        );
+    }
 
     #[test]
     fn base64_offsets_match_the_reference_values() {
