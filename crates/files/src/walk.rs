@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+use crate::CanonicalPaths;
+
 /// A problem met while walking; the walk goes on without the entry.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
@@ -37,6 +39,9 @@ pub struct Walk {
     pub files: Vec<PathBuf>,
     /// The entries left out, each once.
     pub problems: Vec<WalkError>,
+    /// The canonical form of every directory the files were found in, as the walk resolved
+    /// them on its way down (so asking for a file's canonical path costs no `realpath`).
+    pub canonical: CanonicalPaths,
 }
 
 /// The files under `root` for which `wanted` holds, or `root` itself when it is a file (whatever
@@ -48,18 +53,22 @@ pub struct Walk {
 /// is not walked again, so no file is listed twice.
 pub fn walk(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> Walk {
     let mut files = Vec::new();
-    let problems = visit(root, wanted, &mut |file| {
+    let (problems, canonical) = visit(root, wanted, &mut |file| {
         files.push(file);
         ControlFlow::Continue(())
     });
-    Walk { files, problems }
+    Walk {
+        files,
+        problems,
+        canonical,
+    }
 }
 
 /// Whether a walk of `root` (as [`walk`] does it) finds anything: a wanted file or a problem.
 /// It stops at the first file, so asking it of a large tree costs a few directory reads.
 pub fn finds_anything(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> bool {
     let mut found = false;
-    let problems = visit(root, wanted, &mut |_| {
+    let (problems, _) = visit(root, wanted, &mut |_| {
         found = true;
         ControlFlow::Break(())
     });
@@ -67,27 +76,29 @@ pub fn finds_anything(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> bool {
 }
 
 /// The walk itself: hands each wanted file to `found` in walk order until it says stop, and
-/// returns the problems met on the way.
+/// returns the problems met on the way and the canonical forms it resolved.
 fn visit(
     root: &Path,
     wanted: &dyn Fn(&Path) -> bool,
     found: &mut dyn FnMut(PathBuf) -> ControlFlow<()>,
-) -> Vec<WalkError> {
+) -> (Vec<WalkError>, CanonicalPaths) {
     let metadata = match std::fs::metadata(root) {
         Ok(metadata) => metadata,
         Err(e) => {
-            return vec![WalkError::Io {
+            let problem = WalkError::Io {
                 path: root.to_owned(),
                 message: e.to_string(),
-            }];
+            };
+            return (vec![problem], CanonicalPaths::default());
         }
     };
     if !metadata.is_dir() {
         let _ = found(root.to_owned());
-        return Vec::new();
+        return (Vec::new(), CanonicalPaths::default());
     }
     let root_canonical = root.canonicalize().unwrap_or_else(|_| root.to_owned());
     let problems = RefCell::new(Vec::new());
+    let canonical = RefCell::new(CanonicalPaths::default());
     let mut visited: HashSet<PathBuf> = HashSet::new();
     // The canonical form of each directory on the way down from the root (`None` where it
     // could not be resolved). A directory that is not a link is its parent's canonical form
@@ -114,28 +125,38 @@ fn visit(
                 _ if entry.depth() == 0 => Some(root_canonical.clone()),
                 _ => entry.path().canonicalize().ok(),
             };
-            let Some(canonical) = derived else {
+            let Some(resolved) = derived else {
                 canonical_dirs.push(None);
                 return true;
             };
-            if entry.depth() > 0 && root_canonical.starts_with(&canonical) {
+            if entry.depth() > 0 && root_canonical.starts_with(&resolved) {
                 problems.borrow_mut().push(WalkError::Loop {
                     path: entry.path().to_owned(),
-                    ancestor: canonical,
+                    ancestor: resolved,
                 });
                 return false;
             }
-            let first_visit = visited.insert(canonical.clone());
-            canonical_dirs.push(Some(canonical));
+            let first_visit = visited.insert(resolved.clone());
+            if first_visit {
+                canonical
+                    .borrow_mut()
+                    .record(without_dot(entry.path().to_owned()), resolved.clone());
+            }
+            canonical_dirs.push(Some(resolved));
             first_visit
         });
     for entry in entries {
         match entry {
             Ok(entry) => {
-                if entry.file_type().is_file()
-                    && wanted(entry.path())
-                    && found(without_dot(entry.into_path())).is_break()
-                {
+                if !entry.file_type().is_file() || !wanted(entry.path()) {
+                    continue;
+                }
+                let link = entry.path_is_symlink();
+                let file = without_dot(entry.into_path());
+                if !link {
+                    canonical.borrow_mut().record_plain_file(file.clone());
+                }
+                if found(file).is_break() {
                     break;
                 }
             }
@@ -156,7 +177,7 @@ fn visit(
             }
         }
     }
-    problems.into_inner()
+    (problems.into_inner(), canonical.into_inner())
 }
 
 /// `./rules/a.yml` as `rules/a.yml`: a root of `.` joined with `rules` should not show in
@@ -178,6 +199,7 @@ pub fn walk_all(roots: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> Walk {
         out.files
             .extend(walked.files.into_iter().filter(|f| seen.insert(f.clone())));
         out.problems.extend(walked.problems);
+        out.canonical.merge(walked.canonical);
     }
     out
 }

@@ -88,21 +88,22 @@ struct FileOutcome {
 pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
     // The directory walk waits on the file system and compiling the schemas on the CPU, and
     // neither needs the other.
-    let (schemas, (mut files, walk_problems)) = rayon::join(Schemas::new, || {
+    let (schemas, (mut files, walk_problems, canonical)) = rayon::join(Schemas::new, || {
         let mut files: Vec<PathBuf> = Vec::new();
         let mut walk_problems: Vec<WalkError> = Vec::new();
+        let mut canonical = CanonicalPaths::default();
         for path in paths {
             let walked = yaml_files(path);
             files.extend(walked.files);
             walk_problems.extend(walked.problems);
+            canonical.merge(walked.canonical);
         }
-        (files, walk_problems)
+        (files, walk_problems, canonical)
     });
     files.sort();
     files.dedup();
     let cases_dir = layout.cases_dir.canonicalize().ok();
     let rules_dir = layout.rules_dir.canonicalize().ok();
-    let canonical = CanonicalPaths::new(files.iter().map(PathBuf::as_path));
     let outcomes: Vec<FileOutcome> = files
         .par_iter()
         .map(|path| {
