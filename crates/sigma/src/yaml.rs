@@ -7,6 +7,7 @@ use serde_saphyr::Spanned;
 
 use crate::source::{SourceFile, Span};
 
+mod block;
 mod direct;
 
 /// Limits that keep hostile input from exhausting memory, stack or time.
@@ -501,6 +502,149 @@ mod tests {
             ),
         }
         true
+    }
+
+    /// The block reader's reading of `text` and the event parser's, when the block reader takes
+    /// it: the same documents, value for value and span for span.
+    fn check_block(name: &str, text: &str) -> bool {
+        let limits = Limits::default();
+        let mut block = direct::Builder::new(&limits);
+        if block::read(text, &mut block).is_none() {
+            return false;
+        }
+        let mut events = direct::Builder::new(&limits);
+        let read = direct::read_events(text, &mut events);
+        assert!(
+            read.is_some(),
+            "{name}: the block reader takes it, the event parser does not:\n{text}"
+        );
+        let (block, events) = (
+            format!("{:#?}", block.finish()),
+            format!("{:#?}", events.finish()),
+        );
+        if let Some((at, (b, e))) = block
+            .lines()
+            .zip(events.lines())
+            .enumerate()
+            .find(|(_, (b, e))| b != e)
+        {
+            let context: Vec<&str> = events.lines().skip(at.saturating_sub(8)).take(10).collect();
+            panic!(
+                "{name}: the block reader differs from the event parser at line {at} of their \
+                 trees: `{}` against `{}`, after\n{}\nin\n{text}",
+                b.trim(),
+                e.trim(),
+                context.join("\n")
+            );
+        }
+        assert_eq!(block, events, "{name}");
+        true
+    }
+
+    /// Files the block reader must take, and files it must leave to the event parser.
+    #[test]
+    fn block_reader_agrees_with_the_event_parser_on_the_tricky_cases() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml");
+        let mut files = ruleproof_testkit::yaml_files(&dir);
+        files.extend(ruleproof_testkit::yaml_files(&dir.join("../loading")));
+        let mut taken = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            if check_block(&name, &text) {
+                taken.push(name);
+            }
+        }
+        for name in ["block-reader.yml", "no-final-newline.yml", "multi.yml"] {
+            assert!(
+                taken.iter().any(|t| t == name),
+                "{name} not taken: {taken:?}"
+            );
+        }
+        // Multi-line, folded and flow scalars, quoted keys, tabs, anchors, byte-order marks,
+        // syntax errors.
+        for name in [
+            "block-reader-left.yml",
+            "strings.yml",
+            "tab.yml",
+            "anchors-tags-merge.yml",
+            "bom.yml",
+            "syntax-error.yml",
+            "malformed.yml",
+        ] {
+            assert!(!taken.iter().any(|t| t == name), "{name} taken");
+        }
+    }
+
+    #[test]
+    fn block_reader_agrees_with_the_event_parser_on_every_corpus_file_and_mutations_of_them() {
+        let Some(root) = ruleproof_testkit::sigmahq_corpus() else {
+            return;
+        };
+        let files = ruleproof_testkit::yaml_files(&root);
+        let mut taken = 0;
+        let mut mutants_taken = 0;
+        // A fixed xorshift sequence: the same mutants on every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below.max(1) as u64) as usize
+        };
+        const PIECES: [&str; 28] = [
+            " ", "  ", ":", ": ", "#", " #", "-", "- ", "'", "\"", "\n", "\n  ", "|", "\\",
+            "---\n", "x", "...\n", "\n- ", "?", "&a ", "*a", "!", "[", "{", ">", ",", "%", "\\\"",
+        ];
+        for (n, file) in files.iter().enumerate() {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            let name = file.display().to_string();
+            if check_block(&name, &text) {
+                taken += 1;
+            }
+            if n % 4 != 0 {
+                continue;
+            }
+            for _ in 0..6 {
+                let mut mutant = text.clone();
+                let mut at = random(mutant.len() + 1);
+                while !mutant.is_char_boundary(at) {
+                    at -= 1;
+                }
+                match random(3) {
+                    0 => mutant.insert_str(at, PIECES[random(PIECES.len())]),
+                    1 => {
+                        let mut end = (at + 1 + random(3)).min(mutant.len());
+                        while !mutant.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        mutant.replace_range(at..end, "");
+                    }
+                    _ => {
+                        // A line moved in or out by one or two columns.
+                        let start = mutant[..at].rfind('\n').map_or(0, |i| i + 1);
+                        if random(2) == 0 {
+                            mutant.insert_str(start, &" ".repeat(1 + random(2)));
+                        } else if mutant[start..].starts_with(' ') {
+                            mutant.remove(start);
+                        }
+                    }
+                }
+                if check_block(&format!("{name} (mutated)"), &mutant) {
+                    mutants_taken += 1;
+                }
+            }
+        }
+        // Nearly every rule is plain block YAML; were the block reader to give up on many, the
+        // loading path would be as slow as the event parser.
+        assert!(
+            taken * 100 >= files.len() * 95,
+            "only {taken} of {} corpus files taken by the block reader",
+            files.len()
+        );
+        assert!(mutants_taken > 1000, "only {mutants_taken} mutants taken");
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //! and every syntax error make [`parse`] return `None`, and the caller parses the file with
 //! serde-saphyr, so values, spans and error messages are always serde-saphyr's
 //! (`direct_and_serde_paths_agree_*` in `yaml.rs` check it on every corpus file).
+//!
+//! Most rule files never reach the parser: `block.rs` reads the block YAML rules are written
+//! in a line at a time into the same [`Builder`], and the parser's events are read only for the
+//! files it leaves.
 
 use std::borrow::Cow;
 
@@ -27,13 +31,18 @@ pub(super) fn parse(source: &SourceFile, limits: &Limits) -> Option<Vec<Node>> {
     if text.contains('\u{feff}') {
         return None;
     }
+    let mut builder = Builder::new(limits);
+    if super::block::read(text, &mut builder).is_none() {
+        builder = Builder::new(limits);
+        read_events(text, &mut builder)?;
+    }
+    builder.finish()
+}
+
+/// Feeds the parser's events for `text` into `builder`; `None` for whatever the module
+/// documentation leaves to serde-saphyr.
+pub(super) fn read_events(text: &str, builder: &mut Builder<'_>) -> Option<()> {
     let options = granit_parser::options! { emit_comments: false };
-    let mut builder = Builder {
-        limits,
-        stack: Vec::new(),
-        nodes: 0,
-        documents: Vec::new(),
-    };
     for item in Parser::new_from_str_with_options(text, options) {
         let (event, span) = item.ok()?;
         let span = Span::new(span.start.byte_offset()?, span.end.byte_offset()?);
@@ -48,36 +57,26 @@ pub(super) fn parse(source: &SourceFile, limits: &Limits) -> Option<Vec<Node>> {
                 if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                let value = scalar(value, style)?;
-                builder.push(Node { value, span })?;
+                builder.scalar(value, style, span)?;
             }
             Event::SequenceStart(_, anchor, tag) => {
                 if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                builder.open(Frame::Seq(Vec::new()), span)?;
+                builder.open_sequence(span)?;
             }
             Event::MappingStart(_, anchor, tag) => {
                 if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                builder.open(Frame::Map(Vec::new(), None), span)?;
+                builder.open_mapping(span)?;
             }
             Event::SequenceEnd | Event::MappingEnd => builder.close()?,
             // Aliases, anchor metadata, unresolved aliases and comments.
             _ => return None,
         }
     }
-    if !builder.stack.is_empty() {
-        return None;
-    }
-    Some(
-        builder
-            .documents
-            .into_iter()
-            .filter(|n| n.value != Value::Null)
-            .collect(),
-    )
+    Some(())
 }
 
 /// A collection being read: its items so far, and for a mapping the key waiting for its value.
@@ -86,7 +85,7 @@ enum Frame {
     Map(Vec<(Node, Node)>, Option<Node>),
 }
 
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     limits: &'a Limits,
     /// Open collections with the span of their start event (the span serde-saphyr reports).
     stack: Vec<(Frame, Span)>,
@@ -102,7 +101,48 @@ const MAX_MAP_ENTRIES: usize = 512;
 /// Most documents in one file read here (serde-saphyr's budget allows 1,024).
 const MAX_DOCUMENTS: usize = 512;
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    pub(super) fn new(limits: &'a Limits) -> Self {
+        Builder {
+            limits,
+            stack: Vec::new(),
+            nodes: 0,
+            documents: Vec::new(),
+        }
+    }
+
+    /// The documents read, empty ones dropped; `None` when a collection is still open.
+    pub(super) fn finish(self) -> Option<Vec<Node>> {
+        if !self.stack.is_empty() {
+            return None;
+        }
+        Some(
+            self.documents
+                .into_iter()
+                .filter(|n| n.value != Value::Null)
+                .collect(),
+        )
+    }
+
+    /// A scalar event: its value typed as serde-saphyr and PyYAML would.
+    pub(super) fn scalar(
+        &mut self,
+        value: Cow<'_, str>,
+        style: ScalarStyle,
+        span: Span,
+    ) -> Option<()> {
+        let value = scalar(value, style)?;
+        self.push(Node { value, span })
+    }
+
+    pub(super) fn open_sequence(&mut self, span: Span) -> Option<()> {
+        self.open(Frame::Seq(Vec::new()), span)
+    }
+
+    pub(super) fn open_mapping(&mut self, span: Span) -> Option<()> {
+        self.open(Frame::Map(Vec::new(), None), span)
+    }
+
     fn count(&mut self) -> Option<()> {
         self.nodes += 1;
         // Half of serde-saphyr's node budget, and one level short of its depth budget: a file
@@ -117,7 +157,7 @@ impl Builder<'_> {
         Some(())
     }
 
-    fn close(&mut self) -> Option<()> {
+    pub(super) fn close(&mut self) -> Option<()> {
         let (frame, span) = self.stack.pop()?;
         let value = match frame {
             Frame::Seq(items) => Value::Seq(items),
