@@ -28,9 +28,8 @@ impl CompiledRule {
         }
     }
 
-    /// [`CompiledRule::matches`] on an event that reads the rule's joined fields itself (the
-    /// index's resolved events).
-    pub(crate) fn matches_read<E: Event + ?Sized>(&self, event: &E) -> bool {
+    /// [`CompiledRule::matches`] on an event that reads the rule's joined fields itself.
+    fn matches_read<E: Event + ?Sized>(&self, event: &E) -> bool {
         eval_cond(&self.condition, &self.searches, event)
     }
 
@@ -87,7 +86,13 @@ fn search_matches<E: Event + ?Sized>(search: &CompiledSearch, event: &E) -> bool
 }
 
 fn item_matches<E: Event + ?Sized>(item: &CompiledItem, event: &E) -> bool {
-    let hit = match &item.field {
+    item_hit(item, event) != item.negate
+}
+
+/// Whether the item's values match the event, before `neq` inverts it: the rule-set index
+/// evaluates in full only the items its atoms do not decide.
+pub(crate) fn item_hit<E: Event + ?Sized>(item: &CompiledItem, event: &E) -> bool {
+    match &item.field {
         Some(path) if item.fold_once => match event.field(path) {
             None | Some(Value::Null) => false,
             Some(Value::Array(items)) => items
@@ -115,8 +120,7 @@ fn item_matches<E: Event + ?Sized>(item: &CompiledItem, event: &E) -> bool {
                 item.values.iter().any(test)
             }
         }
-    };
-    hit != item.negate
+    }
 }
 
 /// Whether any matcher of the item matches this one scalar, folding it at most once: the same

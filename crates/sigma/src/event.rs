@@ -123,7 +123,12 @@ impl Event for Value {
     }
 
     fn any_scalar(&self, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
-        any_scalar_in(self, visit, 0)
+        // An object's values sit at the depth of a map's, so both forms of one event agree on
+        // how deep keywords search (the rule-set index lists the map's entries).
+        match self.as_object() {
+            Some(map) => map.any_scalar(visit),
+            None => any_scalar_in(self, visit, 0),
+        }
     }
 }
 

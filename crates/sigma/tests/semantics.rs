@@ -511,4 +511,5 @@ semantics_files! {
     filters => "filters.yml",
     errors => "errors.yml",
     pipeline_joined_columns => "pipeline-joined-columns.yml",
+    index_exact_atoms => "index-exact-atoms.yml",
 }

@@ -3,6 +3,7 @@
 
 use super::atoms::{Anchor, AtomKey, Need, all, any};
 use super::fxhash::FastMap;
+use super::verdict::{Exactness, ItemRef, Verdict};
 use crate::compile::{CompiledItem, CompiledSearch, Cond, ValueMatcher};
 use crate::condition::Quantifier;
 use crate::event::FieldPath;
@@ -104,6 +105,11 @@ impl Builder {
         if item.negate {
             return Need::True;
         }
+        self.hit(item)
+    }
+
+    /// What an item's values need to match, before `neq` inverts it.
+    pub(super) fn hit(&mut self, item: &CompiledItem) -> Need {
         let slot = item.field.as_ref().map(|f| self.field(f));
         // Every matcher but `null` and `exists: false` fails on a missing field.
         let needs_field = item.values.iter().all(|v| {
@@ -132,36 +138,119 @@ impl Builder {
         all(vec![present, values])
     }
 
-    pub(super) fn matcher(&mut self, slot: Option<u32>, matcher: &ValueMatcher) -> Need {
-        match matcher {
-            ValueMatcher::Str { matcher, cased, .. } => {
-                let fold = |s: &[u8]| -> Option<Box<str>> {
-                    let s = std::str::from_utf8(s).ok()?;
-                    Some(if *cased { fold_case(s) } else { s.to_owned() }.into())
-                };
-                let (anchor, literal) = match matcher {
-                    StrMatcher::Exact(s) => (None, s.as_str()),
-                    StrMatcher::Prefix(s) => (Some(Anchor::Start), s.as_str()),
-                    StrMatcher::Suffix(s) => (Some(Anchor::End), s.as_str()),
-                    StrMatcher::Contains(f) => match std::str::from_utf8(f.needle()) {
-                        Ok(s) => (Some(Anchor::Anywhere), s),
-                        Err(_) => return Need::True,
-                    },
-                    StrMatcher::Regex(re) => return self.regex(slot, re.as_str()),
-                    StrMatcher::Any => return Need::True,
-                };
-                let Some(literal) = fold(literal.as_bytes()) else {
-                    return Need::True;
-                };
-                match (slot, anchor) {
-                    (Some(slot), None) => self.literal_or_equals(slot, None, literal),
-                    (Some(slot), Some(anchor)) => {
-                        self.literal_or_equals(slot, Some(anchor), literal)
-                    }
-                    (None, _) if literal.is_empty() => Need::True,
-                    (None, _) => Need::Atom(self.atom(AtomKey::Keyword(literal))),
+    /// The rule's condition with every detection item decided by its atoms where they are
+    /// exact ([`super::verdict`]).
+    pub(super) fn verdict(&mut self, cond: &Cond, searches: &[CompiledSearch]) -> Verdict {
+        match cond {
+            Cond::Search(i) => self.search_verdict(*i, searches),
+            Cond::Not(inner) => Verdict::Not(Box::new(self.verdict(inner, searches))),
+            Cond::And(items) => {
+                Verdict::All(items.iter().map(|c| self.verdict(c, searches)).collect())
+            }
+            Cond::Or(items) => {
+                Verdict::Any(items.iter().map(|c| self.verdict(c, searches)).collect())
+            }
+            Cond::Quantified {
+                quantifier,
+                searches: indices,
+                ..
+            } => {
+                let parts = indices
+                    .iter()
+                    .map(|i| self.search_verdict(*i, searches))
+                    .collect();
+                match quantifier {
+                    Quantifier::Any => Verdict::Any(parts),
+                    Quantifier::All => Verdict::All(parts),
                 }
             }
+        }
+    }
+
+    fn search_verdict(&mut self, index: usize, searches: &[CompiledSearch]) -> Verdict {
+        let maps = searches[index].maps.iter().enumerate().map(|(m, map)| {
+            let items = map.items.iter().enumerate().map(|(i, item)| {
+                let at = ItemRef {
+                    search: index as u32,
+                    map: m as u32,
+                    item: i as u32,
+                };
+                self.item_verdict(item, at)
+            });
+            Verdict::All(items.collect())
+        });
+        let maps: Vec<Verdict> = maps.collect();
+        Verdict::Any(maps)
+    }
+
+    fn item_verdict(&mut self, item: &CompiledItem, at: ItemRef) -> Verdict {
+        let slot = item.field.as_ref().map(|f| self.field(f));
+        let hit = match (slot, item.values.as_slice()) {
+            // `exists` has one value: the presence atom decides it.
+            (Some(slot), [value])
+                if matches!(value.alternatives[..], [ValueMatcher::Exists(_)]) =>
+            {
+                let present = Verdict::Atom(self.atom(AtomKey::Present(slot)));
+                match value.alternatives[0] {
+                    ValueMatcher::Exists(false) => Verdict::Not(Box::new(present)),
+                    _ => present,
+                }
+            }
+            _ => match self.exact_hit(item, slot) {
+                Some((need, exact)) => Verdict::Item {
+                    need,
+                    item: at,
+                    exact,
+                },
+                None => Verdict::Item {
+                    need: self.hit(item),
+                    item: at,
+                    exact: Exactness::Never,
+                },
+            },
+        };
+        if item.negate {
+            Verdict::Not(Box::new(hit))
+        } else {
+            hit
+        }
+    }
+
+    /// The condition over atoms that decides whether the item's values match, when every
+    /// matcher of the item has an exact atom, and how exact it is.
+    fn exact_hit(&mut self, item: &CompiledItem, slot: Option<u32>) -> Option<(Need, Exactness)> {
+        let mut exactness = Exactness::Always;
+        let mut values = Vec::with_capacity(item.values.len());
+        for value in &item.values {
+            let mut alternatives = Vec::with_capacity(value.alternatives.len());
+            for matcher in &value.alternatives {
+                let ValueMatcher::Str { matcher, cased, .. } = matcher else {
+                    return None;
+                };
+                let (key, exact) = str_atom(slot, matcher, *cased)?;
+                match exact {
+                    Exactness::Never => return None,
+                    Exactness::UnlessArray(_) => exactness = exact,
+                    Exactness::Always => {}
+                }
+                alternatives.push(Need::Atom(self.atom(key)));
+            }
+            values.push(any(alternatives));
+        }
+        let need = if item.all { all(values) } else { any(values) };
+        Some((need, exactness))
+    }
+
+    pub(super) fn matcher(&mut self, slot: Option<u32>, matcher: &ValueMatcher) -> Need {
+        match matcher {
+            ValueMatcher::Str {
+                matcher: StrMatcher::Regex(re),
+                ..
+            } => self.regex(slot, re.as_str()),
+            ValueMatcher::Str { matcher, cased, .. } => match str_atom(slot, matcher, *cased) {
+                Some((key, _)) => Need::Atom(self.atom(key)),
+                None => Need::True,
+            },
             ValueMatcher::Regex(re) => self.regex(slot, re.as_str()),
             ValueMatcher::FieldRef { other, .. } => {
                 let other = self.field(other);
@@ -170,19 +259,6 @@ impl Builder {
             // Numbers, networks, time parts, null and existence tests have no
             // literal the event text must contain.
             _ => Need::True,
-        }
-    }
-
-    pub(super) fn literal_or_equals(
-        &mut self,
-        slot: u32,
-        anchor: Option<Anchor>,
-        literal: Box<str>,
-    ) -> Need {
-        match anchor {
-            None => Need::Atom(self.atom(AtomKey::Equals(slot, literal))),
-            Some(_) if literal.is_empty() => Need::True,
-            Some(anchor) => Need::Atom(self.atom(AtomKey::Literal(slot, anchor, literal))),
         }
     }
 
@@ -264,6 +340,62 @@ impl Builder {
                 }))
             })
             .collect())
+    }
+}
+
+/// The atom a string test implies (`None` when it implies none: regexes, `*`, empty
+/// literals under a position modifier), and how exactly it decides the test ([`super::verdict`]).
+/// Literals are folded; a `cased` test implies its folded literal, which only a superset of its
+/// matches contains.
+pub(super) fn str_atom(
+    slot: Option<u32>,
+    matcher: &StrMatcher,
+    cased: bool,
+) -> Option<(AtomKey, Exactness)> {
+    let (anchor, literal) = match matcher {
+        StrMatcher::Exact(s) => (None, s.as_str()),
+        StrMatcher::Prefix(s) => (Some(Anchor::Start), s.as_str()),
+        StrMatcher::Suffix(s) => (Some(Anchor::End), s.as_str()),
+        StrMatcher::Contains(f) => (
+            Some(Anchor::Anywhere),
+            std::str::from_utf8(f.needle()).ok()?,
+        ),
+        StrMatcher::Regex(_) | StrMatcher::Any => return None,
+    };
+    let literal: Box<str> = if cased {
+        fold_case(literal).into()
+    } else {
+        literal.into()
+    };
+    // A NUL could join two values of the scanned text, which separates them with NUL.
+    let plain = !cased && !literal.contains('\0');
+    match (slot, anchor) {
+        (Some(slot), None) => {
+            let exact = if cased {
+                Exactness::Never
+            } else {
+                Exactness::Always
+            };
+            Some((AtomKey::Equals(slot, literal), exact))
+        }
+        (_, Some(_)) if literal.is_empty() => None,
+        (None, None) if literal.is_empty() => None,
+        (Some(slot), Some(anchor)) => {
+            let exact = match anchor {
+                _ if !plain => Exactness::Never,
+                Anchor::Anywhere => Exactness::UnlessArray(slot),
+                Anchor::Start | Anchor::End => Exactness::Always,
+            };
+            Some((AtomKey::Literal(slot, anchor, literal), exact))
+        }
+        (None, anchor) => {
+            let exact = if plain && anchor == Some(Anchor::Anywhere) {
+                Exactness::Always
+            } else {
+                Exactness::Never
+            };
+            Some((AtomKey::Keyword(literal), exact))
+        }
     }
 }
 

@@ -64,6 +64,15 @@ pub(super) fn any(needs: Vec<Need>) -> Need {
 }
 
 impl Need {
+    /// Whether `test` holds for some atom of the need.
+    pub(super) fn any_atom(&self, test: &mut impl FnMut(u32) -> bool) -> bool {
+        match self {
+            Need::True => false,
+            Need::Atom(a) => test(*a),
+            Need::All(items) | Need::Any(items) => items.iter().any(|n| n.any_atom(test)),
+        }
+    }
+
     pub(super) fn holds(&self, seen: &[u32], epoch: u32) -> bool {
         match self {
             Need::True => true,
@@ -101,7 +110,7 @@ impl Need {
 impl Need {
     /// How often the need is expected to hold, as [`Need::triggers`] estimates it, without
     /// collecting the atoms; `None` when some branch has no atom.
-    fn cost(&self, keys: &[AtomKey]) -> Option<f64> {
+    pub(super) fn cost(&self, keys: &[AtomKey]) -> Option<f64> {
         match self {
             Need::True => None,
             Need::Atom(a) => Some(atom_cost(&keys[*a as usize])),
@@ -135,7 +144,9 @@ impl Need {
         }
     }
 
-    fn order(&mut self, keys: &[AtomKey]) {
+    /// Orders the items: in an `All`, the least likely to hold first; in an `Any`, the most
+    /// likely first.
+    pub(super) fn order(&mut self, keys: &[AtomKey]) {
         match self {
             Need::All(items) => {
                 items.iter_mut().for_each(|item| item.order(keys));
@@ -178,7 +189,10 @@ pub(super) const MIN_UNION: usize = 8;
 /// candidate's need is then checked with one lookup per union instead of a walk over a list of
 /// hundreds of values (`Image|endswith` lists, hash lists) up to the one that holds. Returns,
 /// per atom, the derived atoms it makes hold, and the number of atoms and derived atoms.
-pub(super) fn fold_unions(needs: &mut [Need], atom_count: usize) -> (Vec<Vec<u32>>, usize) {
+pub(super) fn fold_unions<'a>(
+    needs: impl IntoIterator<Item = &'a mut Need>,
+    atom_count: usize,
+) -> (Vec<Vec<u32>>, usize) {
     let mut unions = Unions {
         ids: FastMap::default(),
         implied: vec![Vec::new(); atom_count],

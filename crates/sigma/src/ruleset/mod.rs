@@ -9,8 +9,10 @@
 //! per field value find every atom that holds; each rule is indexed under one atom per branch of its
 //! condition (its *triggers*), so only rules with a triggered atom become candidates. Candidates
 //! then have their whole necessary condition checked against the atoms found, and the survivors are
-//! evaluated in full with [`CompiledRule::matches`]. Rules whose condition yields no atom (only
-//! regexes without literals, numbers, negations…) are evaluated for every event.
+//! evaluated: the detection items their atoms decide exactly are read from the atoms, the others
+//! evaluated on the event as [`CompiledRule::matches`] does (`verdict.rs`). Rules whose condition
+//! yields no atom (only regexes without literals, numbers, negations…) are evaluated for every
+//! event.
 //!
 //! Every field the rules name is numbered (a *slot*) when the index is built, and each event's
 //! fields are resolved to slots once, in the same pass that folds their values: the full
@@ -26,6 +28,7 @@ mod atoms;
 mod event_text;
 mod fxhash;
 mod scanner;
+mod verdict;
 
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -38,6 +41,7 @@ use atoms::{Anchor, AtomKey, Need, fold_unions};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
 use scanner::{FIELD_DFA_BYTES, FieldIndex, KEYWORD_DFA_BYTES, LiteralScanner};
+use verdict::Verdict;
 
 /// An event whose top-level fields can be listed, which the index needs to look fields up by
 /// name once per event rather than once per field the rule set uses.
@@ -97,6 +101,9 @@ pub struct RuleSetIndex {
     /// when it does not only lets a candidate through to its full evaluation, which decides.
     assumed: Vec<u32>,
     needs: Vec<Need>,
+    /// Per rule, its condition with the items its atoms decide exactly read from them: what a
+    /// candidate whose need holds is evaluated with.
+    verdicts: Vec<Verdict>,
 }
 
 /// Figures about an index, for reports and benchmarks.
@@ -183,6 +190,10 @@ impl RuleSetIndex {
             .iter()
             .map(|r| builder.cond(&r.condition, &r.searches))
             .collect();
+        let mut verdicts: Vec<Verdict> = rules
+            .iter()
+            .map(|r| builder.verdict(&r.condition, &r.searches))
+            .collect();
 
         let mut per_rule_triggers: Vec<Option<Vec<u32>>> = Vec::with_capacity(rules.len());
         for need in &needs {
@@ -205,12 +216,32 @@ impl RuleSetIndex {
                 None => always.push(rule as u32),
             }
         }
+        // A one-byte keyword literal occurs in nearly every event, and a scan reports each of
+        // its occurrences (about 30 per event of the synthetic mix for SigmaHQ's `0`, `6` and
+        // `:`); when it indexes no rule, taking it to hold costs no candidate, but no item is
+        // then decided by it.
+        let assumed: Vec<bool> = builder
+            .atom_keys
+            .iter()
+            .zip(&by_atom)
+            .map(|(key, rules)| {
+                matches!(key, AtomKey::Keyword(literal) if literal.len() == 1) && rules.is_empty()
+            })
+            .collect();
         for need in &mut needs {
             need.order_for_candidates(&builder.atom_keys);
         }
+        for verdict in &mut verdicts {
+            verdict.demote(&assumed);
+            verdict.order(&builder.atom_keys);
+        }
         // Triggers are chosen among the atoms themselves; the needs checked afterwards may use
         // derived atoms.
-        let (implied, seen_count) = fold_unions(&mut needs, atom_count);
+        let mut folded: Vec<&mut Need> = needs.iter_mut().collect();
+        for verdict in &mut verdicts {
+            verdict.for_each_need_mut(&mut |need| folded.push(need));
+        }
+        let (implied, seen_count) = fold_unions(folded, atom_count);
         let (union_offsets, union_ids) = compressed_rows(&implied);
         let (trigger_offsets, trigger_rules) = compressed_rows(&by_atom);
 
@@ -222,24 +253,16 @@ impl RuleSetIndex {
         let mut literals: Vec<Vec<(Box<str>, Anchor, u32)>> = vec![Vec::new(); field_count];
         let mut present: Vec<Option<u32>> = vec![None; field_count];
         let mut keyword_literals = Vec::new();
-        let mut assumed = Vec::new();
         for (id, key) in builder.atom_keys.iter().enumerate() {
             let id = id as u32;
             match key {
+                AtomKey::Keyword(_) if assumed[id as usize] => {}
                 AtomKey::Present(slot) => present[*slot as usize] = Some(id),
                 AtomKey::Equals(slot, value) => {
                     exact[*slot as usize].insert(value.clone(), id);
                 }
                 AtomKey::Literal(slot, anchor, literal) => {
                     literals[*slot as usize].push((literal.clone(), *anchor, id));
-                }
-                // A one-byte literal occurs in nearly every event, and a scan reports each of its
-                // occurrences (about 30 per event of the synthetic mix for SigmaHQ's `0`, `6` and
-                // `:`); when it indexes no rule, taking it to hold costs no candidate.
-                AtomKey::Keyword(literal)
-                    if literal.len() == 1 && by_atom[id as usize].is_empty() =>
-                {
-                    assumed.push(id)
                 }
                 AtomKey::Keyword(literal) => {
                     keyword_literals.push((literal.clone(), Anchor::Anywhere, id))
@@ -298,8 +321,11 @@ impl RuleSetIndex {
             trigger_offsets,
             trigger_rules,
             always,
-            assumed,
+            assumed: (0..atom_count as u32)
+                .filter(|a| assumed[*a as usize])
+                .collect(),
             needs,
+            verdicts,
         }
     }
 
@@ -507,7 +533,12 @@ impl RuleSetIndex {
                 continue;
             }
             if self.needs[rule].holds(&scratch.atom_seen, epoch)
-                && self.rules[rule].matches_read(&resolved)
+                && self.verdicts[rule].holds(
+                    &scratch.atom_seen,
+                    epoch,
+                    &self.rules[rule],
+                    &resolved,
+                )
             {
                 out.push(rule);
             }
@@ -595,6 +626,16 @@ struct Resolved<'e, E: ?Sized> {
     epoch: u32,
     field_at: &'e [(u32, u32)],
     values: &'e [&'e Value],
+}
+
+impl<E: ?Sized> Resolved<'_, E> {
+    /// Whether the field at this slot holds an array on this event.
+    fn holds_array(&self, slot: u32) -> bool {
+        match self.field_at[slot as usize] {
+            (epoch, at) if epoch == self.epoch => self.values[at as usize].is_array(),
+            _ => false,
+        }
+    }
 }
 
 impl<E: Event + ?Sized> Event for Resolved<'_, E> {
@@ -768,6 +809,54 @@ mod tests {
         .map(|s| serde_json::from_str(s).unwrap())
         .collect();
         check(&rules, &events);
+    }
+
+    #[test]
+    fn items_of_plain_literals_are_decided_by_atoms_alone() {
+        let exact = [
+            "  sel:\n    Image|endswith: ['\\a.exe', '\\b.exe']\n    User: SYSTEM\n  condition: sel\n",
+            "  sel:\n    CommandLine|contains|all: ['-enc', 'IEX']\n  f:\n    User|startswith: NT\n  condition: sel and not f\n",
+            "  sel:\n    EventID: 4688\n    Enabled: true\n  condition: sel\n",
+            "  sel:\n    - 'mimikatz'\n  condition: sel\n",
+            "  sel:\n    User|exists: false\n    Domain|neq: x\n  condition: sel\n",
+            "  sel:\n    CommandLine|base64offset|contains: '/bin/bash'\n  condition: sel\n",
+        ];
+        let evaluated = [
+            "  sel:\n    Image|cased: 'C:\\X.exe'\n  condition: sel\n",
+            "  sel:\n    Image: 'C:*x.exe'\n  condition: sel\n",
+            "  sel:\n    Image|re: 'x\\.exe$'\n  condition: sel\n",
+            "  sel:\n    User: null\n  condition: sel\n",
+            "  sel:\n    Size|gt: 3\n  condition: sel\n",
+            "  sel:\n    - 'mimikatz'\n  digit:\n    - '0'\n  condition: sel and not digit\n",
+            "  sel:\n    Image|startswith: ''\n  condition: sel\n",
+            "  sel:\n    CommandLine|contains: \"a\\0b\"\n  condition: sel\n",
+        ];
+        let rules: Vec<CompiledRule> = exact.iter().chain(&evaluated).map(|d| rule(d)).collect();
+        let index = RuleSetIndex::new(rules);
+        for (i, verdict) in index.verdicts.iter().enumerate() {
+            assert_eq!(verdict.is_exact(), i < exact.len(), "rule {i}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn keywords_are_decided_to_the_depth_events_are_searched_to() {
+        let nested = |depth: usize| {
+            let mut value = Value::String("hay needle hay".into());
+            for _ in 0..depth {
+                value = Value::Array(vec![value]);
+            }
+            serde_json::json!({ "A": value })
+        };
+        let rules = vec![rule("  kw:\n    - 'needle'\n  condition: kw\n")];
+        let events = [nested(64), nested(65)];
+        assert!(rules[0].matches(&events[0]) && !rules[0].matches(&events[1]));
+        check(&rules, &events);
+        // The same event as a map is searched as deep as the value form.
+        let maps: Vec<Map<String, Value>> = events
+            .iter()
+            .filter_map(|e| e.as_object().cloned())
+            .collect();
+        assert!(rules[0].matches(&maps[0]) && !rules[0].matches(&maps[1]));
     }
 
     #[test]
