@@ -48,7 +48,7 @@ impl ItemRef {
 }
 
 /// How far an item's atoms decide it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Exactness {
     /// The atoms decide the item.
     Always,
@@ -102,18 +102,6 @@ impl Verdict {
         }
     }
 
-    /// Whether every item is decided by its atoms (those of `contains` literals unless their
-    /// field holds an array): then only the atoms' bits are read, and at most whether a field
-    /// is an array.
-    pub(super) fn is_exact(&self) -> bool {
-        match self {
-            Verdict::Atom(_) => true,
-            Verdict::Item { exact, .. } => *exact != Exactness::Never,
-            Verdict::Not(inner) => inner.is_exact(),
-            Verdict::All(items) | Verdict::Any(items) => items.iter().all(Verdict::is_exact),
-        }
-    }
-
     /// Turns every item whose need names one of the `assumed` atoms (atoms taken to hold, not
     /// searched for) into an item evaluated on the event.
     pub(super) fn demote(&mut self, assumed: &[bool]) {
@@ -143,6 +131,57 @@ impl Verdict {
         }
     }
 
+    /// Replaces every item decided by its atoms alone with its condition over them, and
+    /// flattens nested `All`s and `Any`s, so that evaluation visits fewer parts. Called last:
+    /// afterwards no item of an atom can be demoted or folded.
+    pub(super) fn simplify(self) -> Verdict {
+        match self {
+            Verdict::Item {
+                need,
+                exact: Exactness::Always,
+                ..
+            } => Verdict::from_need(need),
+            Verdict::Not(inner) => match inner.simplify() {
+                Verdict::Not(twice) => *twice,
+                inner => Verdict::Not(Box::new(inner)),
+            },
+            Verdict::All(items) => Verdict::flatten(items, true),
+            Verdict::Any(items) => Verdict::flatten(items, false),
+            other => other,
+        }
+    }
+
+    fn from_need(need: Need) -> Verdict {
+        match need {
+            Need::True => Verdict::All(Vec::new()),
+            Need::Atom(atom) => Verdict::Atom(atom),
+            Need::All(items) => {
+                Verdict::flatten(items.into_iter().map(Verdict::from_need).collect(), true)
+            }
+            Need::Any(items) => {
+                Verdict::flatten(items.into_iter().map(Verdict::from_need).collect(), false)
+            }
+        }
+    }
+
+    /// An `All` (`all`) or `Any` of the parts, simplified, with the parts of nested ones of the
+    /// same kind spliced in their place and a single part standing alone.
+    fn flatten(items: Vec<Verdict>, all: bool) -> Verdict {
+        let mut kept = Vec::with_capacity(items.len());
+        for item in items {
+            match item.simplify() {
+                Verdict::All(inner) if all => kept.extend(inner),
+                Verdict::Any(inner) if !all => kept.extend(inner),
+                other => kept.push(other),
+            }
+        }
+        match (kept.len(), all) {
+            (1, _) => kept.pop().unwrap_or(Verdict::All(Vec::new())),
+            (_, true) => Verdict::All(kept),
+            (_, false) => Verdict::Any(kept),
+        }
+    }
+
     /// Orders the parts so that evaluation reads the cheapest first and stops as early as it
     /// can: atoms before items read on the event, and among atoms, in an `All` the least likely
     /// to hold first, in an `Any` the most likely. Evaluation has no side effects, so the order
@@ -153,14 +192,28 @@ impl Verdict {
             Verdict::Not(inner) => inner.order(keys),
             Verdict::All(items) => {
                 items.iter_mut().for_each(|v| v.order(keys));
-                items.sort_by_cached_key(|v| (!v.is_exact(), v.likelihood(keys)));
+                items.sort_by_cached_key(|v| (v.reads(), v.likelihood(keys)));
             }
             Verdict::Any(items) => {
                 items.iter_mut().for_each(|v| v.order(keys));
-                items
-                    .sort_by_cached_key(|v| (!v.is_exact(), std::cmp::Reverse(v.likelihood(keys))));
+                items.sort_by_cached_key(|v| (v.reads(), std::cmp::Reverse(v.likelihood(keys))));
             }
             Verdict::Atom(_) => {}
+        }
+    }
+
+    /// What evaluating the part may read besides atoms: nothing, whether a field is an array,
+    /// or the event's values (the most expensive).
+    pub(super) fn reads(&self) -> Exactness {
+        match self {
+            Verdict::Atom(_) => Exactness::Always,
+            Verdict::Item { exact, .. } => *exact,
+            Verdict::Not(inner) => inner.reads(),
+            Verdict::All(items) | Verdict::Any(items) => items
+                .iter()
+                .map(Verdict::reads)
+                .max()
+                .unwrap_or(Exactness::Always),
         }
     }
 
