@@ -84,15 +84,15 @@ impl Need {
 
     /// The atoms to index the rule under (one of them holds whenever the need does) and how
     /// often they are expected to hold; `None` when some branch has no atom.
-    pub(super) fn triggers(&self, keys: &[AtomKey]) -> Option<(Vec<u32>, f64)> {
+    pub(super) fn triggers(&self, costs: &[f64]) -> Option<(Vec<u32>, f64)> {
         match self {
             Need::True => None,
-            Need::Atom(a) => Some((vec![*a], atom_cost(&keys[*a as usize]))),
+            Need::Atom(a) => Some((vec![*a], costs[*a as usize])),
             Need::Any(items) => {
                 let mut atoms = Vec::new();
                 let mut cost = 0.0;
                 for item in items {
-                    let (a, c) = item.triggers(keys)?;
+                    let (a, c) = item.triggers(costs)?;
                     atoms.extend(a);
                     cost += c;
                 }
@@ -101,7 +101,7 @@ impl Need {
             }
             Need::All(items) => items
                 .iter()
-                .filter_map(|n| n.triggers(keys))
+                .filter_map(|n| n.triggers(costs))
                 .min_by(|a, b| a.1.total_cmp(&b.1)),
         }
     }
@@ -110,20 +110,20 @@ impl Need {
 impl Need {
     /// How often the need is expected to hold, as [`Need::triggers`] estimates it, without
     /// collecting the atoms; `None` when some branch has no atom.
-    pub(super) fn cost(&self, keys: &[AtomKey]) -> Option<f64> {
+    pub(super) fn cost(&self, costs: &[f64]) -> Option<f64> {
         match self {
             Need::True => None,
-            Need::Atom(a) => Some(atom_cost(&keys[*a as usize])),
+            Need::Atom(a) => Some(costs[*a as usize]),
             Need::Any(items) => {
                 let mut cost = 0.0;
                 for item in items {
-                    cost += item.cost(keys)?;
+                    cost += item.cost(costs)?;
                 }
                 Some(cost.min(PRESENT_COST - 1.0))
             }
             Need::All(items) => items
                 .iter()
-                .filter_map(|n| n.cost(keys))
+                .filter_map(|n| n.cost(costs))
                 .min_by(|a, b| a.total_cmp(b)),
         }
     }
@@ -133,11 +133,11 @@ impl Need {
     /// top, the item the rule is indexed under (what [`Need::triggers`] picks: the rarest) goes
     /// last instead, since it usually holds for a candidate: that is what made it one. The
     /// order never changes whether the need holds.
-    pub(super) fn order_for_candidates(&mut self, keys: &[AtomKey]) {
-        self.order(keys);
+    pub(super) fn order_for_candidates(&mut self, costs: &[f64]) {
+        self.order(costs);
         if let Need::All(items) = self
             && let Some(first) = items.first()
-            && first.cost(keys).is_some()
+            && first.cost(costs).is_some()
         {
             let trigger = items.remove(0);
             items.push(trigger);
@@ -146,17 +146,17 @@ impl Need {
 
     /// Orders the items: in an `All`, the least likely to hold first; in an `Any`, the most
     /// likely first.
-    pub(super) fn order(&mut self, keys: &[AtomKey]) {
+    pub(super) fn order(&mut self, costs: &[f64]) {
         match self {
             Need::All(items) => {
-                items.iter_mut().for_each(|item| item.order(keys));
+                items.iter_mut().for_each(|item| item.order(costs));
                 // Items without an estimate (no atom on some branch) hold most often: last.
-                items.sort_by_cached_key(|item| item.cost(keys).map_or(u64::MAX, f64::to_bits));
+                items.sort_by_cached_key(|item| item.cost(costs).map_or(u64::MAX, f64::to_bits));
             }
             Need::Any(items) => {
-                items.iter_mut().for_each(|item| item.order(keys));
+                items.iter_mut().for_each(|item| item.order(costs));
                 items.sort_by_cached_key(|item| {
-                    std::cmp::Reverse(item.cost(keys).map_or(u64::MAX, f64::to_bits))
+                    std::cmp::Reverse(item.cost(costs).map_or(u64::MAX, f64::to_bits))
                 });
             }
             Need::True | Need::Atom(_) => {}
@@ -179,6 +179,34 @@ pub(super) fn atom_cost(key: &AtomKey) -> f64 {
         AtomKey::Present(_) => return PRESENT_COST,
     };
     weight / (len as f64 + 1.0)
+}
+
+/// Every atom's estimate of how often it holds ([`atom_cost`]), times how many rules' necessary
+/// conditions name it: a value that many rules test (`Initiated: 'true'`, `EventID: 4624`,
+/// `Image|endswith: '.exe'`) is a property of a whole class of events, which those rules then
+/// narrow down, so it holds far more often than its length suggests. Presence stays the last
+/// resort.
+pub(super) fn atom_costs(keys: &[AtomKey], needs: &[Need]) -> Vec<f64> {
+    let mut rules = vec![0u32; keys.len()];
+    for need in needs {
+        let mut named: Vec<u32> = Vec::new();
+        need.any_atom(&mut |a| {
+            named.push(a);
+            false
+        });
+        named.sort_unstable();
+        named.dedup();
+        for atom in named {
+            rules[atom as usize] += 1;
+        }
+    }
+    keys.iter()
+        .zip(rules)
+        .map(|(key, rules)| match key {
+            AtomKey::Present(_) => PRESENT_COST,
+            _ => (atom_cost(key) * f64::from(rules.max(1))).min(PRESENT_COST - 1.0),
+        })
+        .collect()
 }
 
 /// An `Any` with at least this many atoms has them replaced by one derived atom.
@@ -272,7 +300,8 @@ mod tests {
             ])
         };
         let mut ordered = need();
-        ordered.order_for_candidates(&keys);
+        let costs: Vec<f64> = keys.iter().map(atom_cost).collect();
+        ordered.order_for_candidates(&costs);
         // The rarest (the longest literal, the rule's trigger) last, the rest from rarest to
         // most common (an `Any` adds up its alternatives), and inside an `Any` the most
         // common alternative first.
@@ -286,7 +315,7 @@ mod tests {
             ])
         );
         assert_eq!(
-            need().triggers(&keys).map(|(atoms, _)| atoms),
+            need().triggers(&costs).map(|(atoms, _)| atoms),
             Some(vec![4])
         );
         // Whatever holds, the order changes no verdict.
@@ -294,6 +323,26 @@ mod tests {
             let seen: Vec<u32> = (0..5).map(|a| u32::from(held & (1 << a) != 0)).collect();
             assert_eq!(ordered.holds(&seen, 1), need().holds(&seen, 1), "{held:b}");
         }
+    }
+
+    #[test]
+    fn a_value_many_rules_test_indexes_none_of_them() {
+        let keys = vec![
+            AtomKey::Equals(0, "4624".into()),
+            AtomKey::Literal(1, Anchor::Anywhere, "mimikatz".into()),
+        ];
+        let alone = vec![Need::All(vec![Need::Atom(0), Need::Atom(1)])];
+        // Alone, the short exact value looks rarer than the literal…
+        assert_eq!(
+            alone[0].triggers(&atom_costs(&keys, &alone)).unwrap().0,
+            vec![0]
+        );
+        // …but once four rules test it, it is an event class and the literal indexes the rule.
+        let mut shared = alone.clone();
+        shared.extend([Need::Atom(0), Need::Atom(0), Need::Atom(0)]);
+        let costs = atom_costs(&keys, &shared);
+        assert_eq!(shared[0].triggers(&costs).unwrap().0, vec![1]);
+        assert_eq!(costs[0], atom_cost(&keys[0]) * 4.0);
     }
 
     #[test]

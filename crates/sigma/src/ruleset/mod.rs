@@ -37,7 +37,7 @@ use crate::compile::{CompiledRule, for_each_field_mut};
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath};
 use analysis::{Builder, JoinSlot};
-use atoms::{Anchor, AtomKey, Need, fold_unions};
+use atoms::{Anchor, AtomKey, Need, atom_costs, fold_unions};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
 use scanner::{FIELD_DFA_BYTES, FieldIndex, KEYWORD_DFA_BYTES, LiteralScanner};
@@ -195,9 +195,10 @@ impl RuleSetIndex {
             .map(|r| builder.verdict(&r.condition, &r.searches))
             .collect();
 
+        let costs = atom_costs(&builder.atom_keys, &needs);
         let mut per_rule_triggers: Vec<Option<Vec<u32>>> = Vec::with_capacity(rules.len());
         for need in &needs {
-            per_rule_triggers.push(need.triggers(&builder.atom_keys).map(|(mut atoms, _)| {
+            per_rule_triggers.push(need.triggers(&costs).map(|(mut atoms, _)| {
                 atoms.sort_unstable();
                 atoms.dedup();
                 atoms
@@ -229,11 +230,11 @@ impl RuleSetIndex {
             })
             .collect();
         for need in &mut needs {
-            need.order_for_candidates(&builder.atom_keys);
+            need.order_for_candidates(&costs);
         }
         for verdict in &mut verdicts {
             verdict.demote(&assumed);
-            verdict.order(&builder.atom_keys);
+            verdict.order(&costs);
         }
         // Triggers are chosen among the atoms themselves; the needs checked afterwards may use
         // derived atoms.

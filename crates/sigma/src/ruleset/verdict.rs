@@ -27,7 +27,7 @@
 //! event, and only when the item's necessary condition holds.
 
 use super::Resolved;
-use super::atoms::{AtomKey, Need};
+use super::atoms::Need;
 use crate::compile::{CompiledItem, CompiledRule};
 use crate::eval::item_hit;
 use crate::event::Event;
@@ -186,17 +186,17 @@ impl Verdict {
     /// can: atoms before items read on the event, and among atoms, in an `All` the least likely
     /// to hold first, in an `Any` the most likely. Evaluation has no side effects, so the order
     /// never changes the verdict.
-    pub(super) fn order(&mut self, keys: &[AtomKey]) {
+    pub(super) fn order(&mut self, costs: &[f64]) {
         match self {
-            Verdict::Item { need, .. } => need.order(keys),
-            Verdict::Not(inner) => inner.order(keys),
+            Verdict::Item { need, .. } => need.order(costs),
+            Verdict::Not(inner) => inner.order(costs),
             Verdict::All(items) => {
-                items.iter_mut().for_each(|v| v.order(keys));
-                items.sort_by_cached_key(|v| (v.reads(), v.likelihood(keys)));
+                items.iter_mut().for_each(|v| v.order(costs));
+                items.sort_by_cached_key(|v| (v.reads(), v.likelihood(costs)));
             }
             Verdict::Any(items) => {
-                items.iter_mut().for_each(|v| v.order(keys));
-                items.sort_by_cached_key(|v| (v.reads(), std::cmp::Reverse(v.likelihood(keys))));
+                items.iter_mut().for_each(|v| v.order(costs));
+                items.sort_by_cached_key(|v| (v.reads(), std::cmp::Reverse(v.likelihood(costs))));
             }
             Verdict::Atom(_) => {}
         }
@@ -219,19 +219,19 @@ impl Verdict {
 
     /// How often the part is expected to hold, as bits of a non-negative `f64` (which order
     /// like the numbers): negations and parts without an estimate hold most often.
-    fn likelihood(&self, keys: &[AtomKey]) -> u64 {
+    fn likelihood(&self, costs: &[f64]) -> u64 {
         let cost = match self {
-            Verdict::Atom(atom) => Need::Atom(*atom).cost(keys),
-            Verdict::Item { need, .. } => need.cost(keys),
+            Verdict::Atom(atom) => Need::Atom(*atom).cost(costs),
+            Verdict::Item { need, .. } => need.cost(costs),
             Verdict::All(items) => items
                 .iter()
-                .map(|v| v.likelihood(keys))
+                .map(|v| v.likelihood(costs))
                 .min()
                 .filter(|l| *l != u64::MAX)
                 .map(f64::from_bits),
             Verdict::Any(items) => items
                 .iter()
-                .map(|v| v.likelihood(keys))
+                .map(|v| v.likelihood(costs))
                 .try_fold(0.0, |sum, l| {
                     (l != u64::MAX).then(|| sum + f64::from_bits(l))
                 }),
