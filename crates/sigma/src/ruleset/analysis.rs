@@ -71,43 +71,6 @@ impl Builder {
         id
     }
 
-    pub(super) fn cond(&mut self, cond: &Cond, searches: &[CompiledSearch]) -> Need {
-        match cond {
-            Cond::Search(i) => self.search(&searches[*i]),
-            // A negated subtree can hold on an event that has none of its literals.
-            Cond::Not(_) => Need::True,
-            Cond::And(items) => all(items.iter().map(|c| self.cond(c, searches)).collect()),
-            Cond::Or(items) => any(items.iter().map(|c| self.cond(c, searches)).collect()),
-            Cond::Quantified {
-                quantifier,
-                searches: indices,
-                ..
-            } => {
-                let needs = indices.iter().map(|i| self.search(&searches[*i])).collect();
-                match quantifier {
-                    Quantifier::Any => any(needs),
-                    Quantifier::All => all(needs),
-                }
-            }
-        }
-    }
-
-    pub(super) fn search(&mut self, search: &CompiledSearch) -> Need {
-        any(search
-            .maps
-            .iter()
-            .map(|map| all(map.items.iter().map(|item| self.item(item)).collect()))
-            .collect())
-    }
-
-    pub(super) fn item(&mut self, item: &CompiledItem) -> Need {
-        // `neq` inverts the item, so it holds exactly when its values are absent.
-        if item.negate {
-            return Need::True;
-        }
-        self.hit(item)
-    }
-
     /// What an item's values need to match, before `neq` inverts it.
     pub(super) fn hit(&mut self, item: &CompiledItem) -> Need {
         let slot = item.field.as_ref().map(|f| self.field(f));

@@ -186,14 +186,11 @@ impl RuleSetIndex {
                 path.set_slot(builder.field(path))
             });
         }
-        let mut needs: Vec<Need> = rules
-            .iter()
-            .map(|r| builder.cond(&r.condition, &r.searches))
-            .collect();
         let mut verdicts: Vec<Verdict> = rules
             .iter()
             .map(|r| builder.verdict(&r.condition, &r.searches))
             .collect();
+        let mut needs: Vec<Need> = verdicts.iter().map(Verdict::need).collect();
 
         let costs = atom_costs(&builder.atom_keys, &needs);
         let mut per_rule_triggers: Vec<Option<Vec<u32>>> = Vec::with_capacity(rules.len());

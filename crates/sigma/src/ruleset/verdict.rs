@@ -27,7 +27,7 @@
 //! event, and only when the item's necessary condition holds.
 
 use super::Resolved;
-use super::atoms::Need;
+use super::atoms::{Need, all, any};
 use crate::compile::{CompiledItem, CompiledRule};
 use crate::eval::item_hit;
 use crate::event::Event;
@@ -99,6 +99,18 @@ impl Verdict {
             Verdict::Not(inner) => !inner.holds(seen, epoch, rule, event),
             Verdict::All(items) => items.iter().all(|v| v.holds(seen, epoch, rule, event)),
             Verdict::Any(items) => items.iter().any(|v| v.holds(seen, epoch, rule, event)),
+        }
+    }
+
+    /// The rule's necessary condition: what its positive parts need (an item's exact condition
+    /// where it has one); a negated part can hold on an event that has none of its literals.
+    pub(super) fn need(&self) -> Need {
+        match self {
+            Verdict::Atom(atom) => Need::Atom(*atom),
+            Verdict::Item { need, .. } => need.clone(),
+            Verdict::Not(_) => Need::True,
+            Verdict::All(items) => all(items.iter().map(Verdict::need).collect()),
+            Verdict::Any(items) => any(items.iter().map(Verdict::need).collect()),
         }
     }
 
