@@ -77,8 +77,15 @@ impl Need {
         match self {
             Need::True => true,
             Need::Atom(a) => seen[*a as usize] == epoch,
-            Need::All(items) => items.iter().all(|n| n.holds(seen, epoch)),
-            Need::Any(items) => items.iter().any(|n| n.holds(seen, epoch)),
+            // Most items are atoms: read them here rather than in a call each.
+            Need::All(items) => items.iter().all(|n| match n {
+                Need::Atom(a) => seen[*a as usize] == epoch,
+                n => n.holds(seen, epoch),
+            }),
+            Need::Any(items) => items.iter().any(|n| match n {
+                Need::Atom(a) => seen[*a as usize] == epoch,
+                n => n.holds(seen, epoch),
+            }),
         }
     }
 

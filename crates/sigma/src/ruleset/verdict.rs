@@ -97,8 +97,15 @@ impl Verdict {
                     }
             }
             Verdict::Not(inner) => !inner.holds(seen, epoch, rule, event),
-            Verdict::All(items) => items.iter().all(|v| v.holds(seen, epoch, rule, event)),
-            Verdict::Any(items) => items.iter().any(|v| v.holds(seen, epoch, rule, event)),
+            // Most parts are atoms: read them here rather than in a call each.
+            Verdict::All(items) => items.iter().all(|v| match v {
+                Verdict::Atom(atom) => seen[*atom as usize] == epoch,
+                v => v.holds(seen, epoch, rule, event),
+            }),
+            Verdict::Any(items) => items.iter().any(|v| match v {
+                Verdict::Atom(atom) => seen[*atom as usize] == epoch,
+                v => v.holds(seen, epoch, rule, event),
+            }),
         }
     }
 
