@@ -6,9 +6,9 @@
 //! itself a link is its directory's canonical path joined with its name, which is what
 //! `canonicalize` returns for it. The directories are those [`walk`](crate::walk) resolved on
 //! its way down (a directory that is not a link is its parent's canonical form joined with its
-//! name), and the walk knows which files are links, so a walked tree costs no system call.
+//! name), so a walked tree costs one `lstat` per file and nothing per directory.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The canonical directories of walked files, resolved once each (see [`Walk`](crate::Walk)).
@@ -17,8 +17,6 @@ pub struct CanonicalPaths {
     /// A file's parent as written (`.` for a bare file name) → its canonical form, or `None`
     /// when it cannot be resolved.
     dirs: HashMap<PathBuf, Option<PathBuf>>,
-    /// Files the walk listed that are not links themselves (as listed).
-    plain_files: HashSet<PathBuf>,
 }
 
 impl CanonicalPaths {
@@ -27,15 +25,9 @@ impl CanonicalPaths {
         self.dirs.insert(dir, Some(canonical));
     }
 
-    /// Records that the walk listed `file` and that it is not a link.
-    pub(crate) fn record_plain_file(&mut self, file: PathBuf) {
-        self.plain_files.insert(file);
-    }
-
-    /// Takes in the directories and files of another walk.
+    /// Takes in the directories of another walk.
     pub fn merge(&mut self, other: CanonicalPaths) {
         self.dirs.extend(other.dirs);
-        self.plain_files.extend(other.plain_files);
     }
 
     /// What `file.canonicalize()` returns, or `None` where it fails (the file is missing or
@@ -45,12 +37,11 @@ impl CanonicalPaths {
         let (Some(Some(dir)), Some(name)) = (self.dirs.get(parent(file)), file.file_name()) else {
             return file.canonicalize().ok();
         };
-        // A file the walk met as a plain file needs no system call at all.
-        if !self.plain_files.contains(file) {
-            let metadata = std::fs::symlink_metadata(file).ok()?;
-            if metadata.file_type().is_symlink() {
-                return file.canonicalize().ok();
-            }
+        // One `lstat`: remembering which walked files are plain instead cost more instructions
+        // (hashing every path) than the system calls it saved.
+        let metadata = std::fs::symlink_metadata(file).ok()?;
+        if metadata.file_type().is_symlink() {
+            return file.canonicalize().ok();
         }
         Some(dir.join(name))
     }

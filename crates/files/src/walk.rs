@@ -148,15 +148,10 @@ fn visit(
     for entry in entries {
         match entry {
             Ok(entry) => {
-                if !entry.file_type().is_file() || !wanted(entry.path()) {
-                    continue;
-                }
-                let link = entry.path_is_symlink();
-                let file = without_dot(entry.into_path());
-                if !link {
-                    canonical.borrow_mut().record_plain_file(file.clone());
-                }
-                if found(file).is_break() {
+                if entry.file_type().is_file()
+                    && wanted(entry.path())
+                    && found(without_dot(entry.into_path())).is_break()
+                {
                     break;
                 }
             }
