@@ -24,13 +24,27 @@ pub fn human(validation: &Validation) -> String {
             Severity::Info | Severity::Off => Level::INFO,
         };
         let path = display_path(d.file.path());
+        // Only the caret's line is shown, so only that line is handed to the renderer: given
+        // the whole file, it reads every line of it for every diagnostic.
+        let caret = caret(d);
+        let text = d.file.text();
+        let line_start = text[..caret.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[caret.end..]
+            .find('\n')
+            .map_or(text.len(), |i| caret.end + i + 1);
+        let line = d.file.line_col(d.span.start).line as usize;
         let report = [level
             .primary_title(d.message.as_str())
             .id(d.lint.code)
             .element(
-                Snippet::source(d.file.text())
+                Snippet::source(&text[line_start..line_end])
+                    .line_start(line)
                     .path(path.as_str())
-                    .annotation(AnnotationKind::Primary.span(caret(d)).label(d.lint.name)),
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(caret.start - line_start..caret.end - line_start)
+                            .label(d.lint.name),
+                    ),
             )];
         out.push_str(&renderer.render(&report));
         out.push_str("\n\n");
