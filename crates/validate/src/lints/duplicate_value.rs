@@ -20,6 +20,9 @@ pub static LINT: Lint = Lint {
 
 /// Adds a finding to `out` for each occurrence in the detection item.
 pub fn check(item: &Item, out: &mut Vec<Finding>) {
+    if item.values.len() < 2 {
+        return;
+    }
     // Values are compared as the engine tells them apart. Strings match without case unless
     // `cased`; but a regular expression is case-sensitive (and folding it would change `\w` into
     // `\W`), and base64 encodes `IEX` and `iex` to different text, so rules list both on purpose.
