@@ -179,6 +179,30 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// The patterns a string test needs no regex for, with their literal as written.
+enum PlainShape<'a> {
+    Empty,
+    Any,
+    Exact(&'a str),
+    Prefix(&'a str),
+    Suffix(&'a str),
+    Contains(&'a str),
+}
+
+impl<'a> PlainShape<'a> {
+    fn of(parts: &'a [Part]) -> Option<PlainShape<'a>> {
+        Some(match parts {
+            [] => PlainShape::Empty,
+            [Part::AnyRun] => PlainShape::Any,
+            [Part::Literal(s)] => PlainShape::Exact(s),
+            [Part::Literal(s), Part::AnyRun] => PlainShape::Prefix(s),
+            [Part::AnyRun, Part::Literal(s)] => PlainShape::Suffix(s),
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => PlainShape::Contains(s),
+            _ => return None,
+        })
+    }
+}
+
 /// A compiled string test: the cheapest check that is equivalent to the pattern.
 #[derive(Clone, Debug)]
 #[expect(
@@ -204,18 +228,17 @@ impl StrMatcher {
     /// Compiles parts; with `cased == false` the literals are folded and the input must be too.
     pub fn compile(parts: &[Part], cased: bool) -> Result<StrMatcher, regex::Error> {
         let fold = |s: &str| if cased { s.to_owned() } else { fold_case(s) };
-        match parts {
-            [] => return Ok(StrMatcher::Exact(String::new())),
-            [Part::AnyRun] => return Ok(StrMatcher::Any),
-            [Part::Literal(s)] => return Ok(StrMatcher::Exact(fold(s))),
-            [Part::Literal(s), Part::AnyRun] => return Ok(StrMatcher::Prefix(fold(s))),
-            [Part::AnyRun, Part::Literal(s)] => return Ok(StrMatcher::Suffix(fold(s))),
-            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => {
-                return Ok(StrMatcher::Contains(
-                    memmem::Finder::new(fold(s).as_bytes()).into_owned(),
-                ));
-            }
-            _ => {}
+        if let Some(shape) = PlainShape::of(parts) {
+            return Ok(match shape {
+                PlainShape::Empty => StrMatcher::Exact(String::new()),
+                PlainShape::Any => StrMatcher::Any,
+                PlainShape::Exact(s) => StrMatcher::Exact(fold(s)),
+                PlainShape::Prefix(s) => StrMatcher::Prefix(fold(s)),
+                PlainShape::Suffix(s) => StrMatcher::Suffix(fold(s)),
+                PlainShape::Contains(s) => {
+                    StrMatcher::Contains(memmem::Finder::new(fold(s).as_bytes()).into_owned())
+                }
+            });
         }
         let mut pattern = String::from("(?s)\\A");
         for part in parts {
@@ -228,6 +251,12 @@ impl StrMatcher {
         }
         pattern.push_str("\\z");
         LazyRegex::new(&pattern, RegexFlags::default(), WILDCARD_SIZE_LIMIT).map(StrMatcher::Regex)
+    }
+
+    /// Whether [`StrMatcher::compile`] can fail on `parts`: only a pattern that needs a regex
+    /// can (its size limit); the plain shapes (a literal, `lit*`, `*lit`, `*lit*`, `*`) cannot.
+    pub fn can_fail(parts: &[Part]) -> bool {
+        PlainShape::of(parts).is_none()
     }
 
     /// Tests text that is already folded when the matcher is case-insensitive.
@@ -308,6 +337,21 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_patterns_that_need_a_regex_can_fail() {
+        for text in [
+            "", "*", "a", "a*", "*a", "*a*", "a*b", "a?", "*a*b*", "?", "**",
+        ] {
+            let parts = parse_sigma_string(text);
+            let regex = matches!(StrMatcher::compile(&parts, false), Ok(StrMatcher::Regex(_)));
+            assert_eq!(StrMatcher::can_fail(&parts), regex, "{text}");
+        }
+        assert!(StrMatcher::can_fail(&[
+            Part::Literal("a".into()),
+            Part::Dash
+        ]));
+    }
 
     #[test]
     fn sigma_strings_follow_the_escape_table() {

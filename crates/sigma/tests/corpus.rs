@@ -54,13 +54,28 @@ fn run(dir: &str, options: &CompileOptions) -> Tally {
         }
         for document in &loaded.documents {
             let result = match &document.body {
+                // `validate` asks `check`, every other command `compile`: the same errors.
                 DocumentBody::Rule(rule) => {
                     tally.rules += 1;
-                    CompiledRule::compile(rule, options).map(drop)
+                    let compiled = CompiledRule::compile(rule, options).map(drop);
+                    assert_eq!(
+                        CompiledRule::check(rule, options),
+                        compiled,
+                        "{}: check and compile disagree",
+                        path.display()
+                    );
+                    compiled
                 }
                 DocumentBody::Filter(filter) => {
                     tally.filters += 1;
-                    CompiledFilter::compile(filter, options).map(drop)
+                    let compiled = CompiledFilter::compile(filter, options).map(drop);
+                    assert_eq!(
+                        CompiledFilter::check(filter, options),
+                        compiled,
+                        "{}: check and compile disagree",
+                        path.display()
+                    );
+                    compiled
                 }
                 DocumentBody::Correlation(_) => {
                     tally.correlations += 1;

@@ -265,7 +265,15 @@ fn compile(
                     errors.extend(e);
                     continue;
                 }
-                match CompiledRule::compile(&r, options) {
+                let compiled = CompiledRule::compile(&r, options);
+                // `validate` asks `check`, every other command `compile`: the same errors.
+                assert_eq!(
+                    CompiledRule::check(&r, options).err(),
+                    compiled.as_ref().err().cloned(),
+                    "{}: CompiledRule::check and compile disagree",
+                    place.label()
+                );
+                match compiled {
                     Ok(c) => rule = Some(c),
                     Err(e) => errors.extend(e),
                 }
@@ -286,10 +294,19 @@ fn compile(
                         ),
                     });
             }
-            DocumentBody::Filter(f) => match CompiledFilter::compile(f, options) {
-                Ok(c) => filters.push(c),
-                Err(e) => errors.extend(e),
-            },
+            DocumentBody::Filter(f) => {
+                let compiled = CompiledFilter::compile(f, options);
+                assert_eq!(
+                    CompiledFilter::check(f, options).err(),
+                    compiled.as_ref().err().cloned(),
+                    "{}: CompiledFilter::check and compile disagree",
+                    place.label()
+                );
+                match compiled {
+                    Ok(c) => filters.push(c),
+                    Err(e) => errors.extend(e),
+                }
+            }
             _ => {}
         }
     }

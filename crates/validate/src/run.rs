@@ -243,16 +243,18 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
             Vec<_>,
             Vec<(String, Span)>,
         ) = match &document.body {
+            // The engine's errors, exactly as compiling reports them, without building the
+            // matchers `validate` would never run.
             DocumentBody::Rule(rule) => (
                 Some(&rule.detection),
-                CompiledRule::compile(rule, &options)
+                CompiledRule::check(rule, &options)
                     .err()
                     .unwrap_or_default(),
                 Vec::new(),
             ),
             DocumentBody::Filter(filter) => (
                 Some(&filter.detection),
-                CompiledFilter::compile(filter, &options)
+                CompiledFilter::check(filter, &options)
                     .err()
                     .unwrap_or_default(),
                 filter.rules.clone(),

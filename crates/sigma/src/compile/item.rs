@@ -1,7 +1,7 @@
 //! Detection items: the key, the modifier chain checked, and every value lowered and compiled.
 
 use super::{
-    CompileOptions, CompiledItem, CompiledValue, LoweredItem, LoweredValue, ValueMatcher,
+    Build, CompileOptions, CompiledItem, CompiledValue, LoweredItem, LoweredValue, ValueMatcher,
     check_combinations, compile_tests, lower_value,
 };
 use crate::detection::Item;
@@ -13,6 +13,7 @@ use crate::modifier::Modifier;
 pub(super) fn compile_item(
     item: &Item,
     options: &CompileOptions,
+    build: Build,
     errors: &mut Vec<SigmaError>,
 ) -> Option<(LoweredItem, CompiledItem)> {
     let before = errors.len();
@@ -56,7 +57,7 @@ pub(super) fn compile_item(
                 continue;
             }
         };
-        match compile_tests(&tests, cased, value.span) {
+        match compile_tests(&tests, cased, value.span, build) {
             Ok(alternatives) => values.push(CompiledValue {
                 display: value.value.text(),
                 alternatives,

@@ -7,7 +7,7 @@
 
 use ipnet::IpNet;
 
-use super::{CompileOptions, Cond, NumOp, Position, TimePart, compile_detection};
+use super::{Build, CompileOptions, Cond, NumOp, Position, TimePart, compile_detection};
 use crate::detection::Scalar;
 use crate::document::Rule;
 use crate::error::SigmaError;
@@ -110,13 +110,14 @@ pub enum ValueTest {
 
 impl LoweredRule {
     /// Lowers a rule, checked exactly as [`CompiledRule::compile`](crate::CompiledRule::compile)
-    /// checks it (its matchers are built to find every error, then dropped).
+    /// checks it (the matchers whose build can fail are built to find every error, then
+    /// dropped).
     ///
     /// # Errors
     ///
     /// Every error of the rule, in the order `compile` reports them.
     pub fn lower(rule: &Rule, options: &CompileOptions) -> Result<LoweredRule, Vec<SigmaError>> {
-        let (lowered, _, _) = compile_detection(&rule.detection, options, None)?;
+        let (lowered, _, _) = compile_detection(&rule.detection, options, None, Build::ErrorsOnly)?;
         Ok(lowered)
     }
 }

@@ -236,7 +236,8 @@ pub enum Cond {
 impl CompiledRule {
     /// Compiles a loaded rule, collecting every error rather than stopping at the first.
     pub fn compile(rule: &Rule, options: &CompileOptions) -> Result<CompiledRule, Vec<SigmaError>> {
-        let (_, searches, condition) = compile_detection(&rule.detection, options, None)?;
+        let (_, searches, condition) =
+            compile_detection(&rule.detection, options, None, Build::Matchers)?;
         Ok(CompiledRule {
             meta: Arc::new(rule.meta.clone()),
             logsource: rule.logsource.clone(),
@@ -245,6 +246,16 @@ impl CompiledRule {
             condition,
             filters: Vec::new(),
         })
+    }
+
+    /// The errors [`CompiledRule::compile`] would report for `rule`, exactly, without building
+    /// the matchers that cannot fail (what `validate` needs: it reports, it does not evaluate).
+    ///
+    /// # Errors
+    ///
+    /// Every error of the rule, in the order `compile` reports them.
+    pub fn check(rule: &Rule, options: &CompileOptions) -> Result<(), Vec<SigmaError>> {
+        compile_detection(&rule.detection, options, None, Build::ErrorsOnly).map(|_| ())
     }
 
     /// The rule with meta-filters applied: `(rule condition) and (filter condition)` for each, as pySigma does.
@@ -327,6 +338,7 @@ impl CompiledFilter {
             &filter.detection,
             options,
             filter.meta.id.clone().or(Some(filter.meta.title.clone())),
+            Build::Matchers,
         )?;
         Ok(CompiledFilter {
             meta: Arc::new(filter.meta.clone()),
@@ -335,6 +347,16 @@ impl CompiledFilter {
             searches,
             condition,
         })
+    }
+
+    /// The errors [`CompiledFilter::compile`] would report for `filter`, as
+    /// [`CompiledRule::check`] does for a rule.
+    ///
+    /// # Errors
+    ///
+    /// Every error of the filter's detection, in the order `compile` reports them.
+    pub fn check(filter: &Filter, options: &CompileOptions) -> Result<(), Vec<SigmaError>> {
+        compile_detection(&filter.detection, options, None, Build::ErrorsOnly).map(|_| ())
     }
 
     /// The names of the filter's search identifiers, in the order written.
@@ -375,10 +397,21 @@ impl Cond {
 
 /// Lowers and compiles a detection in one pass, so that the lowered form and the matchers come
 /// from the same reading and report the same errors in the order written.
+/// What [`compile_detection`] builds besides the lowered form and the errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Build {
+    /// Every matcher: the compiled rule evaluates events.
+    Matchers,
+    /// Only the matchers whose build can fail (regular expressions): the caller wants the
+    /// errors (and the lowered form), and the compiled searches are dropped unread.
+    ErrorsOnly,
+}
+
 fn compile_detection(
     detection: &Detection,
     options: &CompileOptions,
     origin: Option<String>,
+    build: Build,
 ) -> Result<(LoweredRule, Vec<CompiledSearch>, Cond), Vec<SigmaError>> {
     let mut errors = Vec::new();
     let mut searches = Vec::new();
@@ -391,14 +424,14 @@ fn compile_detection(
                     .map(|m| {
                         m.items
                             .iter()
-                            .filter_map(|item| compile_item(item, options, &mut errors))
+                            .filter_map(|item| compile_item(item, options, build, &mut errors))
                             .collect()
                     })
                     .collect(),
             ),
             SearchBody::Keywords(item) => (
                 true,
-                compile_item(item, options, &mut errors)
+                compile_item(item, options, build, &mut errors)
                     .map(|item| vec![vec![item]])
                     .unwrap_or_default(),
             ),

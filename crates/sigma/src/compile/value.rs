@@ -4,7 +4,7 @@
 use ipnet::IpNet;
 
 use super::{
-    CompileOptions, NumOp, Position, TimePart, ValueMatcher, ValueTest, is_string_modifier,
+    Build, CompileOptions, NumOp, Position, TimePart, ValueMatcher, ValueTest, is_string_modifier,
     value_patterns,
 };
 use crate::detection::{Item, RuleValue, Scalar};
@@ -128,11 +128,13 @@ pub(super) fn lower_value(
 }
 
 /// The matchers that evaluate a value's lowered tests: regular expressions and string patterns
-/// are compiled here, once.
+/// are compiled here, once. With [`Build::ErrorsOnly`] the string tests that cannot fail (plain
+/// literals, prefixes, suffixes, substrings) are left out.
 pub(super) fn compile_tests(
     tests: &[ValueTest],
     cased: bool,
     span: Span,
+    build: Build,
 ) -> Result<Vec<ValueMatcher>, SigmaError> {
     let string = |parts: &[pattern::Part]| {
         let build = |cased: bool| {
@@ -192,8 +194,15 @@ pub(super) fn compile_tests(
             ValueTest::Cidr(net) => ValueMatcher::Cidr(*net),
             ValueTest::Number(op, n) => ValueMatcher::Number(*op, *n),
             ValueTest::TimePart(part, op, n) => ValueMatcher::TimePart(*part, *op, *n),
+            // A literal compiles to a plain matcher, which cannot fail.
+            ValueTest::Equals(_) if build == Build::ErrorsOnly => continue,
             ValueTest::Equals(scalar) => string(&pattern::literal_parts(&scalar.text()))?,
             ValueTest::Null => ValueMatcher::Null,
+            ValueTest::Pattern(parts)
+                if build == Build::ErrorsOnly && !StrMatcher::can_fail(parts) =>
+            {
+                continue;
+            }
             ValueTest::Pattern(parts) => string(parts)?,
         });
     }
