@@ -2,6 +2,7 @@
 //! Actions annotations.
 
 use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+use rayon::prelude::*;
 use ruleproof_validate::{Diagnostic, Severity, Validation, lints};
 use serde_json::json;
 
@@ -15,42 +16,49 @@ pub const JSON_FORMAT: &str = "ruleproof.validate/1";
 /// under the span, labelled with the lint's name; drawn by `annotate-snippets`, the renderer
 /// rustc and cargo use, so the layout (gutter, wide characters, tabs) is theirs.
 pub fn human(validation: &Validation) -> String {
-    let renderer = Renderer::plain();
+    // Laying out a snippet is the costliest part of printing, and each diagnostic's is its
+    // own: they are drawn on all cores and joined in order.
+    let rendered: Vec<String> = validation.diagnostics.par_iter().map(snippet).collect();
     let mut out = String::new();
-    for d in &validation.diagnostics {
-        let level = match d.severity {
-            Severity::Error => Level::ERROR,
-            Severity::Warning => Level::WARNING,
-            Severity::Info | Severity::Off => Level::INFO,
-        };
-        let path = display_path(d.file.path());
-        // Only the caret's line is shown, so only that line is handed to the renderer: given
-        // the whole file, it reads every line of it for every diagnostic.
-        let caret = caret(d);
-        let text = d.file.text();
-        let line_start = text[..caret.start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[caret.end..]
-            .find('\n')
-            .map_or(text.len(), |i| caret.end + i + 1);
-        let line = d.file.line_col(d.span.start).line as usize;
-        let report = [level
-            .primary_title(d.message.as_str())
-            .id(d.lint.code)
-            .element(
-                Snippet::source(&text[line_start..line_end])
-                    .line_start(line)
-                    .path(path.as_str())
-                    .annotation(
-                        AnnotationKind::Primary
-                            .span(caret.start - line_start..caret.end - line_start)
-                            .label(d.lint.name),
-                    ),
-            )];
-        out.push_str(&renderer.render(&report));
+    for text in rendered {
+        out.push_str(&text);
         out.push_str("\n\n");
     }
     out.push_str(&summary(validation));
     out
+}
+
+/// One diagnostic as `annotate-snippets` draws it.
+fn snippet(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info | Severity::Off => Level::INFO,
+    };
+    let path = display_path(d.file.path());
+    // Only the caret's line is shown, so only that line is handed to the renderer: given
+    // the whole file, it reads every line of it for every diagnostic.
+    let caret = caret(d);
+    let text = d.file.text();
+    let line_start = text[..caret.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[caret.end..]
+        .find('\n')
+        .map_or(text.len(), |i| caret.end + i + 1);
+    let line = d.file.line_col(d.span.start).line as usize;
+    let report = [level
+        .primary_title(d.message.as_str())
+        .id(d.lint.code)
+        .element(
+            Snippet::source(&text[line_start..line_end])
+                .line_start(line)
+                .path(path.as_str())
+                .annotation(
+                    AnnotationKind::Primary
+                        .span(caret.start - line_start..caret.end - line_start)
+                        .label(d.lint.name),
+                ),
+        )];
+    Renderer::plain().render(&report)
 }
 
 /// The byte range the caret covers: the span's first line, at least one character.
