@@ -39,12 +39,19 @@ impl Hasher for FxHasher {
         self.add(u64::from(byte));
     }
 
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
     fn write_usize(&mut self, n: usize) {
         self.add(n as u64);
     }
 
+    /// The multiplication only carries low bits upwards, and the hash table picks buckets by
+    /// the low bits: rotating brings the well-mixed high bits down (as `rustc-hash` 2 does), so
+    /// keys that differ only in their high bytes (the grams of `grams.rs`) do not share buckets.
     fn finish(&self) -> u64 {
-        self.hash
+        self.hash.rotate_left(26)
     }
 }
 

@@ -27,6 +27,7 @@ mod analysis;
 mod atoms;
 mod event_text;
 mod fxhash;
+mod grams;
 mod scanner;
 mod verdict;
 
@@ -97,8 +98,10 @@ pub struct RuleSetIndex {
     trigger_rules: Vec<u32>,
     /// Rules with no atom on some branch: candidates for every event.
     always: Vec<u32>,
-    /// Keyword atoms taken to hold for every event instead of searched: an atom that holds
-    /// when it does not only lets a candidate through to its full evaluation, which decides.
+    /// Keyword atoms taken to hold for every event instead of searched (an atom that holds
+    /// when it does not only lets a candidate through to its full evaluation, which decides),
+    /// with the derived atoms they make hold: all marked seen at the start of each event. None
+    /// of them indexes a rule, so marking them is all [`Found::hit`] would do.
     assumed: Vec<u32>,
     needs: Vec<Need>,
     /// Per rule, its condition with the items its atoms decide exactly read from them: what a
@@ -268,6 +271,14 @@ impl RuleSetIndex {
                 }
             }
         }
+        // Assumed atoms index no rule, so marking them and the derived atoms they make hold is
+        // all a hit would do.
+        let mut assumed_marks: Vec<u32> = (0..atom_count as u32)
+            .filter(|a| assumed[*a as usize])
+            .flat_map(|atom| std::iter::once(atom).chain(implied[atom as usize].iter().copied()))
+            .collect();
+        assumed_marks.sort_unstable();
+        assumed_marks.dedup();
         // Building the automata is most of the index's build time; fields and the keyword
         // scanner (one of the largest) build independently, on all cores.
         let (fields, keywords) = rayon::join(
@@ -320,9 +331,7 @@ impl RuleSetIndex {
             trigger_offsets,
             trigger_rules,
             always,
-            assumed: (0..atom_count as u32)
-                .filter(|a| assumed[*a as usize])
-                .collect(),
+            assumed: assumed_marks,
             needs,
             verdicts,
         }
@@ -444,7 +453,7 @@ impl RuleSetIndex {
             values: recycle(std::mem::take(&mut scratch.values)),
         };
         for &atom in &self.assumed {
-            pass.found.hit(atom);
+            pass.found.seen[atom as usize] = epoch;
         }
         let nested = &mut scratch.nested;
         let joined = &mut scratch.joined;
@@ -781,6 +790,14 @@ mod tests {
             rule("  sel:\n    x.y.z|contains: 'deep'\n  condition: sel\n"),
             // A one-byte keyword that indexes no rule is taken to hold, never searched.
             rule("  sel:\n    Image|endswith: '.exe'\n  kw:\n    - '0'\n  condition: sel and kw\n"),
+            // Long literals only: found by sampled grams, an anchored one checked at the value's
+            // end.
+            rule(
+                "  sel:\n    Hashes|contains:\n      - 'MD5=0A1B2C3D4E5F60718293A4B5C6D7E8F9'\n      - 'SHA256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855'\n  condition: sel\n",
+            ),
+            rule(
+                "  sel:\n    Hashes|endswith: 'IMPHASH=F34D5F2D4577ED6D9CEEC516C1F5A744'\n  condition: sel\n",
+            ),
         ];
         let events: Vec<Value> = [
             r#"{"Image": "C:\\Windows\\System32\\CMD.EXE", "EventID": 4688}"#,
@@ -802,6 +819,11 @@ mod tests {
             r#"{"x.y.z": ["a", "deep"], "x": {"y": {"z": "no"}}}"#,
             r#"{"Image": "C:\\a.exe", "ProcessId": 4080}"#,
             r#"{"Image": "C:\\a.exe", "ProcessId": 4}"#,
+            r#"{"Hashes": "SHA1=AB,MD5=0a1b2c3d4e5f60718293a4b5c6d7e8f9,IMPHASH=00"}"#,
+            r#"{"Hashes": "MD5=0A1B2C3D4E5F60718293A4B5C6D7E8F8,IMPHASH=F34D5F2D4577ED6D9CEEC516C1F5A744"}"#,
+            r#"{"Hashes": ["x", "sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]}"#,
+            r#"{"Hashes": "IMPHASH=F34D5F2D4577ED6D9CEEC516C1F5A744,MD5=00"}"#,
+            r#"{"Hashes": ["IMPHASH=F34D5F2D4577ED6D9CEEC516C1F5A744", "MD5=00"]}"#,
             r#"{}"#,
         ]
         .iter()
@@ -870,6 +892,28 @@ mod tests {
         assert_eq!(index.stats().keyword_literals, 1);
         let event: Value = serde_json::json!({"Image": "C:\\a.exe", "ProcessId": 4});
         assert!(index.matching_rules(&event).is_empty());
+    }
+
+    #[test]
+    fn assumed_keywords_make_their_unions_hold() {
+        // Eight one-byte keywords index no rule, so all are assumed; the need checks them as one
+        // derived atom, which must hold too, or the first event's match would be lost.
+        let rules = vec![rule(
+            "  sel:\n    Image|endswith: '.exe'\n  kw:\n    - '0'\n    - '1'\n    - '2'\n    - '3'\n    - '4'\n    - '5'\n    - '6'\n    - '7'\n  condition: sel and kw\n",
+        )];
+        let index = RuleSetIndex::new(rules.clone());
+        assert_eq!(index.stats().keyword_literals, 0);
+        assert!(index.assumed.len() > 8, "{:?}", index.assumed);
+        let events: Vec<Value> = [
+            r#"{"Image": "C:\\a.exe", "ProcessId": 4}"#,
+            r#"{"Image": "C:\\a.exe", "ProcessId": 9}"#,
+            r#"{"Image": "C:\\a.dll", "ProcessId": 4}"#,
+        ]
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+        assert_eq!(index.matching_rules(&events[0]), vec![0]);
+        check(&rules, &events);
     }
 
     #[test]

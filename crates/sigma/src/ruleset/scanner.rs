@@ -1,5 +1,6 @@
 //! Finding the atoms that hold in an event's folded text: hash lookups for exact values and
-//! one Aho-Corasick automaton per field for literals.
+//! one Aho-Corasick automaton per field for literals (or, when all of them are long, sampled
+//! grams, `grams.rs`).
 
 use aho_corasick::automaton::{Automaton, Candidate};
 use aho_corasick::{Anchored, MatchKind, Span, dfa, nfa};
@@ -7,6 +8,7 @@ use aho_corasick::{Anchored, MatchKind, Span, dfa, nfa};
 use super::Found;
 use super::atoms::Anchor;
 use super::fxhash::FastMap;
+use super::grams::GramIndex;
 
 #[derive(Debug)]
 pub(super) struct FieldIndex {
@@ -54,7 +56,8 @@ impl FieldIndex {
     }
 }
 
-/// One Aho-Corasick automaton over distinct literals, each mapped to the atoms it proves.
+/// One searcher over distinct literals (an Aho-Corasick automaton, or sampled grams when all of
+/// them are long), each literal mapped to the atoms it proves.
 #[derive(Debug)]
 pub(super) struct LiteralScanner {
     automaton: Table,
@@ -64,28 +67,39 @@ pub(super) struct LiteralScanner {
     lengths: Vec<u32>,
 }
 
-/// The automaton behind a [`LiteralScanner`], held as its concrete kind so the scanning loop
+/// The searcher behind a [`LiteralScanner`], held as its concrete kind so the scanning loop
 /// (`overlapping`) is compiled for it.
 #[derive(Debug)]
 enum Table {
     Dfa(dfa::DFA),
     Nfa(nfa::contiguous::NFA),
+    Grams(GramIndex),
 }
 
 /// The most literals one scanner compiles to a DFA.
 pub(super) const MAX_DFA_LITERALS: usize = 3000;
 
 /// The most heap a field's DFA may hold; larger ones are replaced by a contiguous NFA.
-pub(super) const FIELD_DFA_BYTES: usize = 1 << 20;
+///
+/// A contiguous NFA walks failure links, so on SigmaHQ's active rules its fields cost about four
+/// times a DFA's instructions per byte (`Image`: 43 against about 12). At 3 MiB the `Image`,
+/// `ImageLoaded`, `Details`, `Payload` and `cs-uri-query` fields of those rules get DFAs
+/// (10.3 MB more automata, 33.5 MB in all, for 4.3 % fewer instructions per event on the
+/// synthetic mix; BENCHMARKS.md), while the fields with thousands of literals (`CommandLine`,
+/// `Hashes`, `TargetFilename`: DFAs of 6 to 80 MB) keep their NFAs, within the 200 MB that
+/// `match` may hold.
+pub(super) const FIELD_DFA_BYTES: usize = 3 << 20;
 
 /// The most heap the keyword scanner's DFA may hold: it reads every value of every event, so
 /// its speed is worth more memory than any one field's.
 pub(super) const KEYWORD_DFA_BYTES: usize = 16 << 20;
 
 impl LiteralScanner {
-    /// A scanner for the literals: a DFA when it fits in `dfa_budget` bytes, else a contiguous
-    /// NFA; `None` when there are no literals. Empty literals are never given (every atom
-    /// needs at least one byte), so every match ends after the byte that completes it.
+    /// A scanner for the literals: sampled grams when every literal is long and the literals
+    /// share few grams ([`GramIndex::build`]), else a DFA when it fits in `dfa_budget` bytes,
+    /// else a contiguous NFA; `None` when there are no literals. Empty literals are never given
+    /// (every atom needs at least one byte), so every match ends after the byte that completes
+    /// it.
     pub(super) fn build(
         literals: Vec<(Box<str>, Anchor, u32)>,
         dfa_budget: usize,
@@ -105,7 +119,16 @@ impl LiteralScanner {
             return None;
         }
         let lengths = patterns.iter().map(|p| p.len() as u32).collect();
-        // Both kinds are made from one trie, built once.
+        // Long literals (hash lists) are met by a hash lookup every few bytes, where an
+        // automaton over thousands of them is an NFA that walks every byte.
+        if let Some(grams) = GramIndex::build(&patterns) {
+            return Some(LiteralScanner {
+                automaton: Table::Grams(grams),
+                atoms,
+                lengths,
+            });
+        }
+        // Both kinds of automaton are made from one trie, built once.
         let trie = nfa::noncontiguous::Builder::new()
             .match_kind(MatchKind::Standard)
             .build(patterns.iter().map(|p| p.as_bytes()))
@@ -147,6 +170,7 @@ impl LiteralScanner {
         match &self.automaton {
             Table::Dfa(dfa) => dfa.memory_usage(),
             Table::Nfa(nfa) => nfa.memory_usage(),
+            Table::Grams(grams) => grams.memory_usage(),
         }
     }
 
@@ -156,6 +180,7 @@ impl LiteralScanner {
         match &self.automaton {
             Table::Dfa(dfa) => overlapping(dfa, haystack, visit),
             Table::Nfa(nfa) => overlapping(nfa, haystack, visit),
+            Table::Grams(grams) => grams.for_each_match(haystack, visit),
         }
     }
 }
@@ -254,8 +279,9 @@ mod tests {
     use super::*;
     use aho_corasick::AhoCorasick;
 
-    /// Every (literal, end) the scanner reports, against the library's own overlapping search.
-    fn check(literals: &[&str], haystack: &str, dfa_budget: usize) {
+    /// Every (literal, end) the scanner reports, against the library's own overlapping search;
+    /// returns the scanner, so a test can say which kind it is.
+    fn check(literals: &[&str], haystack: &str, dfa_budget: usize) -> LiteralScanner {
         let scanner = LiteralScanner::build(
             literals
                 .iter()
@@ -278,6 +304,71 @@ mod tests {
         let mut theirs = theirs;
         theirs.sort_unstable();
         assert_eq!(ours, theirs, "{literals:?} in {haystack:?}");
+        scanner
+    }
+
+    /// `len` hexadecimal digits, the same for the same seed.
+    fn hex(seed: u64, len: usize) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b"0123456789abcdef"[(state % 16) as usize])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_literals_are_found_by_sampled_grams_as_by_the_library() {
+        // Hash literals sharing their prefixes, of several lengths; a literal that overlaps
+        // itself (`0123…0123`) and one that overlaps another's end.
+        let md5 = format!("md5={}", hex(1, 32));
+        let sha1 = format!("sha1={}", hex(2, 40));
+        let sha256 = format!("sha256={}", hex(3, 64));
+        let imphash = format!("imphash={}", hex(4, 32));
+        let bordered = "0123456789abcdefghij0123".to_owned();
+        let tail = format!("{}{}", &imphash[20..], hex(5, 12));
+        let other_md5 = format!("md5={}", hex(6, 32));
+        let literals = [
+            md5.as_str(),
+            sha1.as_str(),
+            sha256.as_str(),
+            imphash.as_str(),
+            bordered.as_str(),
+            tail.as_str(),
+            other_md5.as_str(),
+        ];
+        let overlapping = format!("{bordered}{}", &bordered[4..]);
+        // Every alignment of the text against the sampling grid, the literals at the start and
+        // at the end of the text, between values, and near misses (a digit changed).
+        for shift in 0..20 {
+            let haystack = format!(
+                "{md5},{}{sha1}\0{}{sha256},{imphash}{}\0md5={},{overlapping}\0{}",
+                "x".repeat(shift),
+                "y".repeat(shift % 7),
+                &tail[imphash.len() - 20..],
+                hex(1, 32).replacen('a', "b", 1),
+                &sha256[..sha256.len() - 1],
+            );
+            let scanner = check(&literals, &haystack, FIELD_DFA_BYTES);
+            assert!(matches!(scanner.automaton, Table::Grams(_)));
+            check(&literals, &haystack[shift..], FIELD_DFA_BYTES);
+        }
+        // One short literal, or literals that cannot avoid sharing a gram (six differing only
+        // in their last byte, or one that repeats a byte), take an automaton.
+        let short = check(&[md5.as_str(), "md5="], &md5, FIELD_DFA_BYTES);
+        assert!(matches!(short.automaton, Table::Dfa(_)));
+        let alike: Vec<String> = ('a'..='f')
+            .map(|c| format!("{}{c}", "q".repeat(23)))
+            .collect();
+        let alike: Vec<&str> = alike.iter().map(String::as_str).collect();
+        let shared = check(&alike, &format!("{}c", "q".repeat(40)), FIELD_DFA_BYTES);
+        assert!(matches!(shared.automaton, Table::Dfa(_)));
+        let zeros = format!("md5={}", "0".repeat(32));
+        let repeated = check(&[zeros.as_str()], &format!("x{zeros}0"), FIELD_DFA_BYTES);
+        assert!(matches!(repeated.automaton, Table::Dfa(_)));
     }
 
     #[test]
