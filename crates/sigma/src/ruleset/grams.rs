@@ -114,7 +114,10 @@ impl GramIndex {
     }
 
     /// Calls `visit(literal, end)` for every occurrence of a literal in `haystack`, overlapping
-    /// ones included, with the offset just past its last byte.
+    /// ones included, with the offset just past its last byte. Never inlined: inlined into
+    /// [`super::scanner::LiteralScanner::for_each_match`] beside the automata's loop, it cost
+    /// that loop (the keyword scan's) a bounds check per byte.
+    #[inline(never)]
     pub(super) fn for_each_match(&self, haystack: &[u8], mut visit: impl FnMut(usize, usize)) {
         let mut at = 0;
         while let Some(gram) = gram_at(haystack, at) {
