@@ -43,10 +43,10 @@ pub(super) fn read(text: &str, builder: &mut Builder<'_>) -> Option<()> {
                 return None;
             }
             first
-        } else if documents == 0 {
-            line
         } else {
-            return None;
+            // Only the first document may start without a marker: after each document the loop
+            // goes on only at one.
+            line
         };
         if line.indent != 0 || reader.starts_item(&line) || reader.starts_other_marker(&line) {
             return None;
