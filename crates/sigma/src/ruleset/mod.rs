@@ -153,7 +153,7 @@ pub struct Scratch {
     atom_seen: Vec<u32>,
     rule_seen: Vec<u32>,
     candidates: Vec<u32>,
-    text: String,
+    text: Vec<u8>,
     /// Start and end of each scalar value of an indexed field in `text`.
     bounds: Vec<(usize, usize)>,
     /// Each indexed field found: its slot and its range of `bounds`.
@@ -250,7 +250,7 @@ impl RuleSetIndex {
         // Only atoms that trigger some rule or appear in a candidate's need are worth finding;
         // all are kept, since a need is checked against every atom it names.
         let field_count = builder.field_names.len();
-        let mut exact: Vec<FastMap<Box<str>, u32>> =
+        let mut exact: Vec<FastMap<Box<[u8]>, u32>> =
             (0..field_count).map(|_| FastMap::default()).collect();
         let mut literals: Vec<Vec<(Box<str>, Anchor, u32)>> = vec![Vec::new(); field_count];
         let mut present: Vec<Option<u32>> = vec![None; field_count];
@@ -261,7 +261,7 @@ impl RuleSetIndex {
                 AtomKey::Keyword(_) if assumed[id as usize] => {}
                 AtomKey::Present(slot) => present[*slot as usize] = Some(id),
                 AtomKey::Equals(slot, value) => {
-                    exact[*slot as usize].insert(value.clone(), id);
+                    exact[*slot as usize].insert(value.as_bytes().into(), id);
                 }
                 AtomKey::Literal(slot, anchor, literal) => {
                     literals[*slot as usize].push((literal.clone(), *anchor, id));
@@ -381,7 +381,7 @@ impl RuleSetIndex {
             atom_seen: vec![0; self.seen_count],
             rule_seen: vec![0; self.rules.len()],
             candidates: Vec::with_capacity(64),
-            text: String::with_capacity(1024),
+            text: Vec::with_capacity(1024),
             bounds: Vec::with_capacity(32),
             spans: Vec::with_capacity(32),
             field_at: vec![(0, 0); self.fields.len()],
@@ -518,7 +518,7 @@ impl RuleSetIndex {
             self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
         }
         if let Some(keywords) = &self.keywords {
-            keywords.for_each_match(&text.as_bytes()[..keyword_end], |pattern, _| {
+            keywords.for_each_match(&text[..keyword_end], |pattern, _| {
                 for (_, atom) in &keywords.atoms[pattern] {
                     found.hit(*atom);
                 }
@@ -592,7 +592,7 @@ impl RuleSetIndex {
 struct Pass<'s, 'e> {
     index: &'s RuleSetIndex,
     found: Found<'s>,
-    text: &'s mut String,
+    text: &'s mut Vec<u8>,
     bounds: &'s mut Vec<(usize, usize)>,
     spans: &'s mut Vec<(u32, usize, usize)>,
     field_at: &'s mut [(u32, u32)],

@@ -15,7 +15,7 @@ pub(super) struct FieldIndex {
     /// The atom that says the event has the field.
     pub(super) present: Option<u32>,
     /// Values the field must equal, folded, to the atom that says so.
-    pub(super) exact: FastMap<Box<str>, u32>,
+    pub(super) exact: FastMap<Box<[u8]>, u32>,
     pub(super) scanner: Option<LiteralScanner>,
 }
 
@@ -26,7 +26,7 @@ impl FieldIndex {
     }
 
     /// Finds the atoms the field's values prove: exact values by hashing, literals by scanning.
-    pub(super) fn scan(&self, text: &str, bounds: &[(usize, usize)], found: &mut Found<'_>) {
+    pub(super) fn scan(&self, text: &[u8], bounds: &[(usize, usize)], found: &mut Found<'_>) {
         let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
             return;
         };
@@ -39,7 +39,7 @@ impl FieldIndex {
         }
         if let Some(scanner) = &self.scanner {
             let base = first.0;
-            scanner.for_each_match(&text.as_bytes()[base..last.1], |pattern, end| {
+            scanner.for_each_match(&text[base..last.1], |pattern, end| {
                 let (start, end) = (base + end - scanner.lengths[pattern] as usize, base + end);
                 for &(anchor, atom) in &scanner.atoms[pattern] {
                     let holds = match anchor {
