@@ -14,6 +14,9 @@
 //! yields no atom (only regexes without literals, numbers, negations…) are evaluated for every
 //! event.
 //!
+//! A string value a thread has scanned before, as the same field, is not scanned again: the atoms
+//! it proved are remembered (`memo.rs`) and replayed.
+//!
 //! Every field the rules name is numbered (a *slot*) when the index is built, and each event's
 //! fields are resolved to slots once, in the same pass that folds their values: the full
 //! evaluation of the candidates then finds a field by its slot instead of searching the event's
@@ -28,6 +31,7 @@ mod atoms;
 mod event_text;
 mod fxhash;
 mod grams;
+mod memo;
 mod scanner;
 mod verdict;
 
@@ -37,10 +41,12 @@ use serde_json::{Map, Value};
 use crate::compile::{CompiledRule, for_each_field_mut};
 use crate::document::LogSource;
 use crate::event::{Event, FieldPath};
+use crate::fold::push_folded_bytes;
 use analysis::{Builder, JoinSlot};
 use atoms::{Anchor, AtomKey, Need, atom_costs, fold_unions};
 use event_text::{append_field, append_scalars};
 use fxhash::FastMap;
+use memo::{MAX_VALUE, NO_FIELD, ValueMemo};
 use scanner::{FIELD_DFA_BYTES, FieldIndex, KEYWORD_DFA_BYTES, LiteralScanner};
 use verdict::Verdict;
 
@@ -72,6 +78,9 @@ impl FieldEntries for Value {
 /// each thread its own [`Scratch`].
 #[derive(Debug)]
 pub struct RuleSetIndex {
+    /// Tells this index from any other, so a scratch's [`ValueMemo`] is never replayed against
+    /// the atoms of another index.
+    id: u64,
     rules: Vec<CompiledRule>,
     /// Every field the rules name, by slot, with the atoms that test it.
     fields: Vec<FieldIndex>,
@@ -156,8 +165,9 @@ pub struct Scratch {
     text: Vec<u8>,
     /// Start and end of each scalar value of an indexed field in `text`.
     bounds: Vec<(usize, usize)>,
-    /// Each indexed field found: its slot and its range of `bounds`.
-    spans: Vec<(u32, usize, usize)>,
+    /// Each indexed field found: its slot, its range of `bounds`, and its position in the
+    /// pending values if it is one (else [`NOT_PENDING`]).
+    spans: Vec<(u32, usize, usize, u32)>,
     /// Per slot: the epoch it was last found in and its position in the event's values.
     field_at: Vec<(u32, u32)>,
     /// The buffer of the event's resolved values, kept empty between events (see [`recycle`]).
@@ -167,15 +177,37 @@ pub struct Scratch {
     /// Per joined field of the index: its value on the current event (always a string, its
     /// allocation reused) and whether the event has it.
     joined: Vec<(Value, bool)>,
+    /// The atoms string values were found to prove, by field and value.
+    memo: ValueMemo,
+    /// The values the memo has not seen, in the order their folded text was appended, kept
+    /// empty between events (see [`recycle`]).
+    pending: Vec<Pending<'static>>,
+    /// Atoms found in new values by their fields' scanners and by the keyword scanner, each
+    /// with the value's position in `pending` (so in its order), before they are remembered.
+    field_atoms: Vec<(u32, u32)>,
+    keyword_atoms: Vec<(u32, u32)>,
+    /// One new value's atoms, as the memo takes them.
+    value_atoms: Vec<u32>,
 }
 
-/// Reuses an empty vector's allocation for references of another lifetime: collecting a
-/// vector's own `into_iter` reuses its buffer, so no event allocates once buffers are warm.
-#[expect(
-    clippy::unnecessary_filter_map,
-    reason = "`filter_map` is what changes the element type; the vector is empty"
-)]
-fn recycle<'b>(mut values: Vec<&Value>) -> Vec<&'b Value> {
+/// A string value the memo has not seen: what it is remembered under, and where its folded
+/// text is.
+#[derive(Debug)]
+struct Pending<'e> {
+    hash: u64,
+    slot: u32,
+    value: &'e str,
+    start: usize,
+    end: usize,
+}
+
+/// The position in `spans` of a field value that is not remembered.
+const NOT_PENDING: u32 = u32::MAX;
+
+/// Reuses an empty vector's allocation for elements of another lifetime (`T` and `U` differ
+/// only in it): collecting a vector's own `into_iter` reuses its buffer, so no event allocates
+/// once buffers are warm.
+fn recycle<T, U>(mut values: Vec<T>) -> Vec<U> {
     values.clear();
     values.into_iter().filter_map(|_| None).collect()
 }
@@ -316,7 +348,9 @@ impl RuleSetIndex {
             let range = dotted_roots.entry(root).or_insert((i as u32, i as u32));
             range.1 = i as u32 + 1;
         }
+        static INDEXES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         RuleSetIndex {
+            id: INDEXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             rules,
             fields,
             by_name,
@@ -388,6 +422,11 @@ impl RuleSetIndex {
             values: Vec::with_capacity(64),
             nested: Vec::new(),
             joined: Vec::new(),
+            memo: ValueMemo::default(),
+            pending: Vec::new(),
+            field_atoms: Vec::new(),
+            keyword_atoms: Vec::new(),
+            value_atoms: Vec::new(),
         }
     }
 
@@ -451,15 +490,20 @@ impl RuleSetIndex {
             spans: &mut scratch.spans,
             field_at: &mut scratch.field_at,
             values: recycle(std::mem::take(&mut scratch.values)),
+            pending: recycle(std::mem::take(&mut scratch.pending)),
         };
         for &atom in &self.assumed {
             pass.found.seen[atom as usize] = epoch;
         }
         let nested = &mut scratch.nested;
         let joined = &mut scratch.joined;
+        let memo = &mut scratch.memo;
+        memo.use_for(self.id);
+        let remembering = memo.remembering();
         // One pass resolves the fields the rules name and folds every value once: the values of
         // indexed fields are kept as spans for their scanners, and with keyword searches all
-        // values form the text keywords scan.
+        // values form the text keywords scan. A string value the memo has seen as the same
+        // field before is neither folded nor scanned: its atoms are replayed.
         let keywords = self.keywords.is_some();
         event.for_each_entry(&mut |name, value| {
             if value.is_object()
@@ -467,8 +511,33 @@ impl RuleSetIndex {
             {
                 nested.push(range);
             }
-            let folded = match self.by_name.get(name) {
-                Some(&slot) => pass.resolve(slot, value, keywords),
+            let slot = self.by_name.get(name).copied();
+            if remembering
+                && let Value::String(text) = value
+                && text.len() <= MAX_VALUE
+            {
+                let scanned = match slot {
+                    Some(slot) => {
+                        pass.record(slot, value);
+                        if self.fields[slot as usize].scans() {
+                            slot
+                        } else {
+                            NO_FIELD
+                        }
+                    }
+                    None => NO_FIELD,
+                };
+                if scanned != NO_FIELD || keywords {
+                    let hash = ValueMemo::hash(scanned, text);
+                    match memo.lookup(hash, scanned, text) {
+                        Some(atoms) => atoms.iter().for_each(|atom| pass.found.hit(*atom)),
+                        None => pass.fold_new(scanned, text, hash),
+                    }
+                }
+                return;
+            }
+            let folded = match slot {
+                Some(slot) => pass.resolve(slot, value, keywords),
                 None => false,
             };
             if keywords && !folded {
@@ -512,17 +581,61 @@ impl RuleSetIndex {
             bounds,
             spans,
             values,
+            pending,
             ..
         } = pass;
-        for &(slot, first, last) in spans.iter() {
-            self.fields[slot as usize].scan(text, &bounds[first..last], &mut found);
+        // The atoms found in values the memo has not seen are also kept by value, to be
+        // remembered. Spans and keyword occurrences both come in text order, the order of
+        // `pending`, so each list comes out grouped by value.
+        let field_atoms = &mut scratch.field_atoms;
+        let keyword_atoms = &mut scratch.keyword_atoms;
+        field_atoms.clear();
+        keyword_atoms.clear();
+        for &(slot, first, last, at) in spans.iter() {
+            self.fields[slot as usize].scan(text, &bounds[first..last], &mut |atom| {
+                found.hit(atom);
+                if at != NOT_PENDING {
+                    field_atoms.push((at, atom));
+                }
+            });
         }
         if let Some(keywords) = &self.keywords {
-            keywords.for_each_match(&text[..keyword_end], |pattern, _| {
+            let mut next = 0;
+            keywords.for_each_match(&text[..keyword_end], |pattern, end| {
                 for (_, atom) in &keywords.atoms[pattern] {
                     found.hit(*atom);
                 }
+                // The new value the occurrence lies in, if it lies in one: occurrences are
+                // reported by increasing end.
+                while pending.get(next).is_some_and(|value| value.end < end) {
+                    next += 1;
+                }
+                if let Some(value) = pending.get(next)
+                    && end - keywords.length(pattern) >= value.start
+                {
+                    for (_, atom) in &keywords.atoms[pattern] {
+                        keyword_atoms.push((next as u32, *atom));
+                    }
+                }
             });
+        }
+        let (mut in_fields, mut in_keywords) = (
+            field_atoms.iter().peekable(),
+            keyword_atoms.iter().peekable(),
+        );
+        for (at, value) in pending.iter().enumerate() {
+            let atoms = &mut scratch.value_atoms;
+            atoms.clear();
+            let of_value = |(of, _): &&(u32, u32)| *of == at as u32;
+            while let Some(&(_, atom)) = in_fields.next_if(of_value) {
+                atoms.push(atom);
+            }
+            while let Some(&(_, atom)) = in_keywords.next_if(of_value) {
+                atoms.push(atom);
+            }
+            atoms.sort_unstable();
+            atoms.dedup();
+            memo.insert(value.hash, value.slot, value.value, atoms);
         }
         for rule in &self.always {
             found.candidate(*rule);
@@ -552,6 +665,7 @@ impl RuleSetIndex {
             }
         }
         scratch.values = recycle(values);
+        scratch.pending = recycle(pending);
     }
 
     fn unions_of(&self, atom: u32) -> &[u32] {
@@ -594,9 +708,10 @@ struct Pass<'s, 'e> {
     found: Found<'s>,
     text: &'s mut Vec<u8>,
     bounds: &'s mut Vec<(usize, usize)>,
-    spans: &'s mut Vec<(u32, usize, usize)>,
+    spans: &'s mut Vec<(u32, usize, usize, u32)>,
     field_at: &'s mut [(u32, u32)],
     values: Vec<&'e Value>,
+    pending: Vec<Pending<'e>>,
 }
 
 impl<'e> Pass<'_, 'e> {
@@ -608,22 +723,50 @@ impl<'e> Pass<'_, 'e> {
         }
     }
 
+    /// Records the value of a field the rules name and marks its presence atom.
+    fn record(&mut self, slot: u32, value: &'e Value) {
+        self.field_at[slot as usize] = (self.found.epoch, self.values.len() as u32);
+        self.values.push(value);
+        if let Some(atom) = self.index.fields[slot as usize].present {
+            self.found.hit(atom);
+        }
+    }
+
+    /// Folds a string value the memo has not seen, to be scanned with the event's other values
+    /// as the field at `slot` (or [`NO_FIELD`]) and by the keyword scanner, and remembered.
+    fn fold_new(&mut self, slot: u32, value: &'e str, hash: u64) {
+        let start = self.text.len();
+        push_folded_bytes(value, self.text);
+        let end = self.text.len();
+        let at = self.pending.len() as u32;
+        self.pending.push(Pending {
+            hash,
+            slot,
+            value,
+            start,
+            end,
+        });
+        if slot != NO_FIELD {
+            let first = self.bounds.len();
+            self.bounds.push((start, end));
+            self.spans.push((slot, first, first + 1, at));
+        }
+        self.text.push(0);
+    }
+
     /// Records the value of a field the rules name, marks its presence atom and folds its
     /// values for its scanners; true when they were folded (with nested values for keywords
     /// when `keywords`).
     fn resolve(&mut self, slot: u32, value: &'e Value, keywords: bool) -> bool {
-        self.field_at[slot as usize] = (self.found.epoch, self.values.len() as u32);
-        self.values.push(value);
+        self.record(slot, value);
         let field = &self.index.fields[slot as usize];
-        if let Some(atom) = field.present {
-            self.found.hit(atom);
-        }
         if !field.scans() {
             return false;
         }
         let first = self.bounds.len();
         append_field(value, self.text, self.bounds, keywords);
-        self.spans.push((slot, first, self.bounds.len()));
+        self.spans
+            .push((slot, first, self.bounds.len(), NOT_PENDING));
         true
     }
 }
@@ -914,6 +1057,77 @@ mod tests {
         .collect();
         assert_eq!(index.matching_rules(&events[0]), vec![0]);
         check(&rules, &events);
+    }
+
+    /// Rules whose atoms string values prove through a field scanner, an exact value and the
+    /// keyword scanner, for the memo tests.
+    fn memo_rules() -> Vec<CompiledRule> {
+        vec![
+            rule("  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n"),
+            rule("  sel:\n    User: SYSTEM\n  condition: sel\n"),
+            rule("  kw:\n    - 'mimikatz'\n  condition: kw\n"),
+            rule(
+                "  sel:\n    CommandLine|contains: 'whoami'\n    Image|endswith: '.exe'\n  condition: sel\n",
+            ),
+        ]
+    }
+
+    #[test]
+    fn remembered_values_give_the_atoms_scanning_them_gives() {
+        // The same texts as scanned fields, as another field, as fields no rule names (keywords
+        // only), in arrays, longer than the memo takes, and repeated across events, so every
+        // later event replays what an earlier one found.
+        let long = format!("{}mimikatz", "x".repeat(memo::MAX_VALUE));
+        let events: Vec<Value> = [
+            serde_json::json!({"Image": "C:\\Windows\\cmd.exe", "User": "system", "Note": "mimikatz"}),
+            serde_json::json!({"Image": "mimikatz", "User": "C:\\Windows\\cmd.exe", "Note": "SYSTEM"}),
+            serde_json::json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "whoami /all", "Other": "C:\\Windows\\cmd.exe"}),
+            serde_json::json!({"Image": ["C:\\Windows\\cmd.exe", "mimikatz"], "User": "SYSTEM "}),
+            serde_json::json!({"Note": long, "Image": "C:\\x.exe", "CommandLine": "whoami"}),
+            serde_json::json!({"Note": "MIMIKATZ", "Also": "mimikatz", "User": 5}),
+        ]
+        .into();
+        let repeated: Vec<Value> = events
+            .iter()
+            .cycle()
+            .take(events.len() * 3)
+            .cloned()
+            .collect();
+        check(&memo_rules(), &repeated);
+    }
+
+    #[test]
+    fn a_scratch_never_replays_the_atoms_of_another_index() {
+        // Two indexes of the same shape whose atom 0 means different literals: a scratch used
+        // by both must not take the first index's remembered atoms for the second's.
+        let first = RuleSetIndex::new(vec![rule(
+            "  sel:\n    Image|endswith: '\\a.exe'\n  condition: sel\n",
+        )]);
+        let second = RuleSetIndex::new(vec![rule(
+            "  sel:\n    Image|endswith: '\\b.exe'\n  condition: sel\n",
+        )]);
+        let event = serde_json::json!({"Image": "C:\\a.exe"});
+        let mut scratch = first.scratch();
+        let mut out = Vec::new();
+        first.matching_rules_into(&event, None, &mut scratch, &mut out);
+        assert_eq!(out, vec![0]);
+        second.matching_rules_into(&event, None, &mut scratch, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn verdicts_hold_while_the_memo_pauses_fills_and_starts_again() {
+        // Values that never repeat make the memo pause; then half of the values repeat (enough
+        // to keep remembering) while new ones fill it past its bound, so it empties and fills
+        // again. Every event is checked against the rules alone.
+        let mut events: Vec<Value> = (0..5_000)
+            .map(|i| serde_json::json!({"Image": format!("C:\\{i}\\cmd.exe"), "Note": format!("n{i}")}))
+            .collect();
+        events.extend((0..40_000).map(|i| {
+            let user = if i % 3 == 0 { "SYSTEM" } else { "alice" };
+            serde_json::json!({"User": user, "Image": "C:\\Windows\\cmd.exe", "Note": format!("mimikatz {i}")})
+        }));
+        check(&memo_rules(), &events);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use aho_corasick::automaton::{Automaton, Candidate};
 use aho_corasick::{Anchored, MatchKind, Span, dfa, nfa};
 
-use super::Found;
 use super::atoms::Anchor;
 use super::fxhash::FastMap;
 use super::grams::GramIndex;
@@ -25,15 +24,16 @@ impl FieldIndex {
         !self.exact.is_empty() || self.scanner.is_some()
     }
 
-    /// Finds the atoms the field's values prove: exact values by hashing, literals by scanning.
-    pub(super) fn scan(&self, text: &[u8], bounds: &[(usize, usize)], found: &mut Found<'_>) {
+    /// Calls `hit` with the atoms the field's values prove (an atom may come more than once):
+    /// exact values by hashing, literals by scanning.
+    pub(super) fn scan(&self, text: &[u8], bounds: &[(usize, usize)], hit: &mut impl FnMut(u32)) {
         let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
             return;
         };
         if !self.exact.is_empty() {
             for &(start, end) in bounds {
                 if let Some(atom) = self.exact.get(&text[start..end]) {
-                    found.hit(*atom);
+                    hit(*atom);
                 }
             }
         }
@@ -48,7 +48,7 @@ impl FieldIndex {
                         Anchor::End => bounds.iter().any(|b| b.1 == end),
                     };
                     if holds {
-                        found.hit(atom);
+                        hit(atom);
                     }
                 }
             });
@@ -163,6 +163,11 @@ impl LiteralScanner {
             atoms,
             lengths,
         })
+    }
+
+    /// The length in bytes of the literal numbered `pattern`.
+    pub(super) fn length(&self, pattern: usize) -> usize {
+        self.lengths[pattern] as usize
     }
 
     /// Heap bytes held by the automaton, as it reports them.
