@@ -66,6 +66,8 @@ pub fn run_source(
     let mut records = source.records();
     let mut counts = Counts::default();
     let mut batch: Vec<Result<RawRecord, RecordError>> = Vec::with_capacity(CHUNK);
+    // Kept for the whole corpus, so each thread's memo of values stays warm across batches.
+    let scratches = index.scratch_pool();
     loop {
         batch.clear();
         for record in records.by_ref() {
@@ -80,21 +82,20 @@ pub fn run_source(
         let outcomes: Vec<Outcome> = batch
             .par_iter()
             .with_min_len(64)
-            .map_init(
-                || index.scratch(),
-                |scratch, record| {
-                    let record = record.as_ref().map_err(Clone::clone)?;
-                    let events = parse_record(record)?;
-                    Ok(events
+            .map(|record| {
+                let record = record.as_ref().map_err(Clone::clone)?;
+                let events = parse_record(record)?;
+                Ok(scratches.with(|scratch| {
+                    events
                         .into_iter()
                         .map(|event| {
                             let mut rules = Vec::new();
                             index.matching_rules_into(&event, route, scratch, &mut rules);
                             (event, rules)
                         })
-                        .collect())
-                },
-            )
+                        .collect()
+                }))
+            })
             .collect();
         for (record, outcome) in batch.iter().zip(&outcomes) {
             match outcome {

@@ -35,6 +35,8 @@ mod memo;
 mod scanner;
 mod verdict;
 
+use std::sync::{Mutex, PoisonError};
+
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -687,18 +689,49 @@ impl RuleSetIndex {
         events: &[E],
         route: Option<&Route>,
     ) -> Vec<Vec<usize>> {
+        let scratches = self.scratch_pool();
         events
             .par_iter()
             .with_min_len(64)
-            .map_init(
-                || self.scratch(),
-                |scratch, event| {
+            .map(|event| {
+                scratches.with(|scratch| {
                     let mut out = Vec::new();
                     self.matching_rules_into(event, route, scratch, &mut out);
                     out
-                },
-            )
+                })
+            })
             .collect()
+    }
+
+    /// One [`Scratch`] per thread of the current rayon pool, for parallel callers to keep from
+    /// batch to batch: a scratch's memo of values (`memo.rs`) pays off as it warms up, which a
+    /// scratch made per rayon job (`map_init`) never does.
+    pub fn scratch_pool(&self) -> ScratchPool {
+        ScratchPool {
+            scratches: (0..rayon::current_num_threads().max(1))
+                .map(|_| Mutex::new(self.scratch()))
+                .collect(),
+        }
+    }
+}
+
+/// Per-thread scratches of one index (see [`RuleSetIndex::scratch_pool`]). `Sync`: each rayon
+/// worker takes its own, so the locks are never contended.
+#[derive(Debug)]
+pub struct ScratchPool {
+    scratches: Vec<Mutex<Scratch>>,
+}
+
+impl ScratchPool {
+    /// Runs `f` with the calling thread's scratch: the rayon worker's own, or for a thread
+    /// outside the pool the first one. `f` must not run rayon jobs itself: a job the thread
+    /// picked up meanwhile would wait for the scratch it holds.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        let at = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
+        let mut scratch = self.scratches[at]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut scratch)
     }
 }
 
