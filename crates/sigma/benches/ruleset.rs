@@ -97,6 +97,18 @@ fn benches(c: &mut Criterion) {
     let sizes = [1, 100, 1000, corpus.rules.len()];
     let mut group = c.benchmark_group("ruleset");
     group.throughput(Throughput::Elements(EVENTS as u64));
+    let single_thread = |b: &mut criterion::Bencher<'_>, index: &RuleSetIndex, events: &[Value]| {
+        let mut scratch = index.scratch();
+        let mut out = Vec::new();
+        b.iter(|| {
+            let mut total = 0;
+            for event in events {
+                index.matching_rules_into(event, None, &mut scratch, &mut out);
+                total += out.len();
+            }
+            black_box(total)
+        });
+    };
     for &size in &sizes {
         let label = if size == corpus.rules.len() {
             format!("all-{size}")
@@ -107,19 +119,18 @@ fn benches(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("single-thread", &label),
             &events,
-            |b, events| {
-                let mut scratch = index.scratch();
-                let mut out = Vec::new();
-                b.iter(|| {
-                    let mut total = 0;
-                    for event in events {
-                        index.matching_rules_into(event, None, &mut scratch, &mut out);
-                        total += out.len();
-                    }
-                    black_box(total)
-                });
-            },
+            |b, events| single_thread(b, &index, events),
         );
+        if size == corpus.rules.len() {
+            // The worst case for the index's memo of values (`ruleset/memo.rs`): the same
+            // events with every string value made unique, so no value is ever seen twice.
+            let unique = synthetic::unique_values(&events);
+            group.bench_with_input(
+                BenchmarkId::new("single-thread-unique-values", &label),
+                &unique,
+                |b, events| single_thread(b, &index, events),
+            );
+        }
         group.bench_with_input(
             BenchmarkId::new("all-cores", &label),
             &events,

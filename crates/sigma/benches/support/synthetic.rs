@@ -465,3 +465,24 @@ pub fn corpus(groups: &[SeedGroup], count: usize, percent: u64, seed: u64) -> Ve
         })
         .collect()
 }
+
+/// The events with a counter appended to every top-level string value, so no value occurs
+/// twice in the corpus.
+pub fn unique_values(events: &[Value]) -> Vec<Value> {
+    let mut count = 0u64;
+    events
+        .iter()
+        .map(|event| {
+            let mut event = event.clone();
+            if let Some(map) = event.as_object_mut() {
+                for value in map.values_mut() {
+                    if let Value::String(text) = value {
+                        count += 1;
+                        text.push_str(&format!(" {count:x}"));
+                    }
+                }
+            }
+            event
+        })
+        .collect()
+}
