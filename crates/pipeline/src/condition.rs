@@ -84,7 +84,8 @@ impl<C> Conditions<C> {
                 }
                 let mut params = Params::new(entry, source);
                 let kind = params.required_string("type", "a condition")?;
-                let condition = read_one(&kind, &mut params)?;
+                let condition = read_one(&kind, &mut params)
+                    .map_err(|error| params.misspelled(&kind).unwrap_or(error))?;
                 params.finish(&kind)?;
                 list.push(condition);
             }

@@ -309,7 +309,8 @@ fn read_item(
     for key in ITEM_KEYS {
         params.skip(key);
     }
-    let transformation = Transformation::read(&kind, kind_node.span, &mut params)?;
+    let transformation = Transformation::read(&kind, kind_node.span, &mut params)
+        .map_err(|error| params.misspelled(&kind).unwrap_or(error))?;
     params.finish(&kind)?;
     Ok(ProcessingItem {
         id,
@@ -453,18 +454,57 @@ impl<'a> Params<'a> {
 
     /// Refuses keys nobody read.
     pub fn finish(self, what: &str) -> Result<(), PipelineError> {
-        for (key, _) in self.node.as_map().unwrap_or_default() {
-            let name = key.scalar_text().unwrap_or_default();
-            if !self.read.contains(&name) {
-                return Err(invalid(
-                    self.source,
-                    key.span,
-                    format!("`{what}` has no parameter `{name}`"),
-                ));
-            }
+        match self.unread().next() {
+            Some((key, name)) => Err(self.unknown(what, key.span, &name)),
+            None => Ok(()),
         }
-        Ok(())
     }
+
+    /// When reading failed, the error a misspelled parameter explains better: a key nobody
+    /// read that is close to a parameter the reader asked for and did not find (a typo in
+    /// `split_when_values` makes the reader miss it, and its complaint about the missing
+    /// parameter hides the typo).
+    pub fn misspelled(&self, what: &str) -> Option<PipelineError> {
+        let missing = |name: &str| {
+            self.read
+                .iter()
+                .any(|asked| self.node.get(asked).is_none() && close(asked, name))
+        };
+        let (key, name) = self.unread().find(|(_, name)| missing(name))?;
+        Some(self.unknown(what, key.span, &name))
+    }
+
+    /// The keys of the mapping nobody read, with their text.
+    fn unread(&self) -> impl Iterator<Item = (&'a Node, String)> + '_ {
+        self.node
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .map(|(key, _)| (key, key.scalar_text().unwrap_or_default()))
+            .filter(|(_, name)| !self.read.contains(name))
+    }
+
+    /// "no parameter `name`", with the parameter the reader asked for that it is closest to.
+    fn unknown(&self, what: &str, span: Span, name: &str) -> PipelineError {
+        let meant = self
+            .read
+            .iter()
+            .filter(|asked| self.node.get(asked).is_none() && close(asked, name))
+            .min_by_key(|asked| strsim::damerau_levenshtein(asked, name));
+        let hint = meant.map_or(String::new(), |meant| format!("; did you mean `{meant}`?"));
+        invalid(
+            self.source,
+            span,
+            format!("`{what}` has no parameter `{name}`{hint}"),
+        )
+    }
+}
+
+/// Whether `written` is close enough to the parameter `meant` to be a typo of it: at most two
+/// edits, and fewer than half the name's length.
+fn close(meant: &str, written: &str) -> bool {
+    let edits = strsim::damerau_levenshtein(meant, written);
+    edits <= 2 && edits * 2 < meant.len()
 }
 
 /// A YAML scalar as a Sigma value; `None` for lists and mappings.
