@@ -58,6 +58,12 @@ pub trait FieldEntries: Event {
     /// Calls `visit` with the name and value of every top-level field: the values that
     /// [`Event::field`] finds by exact name and [`Event::any_scalar`] starts from.
     fn for_each_entry<'e>(&'e self, visit: &mut dyn FnMut(&'e str, &'e Value));
+
+    /// The event itself when it is not a map of fields (a JSON array or scalar): it has no
+    /// fields, and keyword searches read its scalars ([`Event::any_scalar`]).
+    fn loose_value(&self) -> Option<&Value> {
+        None
+    }
 }
 
 impl FieldEntries for Map<String, Value> {
@@ -73,6 +79,10 @@ impl FieldEntries for Value {
         if let Some(map) = self.as_object() {
             map.for_each_entry(visit);
         }
+    }
+
+    fn loose_value(&self) -> Option<&Value> {
+        (!self.is_object()).then_some(self)
     }
 }
 
@@ -546,6 +556,9 @@ impl RuleSetIndex {
                 append_scalars(value, pass.text, 0);
             }
         });
+        if keywords && let Some(value) = event.loose_value() {
+            append_scalars(value, pass.text, 0);
+        }
         // Nested values were folded with their top-level object for keywords; only their own
         // fields' scanners read them again.
         let keyword_end = pass.text.len();
@@ -1034,6 +1047,31 @@ mod tests {
             let decided = verdict.reads() != verdict::Exactness::Never;
             assert_eq!(decided, i < exact.len(), "rule {i}: {verdict:?}");
         }
+    }
+
+    #[test]
+    fn events_that_are_not_objects_are_searched_by_keywords() {
+        // A JSON array or scalar has no fields, but keyword searches read its scalars, as the
+        // rule alone does, to the same depth.
+        let rules = vec![
+            rule("  kw:\n    - 'mimikatz'\n  condition: kw\n"),
+            rule("  sel:\n    Image|endswith: '.exe'\n  condition: sel\n"),
+            rule("  kw:\n    - 'mimikatz'\n  sel:\n    Image: x\n  condition: kw or not sel\n"),
+        ];
+        let mut deep = Value::String("mimikatz".into());
+        for _ in 0..70 {
+            deep = Value::Array(vec![deep]);
+        }
+        let events: Vec<Value> = vec![
+            serde_json::json!("run MIMIKATZ now"),
+            serde_json::json!(["x", ["y", {"a": "mimikatz"}]]),
+            serde_json::json!(["C:\\a.exe"]),
+            serde_json::json!(5),
+            serde_json::json!(null),
+            deep,
+        ];
+        assert!(rules[0].matches(&events[0]));
+        check(&rules, &events);
     }
 
     #[test]
