@@ -607,14 +607,26 @@ impl RuleSetIndex {
         field_atoms.clear();
         keyword_atoms.clear();
         for &(slot, first, last, at) in spans.iter() {
-            self.fields[slot as usize].scan(text, &bounds[first..last], &mut |atom| {
-                found.hit(atom);
-                if at != NOT_PENDING {
+            let (field, bounds) = (&self.fields[slot as usize], &bounds[first..last]);
+            if at == NOT_PENDING {
+                field.scan(text, bounds, &mut |atom| found.hit(atom));
+            } else {
+                field.scan(text, bounds, &mut |atom| {
+                    found.hit(atom);
                     field_atoms.push((at, atom));
+                });
+            }
+        }
+        if let Some(keywords) = &self.keywords
+            && pending.is_empty()
+        {
+            // Without new values to attribute occurrences to, the scan keeps its tightest loop.
+            keywords.for_each_match(&text[..keyword_end], |pattern, _| {
+                for (_, atom) in &keywords.atoms[pattern] {
+                    found.hit(*atom);
                 }
             });
-        }
-        if let Some(keywords) = &self.keywords {
+        } else if let Some(keywords) = &self.keywords {
             let mut next = 0;
             keywords.for_each_match(&text[..keyword_end], |pattern, end| {
                 for (_, atom) in &keywords.atoms[pattern] {
