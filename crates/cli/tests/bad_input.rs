@@ -5,6 +5,12 @@
 //!
 //! `{repo}` in arguments is the repository root, for its rules. Every case runs in a copy of its
 //! directory, so a case that writes files leaves nothing behind.
+//!
+//! The same harness runs the agreement suite: each `agree.yml` under `tests/agreement/` names
+//! Sigma files that `validate`, `match` and `backtest` all read, and which of their documents
+//! load nowhere, with where and under which lint code each is refused. [`agree`] runs every
+//! command and requires the same verdict from each: one loading path decides (fault 4 of
+//! issue 14; `docs/semantics.md`, "Which documents load").
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -265,6 +271,143 @@ fn check(path: &Path) -> datatest_stable::Result<()> {
     }
 }
 
+/// One agreement case, as written in `agree.yml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Agreement {
+    /// The Sigma files every command is given, in order.
+    files: Vec<String>,
+    /// Arguments every command is also given (`--placeholders FILE`).
+    #[serde(default)]
+    args: Vec<String>,
+    /// Every file whose document loads nowhere: where (`line:col`) and the lint code.
+    #[serde(default)]
+    refused: BTreeMap<String, Refusal>,
+    /// The exit code of each command.
+    exit: BTreeMap<String, i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refusal {
+    at: String,
+    code: String,
+}
+
+/// The files each command refused, with `line:col` and code: `validate`'s from its JSON
+/// report (error-severity diagnostics), the others' from their `error: FILE:LINE:COL: … [CODE]`
+/// lines.
+fn refusals(
+    command: &str,
+    stdout: &str,
+    stderr: &str,
+) -> Result<Vec<(String, String, String)>, String> {
+    if command == "validate" {
+        let report: serde_json::Value =
+            serde_json::from_str(stdout).map_err(|e| format!("validate's JSON: {e}"))?;
+        let diagnostics = report["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        return Ok(diagnostics
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| {
+                (
+                    d["file"].as_str().unwrap_or_default().to_owned(),
+                    format!("{}:{}", d["line"], d["column"]),
+                    d["code"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect());
+    }
+    Ok(stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("error: "))
+        .filter_map(|rest| {
+            let mut parts = rest.splitn(4, ':');
+            let (file, line, col) = (parts.next()?, parts.next()?, parts.next()?);
+            line.parse::<u32>().ok()?;
+            col.parse::<u32>().ok()?;
+            let code = rest.rsplit_once('[')?.1.strip_suffix(']')?;
+            Some((file.to_owned(), format!("{line}:{col}"), code.to_owned()))
+        })
+        .collect())
+}
+
+fn agree(path: &Path) -> datatest_stable::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let case: Agreement =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scratch = tempfile::tempdir()?;
+    let dir = scratch.path().join("case");
+    copy_dir(path.parent().ok_or("a case file has a directory")?, &dir)?;
+    std::fs::write(dir.join(".events.jsonl"), "{\"Image\":\"C:\\\\cmd.exe\"}\n")?;
+    let mut problems = Vec::new();
+    let mut transcript = String::new();
+    for (command, exit) in &case.exit {
+        let mut args: Vec<String> = vec![command.clone()];
+        match command.as_str() {
+            "validate" => {
+                args.extend(["--format".into(), "json".into()]);
+                args.extend(case.files.iter().cloned());
+            }
+            "match" | "backtest" => {
+                args.push("--rules".into());
+                args.extend(case.files.iter().cloned());
+                args.extend(["--events".into(), ".events.jsonl".into()]);
+            }
+            other => {
+                return Err(format!("{}: no agreement run for `{other}`", path.display()).into());
+            }
+        }
+        args.extend(case.args.iter().cloned());
+        let output = Command::new(env!("CARGO_BIN_EXE_ruleproof"))
+            .current_dir(&dir)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        transcript.push_str(&format!(
+            "--- ruleproof {}\n{stdout}{stderr}",
+            args.join(" ")
+        ));
+        if output.status.code() != Some(*exit) {
+            problems.push(format!(
+                "{command}: exit code {:?}, expected {exit}",
+                output.status.code()
+            ));
+        }
+        let found = refusals(command, &stdout, &stderr)?;
+        for file in &case.files {
+            let of_file: Vec<_> = found.iter().filter(|(f, _, _)| f == file).collect();
+            match case.refused.get(file) {
+                Some(refusal)
+                    if !of_file
+                        .iter()
+                        .any(|(_, at, code)| *at == refusal.at && *code == refusal.code) =>
+                {
+                    problems.push(format!(
+                        "{command} does not refuse {file} at {} with {}",
+                        refusal.at, refusal.code
+                    ));
+                }
+                None if !of_file.is_empty() => {
+                    problems.push(format!("{command} refuses {file}: {of_file:?}"));
+                }
+                _ => {}
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n{}\n{transcript}", path.display(), problems.join("\n")).into())
+    }
+}
+
 datatest_stable::harness! {
     { test = check, root = "tests/bad-input", pattern = r"case\.yml$" },
+    { test = agree, root = "tests/agreement", pattern = r"agree\.yml$" },
 }

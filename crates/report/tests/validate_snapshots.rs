@@ -36,6 +36,7 @@ fn validation() -> &'static Validation {
             &[layout.rules_dir.clone(), layout.cases_dir.clone()],
             &layout,
             &config,
+            &ruleproof_sigma::CompileOptions::default(),
         )
     })
 }

@@ -21,6 +21,7 @@ use crate::document::{
     Correlation, Document, DocumentBody, Filter, LogSource, Metadata, Rule, load_file,
 };
 use crate::error::SigmaError;
+use crate::references::{Referable, resolve_references};
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Limits, Node};
 
@@ -189,6 +190,8 @@ struct FileOutcome {
     filters: Vec<Loaded<CompiledFilter>>,
     correlations: Vec<Loaded<()>>,
     errors: Vec<LoadError>,
+    /// Every document read, loaded or not, for reference resolution.
+    referables: Vec<Referable>,
 }
 
 impl Collection {
@@ -213,6 +216,8 @@ impl Collection {
         let walked = ruleproof_files::walk_all(paths, &is_yaml);
         let mut files = walked.files;
         files.sort();
+        // A file named twice (`r.yml rules/`) is one file, not two documents with one id.
+        files.dedup();
         let outcomes: Vec<FileOutcome> = files
             .par_iter()
             .map(|file| load_one(file, options, check, processing))
@@ -222,16 +227,49 @@ impl Collection {
             walk_problems: walked.problems.iter().map(ToString::to_string).collect(),
             ..Collection::default()
         };
+        let mut referables = Vec::new();
         for outcome in outcomes {
             collection.rules.extend(outcome.rules);
             collection.filters.extend(outcome.filters);
             collection.correlations.extend(outcome.correlations);
             collection.errors.extend(outcome.errors);
+            referables.extend(outcome.referables);
         }
+        collection.drop_unresolved(&referables, check);
         if let Some(processing) = processing {
             collection.process_correlations(processing);
         }
         collection
+    }
+
+    /// Drops the documents whose references do not resolve among those read (duplicate ids and
+    /// names, references to nothing, correlations over documents that do not load), with an
+    /// error each, as `validate` reports them.
+    fn drop_unresolved(&mut self, referables: &[Referable], check: Option<&dyn DocumentCheck>) {
+        let problems = resolve_references(referables);
+        if problems.is_empty() {
+            return;
+        }
+        let mut dropped = std::collections::HashSet::new();
+        for (i, error) in problems {
+            let document = &referables[i];
+            dropped.insert((document.file.path().to_owned(), document.span));
+            self.errors.push(LoadError {
+                path: document.file.path().to_owned(),
+                source: Some(document.file.clone()),
+                span: error.span,
+                code: check.and_then(|c| c.code_of(&error)),
+                message: error.message,
+            });
+        }
+        // In file order, as the rest of the collection's (a stable sort keeps each file's own).
+        self.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        let kept = |path: &Path, document: &Document| {
+            !dropped.contains(&(path.to_owned(), document.node.span))
+        };
+        self.rules.retain(|l| kept(&l.path, &l.document));
+        self.filters.retain(|l| kept(&l.path, &l.document));
+        self.correlations.retain(|l| kept(&l.path, &l.document));
     }
 
     /// Processes every correlation rule once the rules it references are loaded, as pySigma's
@@ -424,6 +462,10 @@ fn load_one(
         let Some(document) = document else {
             continue;
         };
+        // Recorded as not loading; set to loading once the document is kept below.
+        outcome
+            .referables
+            .push(Referable::of(&document, &source, false));
         if rejected {
             continue;
         }
@@ -454,6 +496,9 @@ fn load_one(
                 continue;
             }
         };
+        if let Some(referable) = outcome.referables.last_mut() {
+            referable.loads = true;
+        }
         let path = path.to_owned();
         let source = source.clone();
         match compiled {

@@ -28,6 +28,13 @@ pub enum ErrorKind {
     Placeholder,
     /// A construct that the specification removed or that this engine does not evaluate.
     Unsupported,
+    /// A document's `id` is already another document's among those loaded together.
+    DuplicateId,
+    /// A document's `name` is already another document's among those loaded together.
+    DuplicateName,
+    /// A meta-filter or correlation names a rule that no document loaded with it has (or, for
+    /// a correlation, one that does not load).
+    UnknownReference,
 }
 
 /// One error in a Sigma document, positioned by a byte span in its file.

@@ -20,6 +20,7 @@ pub mod joined;
 pub mod lazy_regex;
 pub mod modifier;
 pub mod pattern;
+pub mod references;
 pub mod ruleset;
 pub mod source;
 pub mod yaml;

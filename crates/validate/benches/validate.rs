@@ -49,7 +49,12 @@ fn benches(c: &mut Criterion) {
         .filter_map(|path| load_file(path, &Limits::default()).ok())
         .flat_map_iter(|loaded| loaded.nodes)
         .collect();
-    let validation = validate(&paths, &layout, &config);
+    let validation = validate(
+        &paths,
+        &layout,
+        &config,
+        &ruleproof_sigma::CompileOptions::default(),
+    );
     eprintln!(
         "corpus: {} files, {} documents, {} diagnostics, {} YAML documents",
         validation.files,
@@ -61,7 +66,14 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("validate");
     group.bench_function("whole corpus (validate)", |b| {
-        b.iter(|| black_box(validate(&paths, &layout, &config)));
+        b.iter(|| {
+            black_box(validate(
+                &paths,
+                &layout,
+                &config,
+                &ruleproof_sigma::CompileOptions::default(),
+            ))
+        });
     });
     group.bench_function("list files", |b| {
         b.iter(|| {

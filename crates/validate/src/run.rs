@@ -2,7 +2,7 @@
 //! configuration (severities and exclusions), in a deterministic order.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -12,6 +12,7 @@ use ruleproof_files::{CanonicalPaths, WalkError};
 use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_sigma::collection::CheckError;
 use ruleproof_sigma::detection::{Detection, SearchBody};
+use ruleproof_sigma::references::{Referable, resolve_references};
 use ruleproof_sigma::yaml::{Limits, Node};
 use ruleproof_sigma::{
     Collection, CompileOptions, CompiledFilter, CompiledRule, Document, DocumentBody,
@@ -61,14 +62,10 @@ impl Validation {
 /// What the tree-wide checks need to know about one document.
 #[derive(Clone, Debug)]
 struct Indexed {
-    file: SourceFile,
-    kind: DocumentKind,
-    id: Option<(String, Span)>,
-    name: Option<(String, Span)>,
-    title: String,
+    /// Its identity, references and whether it loads on its own account, as the one loading
+    /// path resolves references.
+    doc: Referable,
     related: Vec<(String, Span)>,
-    /// Rules named by a filter or correlation.
-    references: Vec<(String, Span)>,
     searches: Vec<String>,
     falsepositives: Vec<String>,
     /// Whether the file is under the layout's rules directory (symbolic links resolved), where
@@ -85,7 +82,14 @@ struct FileOutcome {
 
 /// Validates every YAML file under `paths`. Files under the layout's test-case directory are
 /// test-case files; everything else is Sigma.
-pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Validation {
+/// `options` are the ones every loading command compiles with (placeholder values), so a rule
+/// is judged as those commands load it.
+pub fn validate(
+    paths: &[PathBuf],
+    layout: &Layout,
+    config: &LintConfig,
+    options: &CompileOptions,
+) -> Validation {
     // The directory walk waits on the file system and compiling the schemas on the CPU, and
     // neither needs the other.
     let (schemas, (mut files, walk_problems, canonical)) = rayon::join(Schemas::new, || {
@@ -117,7 +121,7 @@ pub fn validate(paths: &[PathBuf], layout: &Layout, config: &LintConfig) -> Vali
             if under(&cases_dir) {
                 check_test_case_file(path, &schemas)
             } else {
-                let mut outcome = check_sigma_file(path, &schemas);
+                let mut outcome = check_sigma_file(path, &schemas, options);
                 let in_rules_dir = under(&rules_dir);
                 for document in &mut outcome.documents {
                     document.in_rules_dir = in_rules_dir;
@@ -209,7 +213,7 @@ fn read(path: &Path) -> Result<SourceFile, Box<FileOutcome>> {
     })
 }
 
-fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
+fn check_sigma_file(path: &Path, schemas: &Schemas, options: &CompileOptions) -> FileOutcome {
     let source = match read(path) {
         Ok(source) => source,
         Err(outcome) => return *outcome,
@@ -226,40 +230,40 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
             None,
         ));
     }
+    // The spans of the YAML documents with a finding that is an error by default (what
+    // `LoadCheck` refuses), to tell which documents load elsewhere.
+    let mut refused_nodes: Vec<Span> = Vec::new();
     for node in &loaded.nodes {
         let id = node.get("id").and_then(Node::scalar_text);
         let mut node_findings = Vec::new();
         document_node_findings(schemas, node, &mut node_findings);
+        if node_findings
+            .iter()
+            .any(|f| f.lint.default_severity == Severity::Error)
+        {
+            refused_nodes.push(node.span);
+        }
         findings.extend(node_findings.into_iter().map(|f| (f, id.clone())));
     }
-    let options = CompileOptions::default();
     let mut documents = Vec::new();
     for document in &loaded.documents {
         let meta = document.meta();
         let rule_id = meta.id.clone();
         let mut local = Vec::new();
-        let (detection, compile_errors, references): (
-            Option<&Detection>,
-            Vec<_>,
-            Vec<(String, Span)>,
-        ) = match &document.body {
+        let (detection, compile_errors): (Option<&Detection>, Vec<_>) = match &document.body {
             // The engine's errors, exactly as compiling reports them, without building the
             // matchers `validate` would never run.
             DocumentBody::Rule(rule) => (
                 Some(&rule.detection),
-                CompiledRule::check(rule, &options)
-                    .err()
-                    .unwrap_or_default(),
-                Vec::new(),
+                CompiledRule::check(rule, options).err().unwrap_or_default(),
             ),
             DocumentBody::Filter(filter) => (
                 Some(&filter.detection),
-                CompiledFilter::check(filter, &options)
+                CompiledFilter::check(filter, options)
                     .err()
                     .unwrap_or_default(),
-                filter.rules.clone(),
             ),
-            DocumentBody::Correlation(correlation) => (None, Vec::new(), correlation.rules.clone()),
+            DocumentBody::Correlation(_) => (None, Vec::new()),
         };
         for error in compile_errors {
             local.push(Finding::new(
@@ -271,13 +275,13 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
         if let Some(detection) = detection {
             detection_findings(detection, &mut local);
         }
+        // It loads in the other commands exactly when neither its checks nor compiling find an
+        // error (by default severity, as `LoadCheck`).
+        let loads = !refused_nodes.contains(&document.node.span)
+            && !local
+                .iter()
+                .any(|f| f.lint.default_severity == Severity::Error);
         findings.extend(local.into_iter().map(|f| (f, rule_id.clone())));
-        let spanned = |key: &str| {
-            document
-                .node
-                .get(key)
-                .and_then(|n| n.scalar_text().map(|t| (t, n.span)))
-        };
         let related = document
             .node
             .get("related")
@@ -291,13 +295,8 @@ fn check_sigma_file(path: &Path, schemas: &Schemas) -> FileOutcome {
             })
             .unwrap_or_default();
         documents.push(Indexed {
-            file: source.clone(),
-            kind: document.kind(),
-            id: spanned("id"),
-            name: spanned("name"),
-            title: meta.title.clone(),
+            doc: Referable::of(document, &source, loads),
             related,
-            references,
             searches: detection
                 .map(|d| d.searches.iter().map(|s| s.name.clone()).collect())
                 .unwrap_or_default(),
@@ -464,57 +463,29 @@ fn check_test_case_file(path: &Path, schemas: &Schemas) -> FileOutcome {
 }
 
 fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option<String>)>) {
-    let mut ids: HashMap<&str, &Indexed> = HashMap::new();
-    let mut names: HashMap<&str, &Indexed> = HashMap::new();
-    for doc in documents {
-        let rule_id = doc.id.as_ref().map(|(id, _)| id.clone());
-        if let Some((id, span)) = &doc.id {
-            if let Some(first) = ids.get(id.as_str()) {
-                out.push((
-                    doc.file.clone(),
-                    Finding::new(
-                        &duplicate_id::LINT,
-                        *span,
-                        format!(
-                            "id `{id}` is also used by `{}` ({})",
-                            first.title,
-                            first
-                                .file
-                                .location(first.id.as_ref().map_or(Span::default(), |(_, s)| *s))
-                        ),
-                    ),
-                    rule_id.clone(),
-                ));
-            } else {
-                ids.insert(id, doc);
-            }
-        }
-        if let Some((name, span)) = &doc.name {
-            if let Some(first) = names.get(name.as_str()) {
-                out.push((
-                    doc.file.clone(),
-                    Finding::new(
-                        &duplicate_name::LINT,
-                        *span,
-                        format!(
-                            "name `{name}` is also used by `{}` ({})",
-                            first.title,
-                            first
-                                .file
-                                .location(first.name.as_ref().map_or(Span::default(), |(_, s)| *s))
-                        ),
-                    ),
-                    rule_id.clone(),
-                ));
-            } else {
-                names.insert(name, doc);
-            }
-        }
+    let referables: Vec<Referable> = documents.iter().map(|d| d.doc.clone()).collect();
+    let rule_id = |doc: &Referable| doc.id.as_ref().map(|(id, _)| id.clone());
+    // The one decision of the loading path: what it refuses, `validate` reports.
+    for (i, error) in resolve_references(&referables) {
+        let doc = &referables[i];
+        out.push((
+            doc.file.clone(),
+            Finding::new(
+                lints::for_error(error.kind, &error.message),
+                error.span,
+                error.message,
+            ),
+            rule_id(doc),
+        ));
     }
-    for doc in documents {
-        let rule_id = doc.id.as_ref().map(|(id, _)| id.clone());
-        for (related, span) in &doc.related {
-            if !ids.contains_key(related.as_str()) {
+    let ids: HashSet<&str> = referables
+        .iter()
+        .filter_map(|d| d.id.as_ref().map(|(id, _)| id.as_str()))
+        .collect();
+    for indexed in documents {
+        let doc = &indexed.doc;
+        for (related, span) in &indexed.related {
+            if !ids.contains(related.as_str()) {
                 out.push((
                     doc.file.clone(),
                     Finding::new(
@@ -522,28 +493,8 @@ fn check_tree(documents: &[&Indexed], out: &mut Vec<(SourceFile, Finding, Option
                         *span,
                         format!("no validated document has the id `{related}`"),
                     ),
-                    rule_id.clone(),
+                    rule_id(doc),
                 ));
-            }
-        }
-        for (reference, span) in &doc.references {
-            let known = ids
-                .get(reference.as_str())
-                .or_else(|| names.get(reference.as_str()));
-            // A correlation may build on a detection rule or on another correlation (a chain,
-            // as in the specification's example); a filter applies only to detection rules.
-            let resolves = known.is_some_and(|d| {
-                d.kind == DocumentKind::Rule
-                    || (doc.kind == DocumentKind::Correlation
-                        && d.kind == DocumentKind::Correlation)
-            });
-            if !resolves {
-                let what = if doc.kind == DocumentKind::Filter {
-                    "filter"
-                } else {
-                    "correlation"
-                };
-                out.push((doc.file.clone(), Finding::new(&unknown_rule_reference::LINT, *span, format!("the {what} names `{reference}`, but no validated rule has that id or name")), rule_id.clone()));
             }
         }
     }
@@ -566,7 +517,7 @@ fn searches_through(rule: &Indexed, names: &[Named], root: &Path) -> Vec<String>
     };
     let pipelines = Pipelines::resolve(pipelines);
     let loaded = Collection::load_processed(
-        &[rule.file.path().to_owned()],
+        &[rule.doc.file.path().to_owned()],
         &CompileOptions::default(),
         None,
         Some(&pipelines),
@@ -576,8 +527,8 @@ fn searches_through(rule: &Indexed, names: &[Named], root: &Path) -> Vec<String>
         .iter()
         .find(|r| {
             let meta = r.document.meta();
-            meta.id.as_deref() == rule.id.as_ref().map(|(id, _)| id.as_str())
-                && meta.title == rule.title
+            meta.id.as_deref() == rule.doc.id.as_ref().map(|(id, _)| id.as_str())
+                && meta.title == rule.doc.title
         })
         .map(|r| r.compiled.search_names().map(str::to_owned).collect())
         .unwrap_or_default()
@@ -592,15 +543,15 @@ fn check_test_case_references(
     // Test-case files test detection rules (single-event cases) and correlations (sequences).
     let rules: Vec<&&Indexed> = documents
         .iter()
-        .filter(|d| matches!(d.kind, DocumentKind::Rule | DocumentKind::Correlation))
+        .filter(|d| matches!(d.doc.kind, DocumentKind::Rule | DocumentKind::Correlation))
         .collect();
     let filters: Vec<&&Indexed> = documents
         .iter()
-        .filter(|d| d.kind == DocumentKind::Filter)
+        .filter(|d| d.doc.kind == DocumentKind::Filter)
         .collect();
     let named = |doc: &Indexed, reference: &str| {
-        doc.id.as_ref().is_some_and(|(id, _)| id == reference)
-            || doc.name.as_ref().is_some_and(|(n, _)| n == reference)
+        doc.doc.id.as_ref().is_some_and(|(id, _)| id == reference)
+            || doc.doc.name.as_ref().is_some_and(|(n, _)| n == reference)
     };
     let same_path = |a: &Path, b: &Path| {
         a.canonicalize()
@@ -626,7 +577,7 @@ fn check_test_case_references(
             .or_else(|| {
                 rules
                     .iter()
-                    .find(|r| same_path(r.file.path(), &layout.root.join(&file.rule.text)))
+                    .find(|r| same_path(r.doc.file.path(), &layout.root.join(&file.rule.text)))
             });
         let Some(rule) = rule else {
             finding(
@@ -638,11 +589,11 @@ fn check_test_case_references(
             );
             continue;
         };
-        tested.push(rule.file.path());
+        tested.push(rule.doc.file.path());
         // The searches the file's own pipelines add (`add_condition`), computed when a reason
         // names no search of the rule as written.
         let through_pipelines: OnceCell<Vec<String>> = OnceCell::new();
-        if rule.kind == DocumentKind::Correlation {
+        if rule.doc.kind == DocumentKind::Correlation {
             for case in &file.cases {
                 finding(
                     case.span,
@@ -708,7 +659,7 @@ fn check_test_case_references(
                 for reference in &with.filters {
                     match filters
                         .iter()
-                        .find(|f| named(f, &reference.text) || f.title == reference.text)
+                        .find(|f| named(f, &reference.text) || f.doc.title == reference.text)
                     {
                         Some(filter) => filter_searches.extend(filter.searches.iter()),
                         None => finding(
@@ -732,16 +683,16 @@ fn check_test_case_references(
         }
     }
     for rule in &rules {
-        if rule.in_rules_dir && !tested.iter().any(|t| *t == rule.file.path()) {
-            let span = rule.id.as_ref().map_or(Span::default(), |(_, s)| *s);
+        if rule.in_rules_dir && !tested.iter().any(|t| *t == rule.doc.file.path()) {
+            let span = rule.doc.id.as_ref().map_or(Span::default(), |(_, s)| *s);
             out.push((
-                rule.file.clone(),
+                rule.doc.file.clone(),
                 Finding::new(
                     &missing_test_case::LINT,
                     span,
-                    format!("rule `{}` has no test-case file", rule.title),
+                    format!("rule `{}` has no test-case file", rule.doc.title),
                 ),
-                rule.id.as_ref().map(|(id, _)| id.clone()),
+                rule.doc.id.as_ref().map(|(id, _)| id.clone()),
             ));
         }
     }

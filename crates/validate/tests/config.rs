@@ -41,6 +41,7 @@ fn findings_at(root: &Path, config: &LintConfig) -> Vec<String> {
         &[layout.rules_dir.clone(), layout.cases_dir.clone()],
         &layout,
         config,
+        &ruleproof_sigma::CompileOptions::default(),
     );
     validation
         .diagnostics

@@ -41,7 +41,12 @@ fn run(root: &Path) -> Validation {
         .filter(|p| p.exists())
         .cloned()
         .collect();
-    validate(&paths, &layout, &config)
+    validate(
+        &paths,
+        &layout,
+        &config,
+        &ruleproof_sigma::CompileOptions::default(),
+    )
 }
 
 /// A diagnostic as `expected.txt` writes it, with a sort key that orders lines and columns

@@ -8,6 +8,6 @@ pub static LINT: Lint = Lint {
     name: "duplicate-name",
     default_severity: Severity::Error,
     what: "Two documents in the validated tree have the same `name`.",
-    why: "Correlation rules and filters may reference rules by name; a shared name makes the reference ambiguous.",
+    why: "Correlation rules and filters may reference rules by name; a shared name makes the reference ambiguous. The later document (in file order) loads in no command; references go to the first.",
     example: "# two rules with\nname: failed_logon",
 };

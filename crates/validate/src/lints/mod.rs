@@ -76,5 +76,8 @@ pub fn for_error(kind: ErrorKind, message: &str) -> &'static Lint {
         ErrorKind::UndefinedIdentifier => &undefined_identifier::LINT,
         ErrorKind::Placeholder => &placeholder::LINT,
         ErrorKind::Unsupported => &removed_construct::LINT,
+        ErrorKind::DuplicateId => &duplicate_id::LINT,
+        ErrorKind::DuplicateName => &duplicate_name::LINT,
+        ErrorKind::UnknownReference => &unknown_rule_reference::LINT,
     }
 }
