@@ -1,5 +1,6 @@
 //! The `lints:` section of the repository's `ruleproof.yml`: re-grading, disabling and
-//! per-rule exclusions, in the spirit of SigmaHQ's validation configuration.
+//! per-rule exclusions, in the spirit of SigmaHQ's validation configuration. A lint that is an
+//! error by default can only be kept an error: what it reports loads in no command.
 //!
 //! ```yaml
 //! lints:
@@ -85,6 +86,9 @@ impl LintConfig {
                                 ));
                             }
                         };
+                        if lint.default_severity == Severity::Error && severity != Severity::Error {
+                            return Err(error(level.span, refuses_loading(lint)));
+                        }
                         config.severity.insert(lint.code, severity);
                     }
                 }
@@ -97,6 +101,9 @@ impl LintConfig {
                     })? {
                         let lint = find_lint(lint_key)
                             .ok_or_else(|| error(lint_key.span, unknown_lint(lint_key)))?;
+                        if lint.default_severity == Severity::Error {
+                            return Err(error(lint_key.span, refuses_loading(lint)));
+                        }
                         let items = list.as_seq().ok_or_else(|| {
                             error(
                                 list.span,
@@ -192,6 +199,16 @@ fn find_lint(key: &Node) -> Option<&'static Lint> {
         .iter()
         .copied()
         .find(|l| l.code == text || l.name == text)
+}
+
+/// Why an error lint cannot be lowered or excluded: what it finds loads in no command, which
+/// read no configuration, so `validate` would pass a document nothing else can use
+/// (`docs/semantics.md`, "Which documents load").
+fn refuses_loading(lint: &Lint) -> String {
+    format!(
+        "`{}` ({}) cannot be lowered or excluded: the documents it reports load in no command",
+        lint.code, lint.name
+    )
 }
 
 fn unknown_lint(key: &Node) -> String {

@@ -213,6 +213,32 @@ fn an_unknown_lint_code_is_an_error_at_its_position() {
 }
 
 #[test]
+fn an_error_lint_cannot_be_lowered_or_excluded() {
+    // What it reports loads in no command, and those read no configuration: `validate` must
+    // not pass a document `match` refuses.
+    assert_rejected(
+        "lints:\n    severity:\n        RP113: warning\n",
+        "3:16",
+        "`RP113` (placeholder) cannot be lowered or excluded",
+    );
+    assert_rejected(
+        "lints:\n    severity:\n        unknown-rule-reference: off\n",
+        "3:33",
+        "`RP304` (unknown-rule-reference) cannot be lowered or excluded",
+    );
+    assert_rejected(
+        "lints:\n    exclude:\n        RP301:\n            - rules/**\n",
+        "3:9",
+        "`RP301` (duplicate-id) cannot be lowered or excluded",
+    );
+    assert_eq!(
+        parsed("lints:\n    severity:\n        RP113: error\n")
+            .severity(&ruleproof_validate::lints::placeholder::LINT),
+        ruleproof_validate::Severity::Error
+    );
+}
+
+#[test]
 fn an_unknown_key_is_an_error_at_its_position() {
     assert_rejected(
         "lints:\n    severity:\n        RP107: error\n    severities:\n        RP106: error\n",
