@@ -7,8 +7,9 @@
 //! directory, so a case that writes files leaves nothing behind.
 //!
 //! The same harness runs the agreement suite: each `agree.yml` under `tests/agreement/` names
-//! Sigma files that `validate`, `match` and `backtest` all read, and which of their documents
-//! load nowhere, with where and under which lint code each is refused. [`agree`] runs every
+//! Sigma files that `validate`, `match`, `backtest` (and, where the case names them, `convert`,
+//! or `test`, `coverage` and `mutate` over the case's `rules/` and `test-cases/`) all read, and
+//! which of their documents load nowhere, with where and under which lint code each is refused. [`agree`] runs every
 //! command and requires the same verdict from each: one loading path decides (fault 4 of
 //! issue 14; `docs/semantics.md`, "Which documents load").
 
@@ -283,7 +284,8 @@ struct Agreement {
     /// Every file whose document loads nowhere: where (`line:col`) and the lint code.
     #[serde(default)]
     refused: BTreeMap<String, Refusal>,
-    /// The exit code of each command.
+    /// The exit code of each command run: `validate`, `match`, `backtest`, `convert`, and for a
+    /// case that is a repository (`rules/`, `test-cases/`), `test`, `coverage`, `mutate`.
     exit: BTreeMap<String, i32>,
 }
 
@@ -296,7 +298,7 @@ struct Refusal {
 
 /// The files each command refused, with `line:col` and code: `validate`'s from its JSON
 /// report (error-severity diagnostics), the others' from their `error: FILE:LINE:COL: … [CODE]`
-/// lines.
+/// lines on either stream.
 fn refusals(
     command: &str,
     stdout: &str,
@@ -321,9 +323,11 @@ fn refusals(
             })
             .collect());
     }
+    // `test`, `coverage` and `mutate` list load errors in their report, on stdout.
     Ok(stderr
         .lines()
-        .filter_map(|line| line.strip_prefix("error: "))
+        .chain(stdout.lines())
+        .filter_map(|line| line.trim_start().strip_prefix("error: "))
         .filter_map(|rest| {
             let mut parts = rest.splitn(4, ':');
             let (file, line, col) = (parts.next()?, parts.next()?, parts.next()?);
@@ -356,6 +360,17 @@ fn agree(path: &Path) -> datatest_stable::Result<()> {
                 args.push("--rules".into());
                 args.extend(case.files.iter().cloned());
                 args.extend(["--events".into(), ".events.jsonl".into()]);
+            }
+            // The whole repository of the case: `files` are the contents of its `rules/`.
+            "test" | "coverage" | "mutate" => {}
+            "convert" => {
+                args.extend([
+                    "--to".into(),
+                    "kql".into(),
+                    "--pipeline".into(),
+                    "asim".into(),
+                ]);
+                args.extend(case.files.iter().cloned());
             }
             other => {
                 return Err(format!("{}: no agreement run for `{other}`", path.display()).into());

@@ -11,11 +11,11 @@ use ruleproof_backtest::events::{EventSource, event_files};
 use ruleproof_backtest::expect::{Expectations, Tally, Unexpected};
 use ruleproof_backtest::logsource::{LogSourceMap, parse_logsource};
 use ruleproof_backtest::run::{Counts, Item, run_source};
+use ruleproof_sigma::Correlation;
 use ruleproof_sigma::ruleset::{Route, RuleSetIndex};
-use ruleproof_sigma::{CompileOptions, Correlation};
 
 use super::matching::{CorrelationArgs, compile_correlations};
-use super::{Format, PipelineArgs, load_collection, load_placeholders};
+use super::{Format, PipelineArgs, PlaceholderArgs, load_collection};
 use crate::Outcome;
 
 /// Where the events come from and which log source they belong to.
@@ -206,12 +206,10 @@ fn progress_bar(total: u64, streaming: bool) -> ProgressBar {
 /// pass whatever the events hold.
 pub fn load_index(
     rules: &[PathBuf],
-    placeholders: Option<&Path>,
+    placeholders: &PlaceholderArgs,
     pipelines: &PipelineArgs,
 ) -> anyhow::Result<(RuleSetIndex, Outcome, Vec<Correlation>)> {
-    let options = CompileOptions {
-        placeholders: placeholders.map(load_placeholders).transpose()?,
-    };
+    let options = placeholders.options()?;
     let (collection, outcome) = load_collection(rules, &options, &pipelines.load()?)?;
     if collection.rules.is_empty() {
         bail!(
@@ -272,9 +270,8 @@ pub struct BacktestArgs {
     /// What matches that no expectation or allowlist entry covers do to the verdict.
     #[arg(long, value_enum, default_value = "allow")]
     unexpected: UnexpectedArg,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: PlaceholderArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
     #[arg(long, value_enum, default_value = "human")]
@@ -284,7 +281,7 @@ pub struct BacktestArgs {
 pub fn run(args: BacktestArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
     let (index, loaded, correlations) =
-        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
+        load_index(&args.rules, &args.placeholders, &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let expectations = match &args.expect {

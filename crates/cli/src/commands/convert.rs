@@ -10,9 +10,9 @@ use clap::ValueEnum;
 use ruleproof_cases::RuleSet;
 use ruleproof_kql::{builtin_names, builtin_pipeline, convert_correlation, convert_document};
 use ruleproof_pipeline::{Pipeline, Pipelines};
-use ruleproof_sigma::{CompileOptions, Correlation, DocumentBody, Rule};
+use ruleproof_sigma::{Correlation, DocumentBody, Rule};
 
-use super::{RootArgs, load_collection, load_placeholders, replay};
+use super::{RootArgs, load_collection, replay};
 use crate::Outcome;
 
 /// Query languages a rule can be converted to.
@@ -42,9 +42,8 @@ pub struct ConvertArgs {
     /// the same text is left as it is).
     #[arg(long, requires = "output")]
     force: bool,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     /// Write, per rule, a replay script instead of the bare query: the rule's fixtures (its
     /// test-case file under `test-cases/`) as a typed `datatable` in the table's schema, the
     /// query bound to it, and the fixtures that must come back. Paste it into Azure Data
@@ -89,13 +88,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
              cannot apply them to its KQL"
         );
     }
-    let options = CompileOptions {
-        placeholders: args
-            .placeholders
-            .as_deref()
-            .map(load_placeholders)
-            .transpose()?,
-    };
+    let options = args.placeholders.options()?;
     // Rules load as written: the pipelines apply once, when each rule is converted.
     let (collection, mut outcome) = load_collection(&args.rules, &options, &Pipelines::default())?;
     // Meta-filters and correlations are documents too, but not queries of their own: naming one

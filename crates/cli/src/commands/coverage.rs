@@ -9,7 +9,6 @@ use ruleproof_cases::coverage::{CoverageReport, coverage};
 use ruleproof_cases::policy::Policy;
 use ruleproof_cases::{Layout, RuleSet};
 use ruleproof_report::coverage as render;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
 use super::{PipelineArgs, RootArgs, force_hint};
@@ -40,6 +39,8 @@ pub struct CoverageArgs {
     root: RootArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: CoverageFormat,
@@ -69,9 +70,10 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
     {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
+    let options = args.placeholders.options()?;
     let rules = RuleSet::load_processed(
         &layout.rules_dir,
-        &CompileOptions::default(),
+        &options,
         Some(&LoadCheck::new()),
         &args.pipelines.load()?,
     );
@@ -118,7 +120,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<Outcome> {
             let mutation = if cases.is_empty() {
                 ruleproof_mutate::MutationReport::default()
             } else {
-                ruleproof_mutate::mutate(&layout, &rules, &cases, &CompileOptions::default())
+                ruleproof_mutate::mutate(&layout, &rules, &cases, &options)
             };
             render::html(&report, &verdict, Some(&mutation))
         }

@@ -9,7 +9,6 @@ use ruleproof_cases::policy::ChangePolicy;
 use ruleproof_diff::{CorpusEvent, DiffOptions, Repository};
 use ruleproof_pipeline::Pipelines;
 use ruleproof_report::diff_output as render;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
 use super::{PipelineArgs, RootArgs};
@@ -45,6 +44,8 @@ pub struct DiffArgs {
     /// they are compared, so the change is judged on the rules as deployed.
     #[command(flatten)]
     pipelines: PipelineArgs,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: DiffFormat,
@@ -70,7 +71,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
         }));
     }
     let check = LoadCheck::new();
-    let options = CompileOptions::default();
+    let options = args.placeholders.options()?;
     let pipelines = args.pipelines.load()?;
     let report = ruleproof_diff::diff(
         &layout,
@@ -175,7 +176,7 @@ pub fn changed_since(
             paths: Vec::new(),
             events: &[],
             check: Some(&check),
-            compile: CompileOptions::default(),
+            compile: ruleproof_sigma::CompileOptions::default(),
             // Which files changed does not depend on how the rules are deployed.
             pipelines: &Pipelines::default(),
         },

@@ -5,14 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use ruleproof_report::explain_output;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_sigma::yaml::Limits;
 
 use ruleproof_backtest::correlate;
 use ruleproof_sigma::correlation::{CorrelationEngine, format_timestamp, number_text};
 use ruleproof_sigma::{CompiledRule, Correlation};
 
-use super::load_placeholders;
 use super::matching::CorrelationArgs;
 use super::{PipelineArgs, load_collection};
 use crate::Outcome;
@@ -31,9 +29,8 @@ pub struct ExplainArgs {
     events: Option<PathBuf>,
     #[command(flatten)]
     correlation: CorrelationArgs,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
     /// Output format of a single event's explanation.
@@ -54,13 +51,7 @@ pub enum ExplainFormat {
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
-    let options = CompileOptions {
-        placeholders: args
-            .placeholders
-            .as_deref()
-            .map(load_placeholders)
-            .transpose()?,
-    };
+    let options = args.placeholders.options()?;
     let (collection, loaded) = load_collection(&args.rule, &options, &args.pipelines.load()?)?;
     let rules = collection.rules_with_filters();
     if let Some(events) = &args.events {

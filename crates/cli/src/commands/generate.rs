@@ -6,7 +6,6 @@ use anyhow::bail;
 use clap::ValueEnum;
 use ruleproof_cases::RuleSet;
 use ruleproof_report::generated;
-use ruleproof_sigma::CompileOptions;
 
 use ruleproof_validate::LoadCheck;
 
@@ -29,10 +28,12 @@ pub struct GenerateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "yaml")]
     format: GenerateFormat,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
-    let options = CompileOptions::default();
+    let options = args.placeholders.options()?;
     let mut failed = false;
     let mut first = true;
     for path in &args.rules {

@@ -14,8 +14,8 @@ use ruleproof_sigma::correlation::{
     CorrelationSet, EngineOptions, Evaluation, Realert, Timespan, TimestampFields,
 };
 
-use super::PipelineArgs;
 use super::backtest::{CorpusArgs, load_index, run_corpus, set_threads};
+use super::{PipelineArgs, PlaceholderArgs};
 
 use crate::Outcome;
 
@@ -28,9 +28,8 @@ pub struct MatchArgs {
     corpus: CorpusArgs,
     #[command(flatten)]
     correlation: CorrelationArgs,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: PlaceholderArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
 }
@@ -86,7 +85,7 @@ impl CorrelationArgs {
 pub fn run(args: MatchArgs) -> anyhow::Result<Outcome> {
     set_threads(args.corpus.threads)?;
     let (index, loaded, correlations) =
-        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
+        load_index(&args.rules, &args.placeholders, &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let mut correlator = CorpusCorrelator::new(&set, args.correlation.options(false)?);
     let stdout = std::io::stdout();

@@ -131,6 +131,33 @@ impl PipelineArgs {
     }
 }
 
+/// `--placeholders FILE`: values for `|expand` placeholders, taken by every command that loads
+/// rules and by `validate`, so a rule with placeholders loads the same way in each
+/// (docs/semantics.md, "Which documents load").
+#[derive(Debug, Default, clap::Args)]
+pub struct PlaceholderArgs {
+    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`
+    /// (without values such a rule loads nowhere: RP113).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+}
+
+impl PlaceholderArgs {
+    /// The compile options every rule loads with: the placeholder values, when given.
+    ///
+    /// # Errors
+    /// A placeholder file that cannot be read or is not a mapping of names to values.
+    pub fn options(&self) -> anyhow::Result<CompileOptions> {
+        Ok(CompileOptions {
+            placeholders: self
+                .placeholders
+                .as_deref()
+                .map(load_placeholders)
+                .transpose()?,
+        })
+    }
+}
+
 /// Loads rule files and directories through the one loading path, with the validator's checks
 /// (so a document `validate` rejects loads nowhere) and the processing pipelines, printing every
 /// load error and every entry a walk had to leave out on stderr. The outcome is

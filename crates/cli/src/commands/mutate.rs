@@ -7,7 +7,6 @@ use clap::ValueEnum;
 use ruleproof_cases::RuleSet;
 use ruleproof_cases::policy::Policy;
 use ruleproof_report::mutation as render;
-use ruleproof_sigma::CompileOptions;
 use ruleproof_validate::LoadCheck;
 
 use super::{PipelineArgs, RootArgs};
@@ -33,6 +32,8 @@ pub struct MutateArgs {
     root: RootArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: MutateFormat,
@@ -42,7 +43,7 @@ pub fn run(args: MutateArgs) -> anyhow::Result<Outcome> {
     let layout = args.root.layout(&args.paths)?;
     let policy = Policy::load(&layout.root)?;
     let paths = layout.select_test_cases(&args.paths);
-    let options = CompileOptions::default();
+    let options = args.placeholders.options()?;
     let rules = RuleSet::load_processed(
         &layout.rules_dir,
         &options,

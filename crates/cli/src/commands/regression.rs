@@ -19,9 +19,8 @@ pub struct RegressionArgs {
     rules: Vec<PathBuf>,
     #[command(flatten)]
     correlation: CorrelationArgs,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
     #[arg(long, value_enum, default_value = "human")]
@@ -30,7 +29,7 @@ pub struct RegressionArgs {
 
 pub fn run(args: RegressionArgs) -> anyhow::Result<Outcome> {
     let (index, loaded, correlations) =
-        load_index(&args.rules, args.placeholders.as_deref(), &args.pipelines)?;
+        load_index(&args.rules, &args.placeholders, &args.pipelines)?;
     let set = compile_correlations(&correlations, &index)?;
     let options = args.correlation.options(false)?;
     let report = regression::run(

@@ -9,7 +9,7 @@ use ruleproof_cases::{Layout, LoadedCorrelation, LoadedRule, RuleSet, RunReport}
 use ruleproof_kql::{convert_correlation_rule, convert_rule};
 use ruleproof_pipeline::{Pipeline, Pipelines};
 use ruleproof_report::test_output;
-use ruleproof_sigma::{CompileOptions, Correlation, Rule, Span};
+use ruleproof_sigma::{Correlation, Rule, Span};
 use ruleproof_validate::LoadCheck;
 
 use super::convert::load_pipeline;
@@ -25,6 +25,8 @@ pub struct TestArgs {
     root: RootArgs,
     #[command(flatten)]
     pipelines: PipelineArgs,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -69,7 +71,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<Outcome> {
     };
     let rules = RuleSet::load_processed(
         &layout.rules_dir,
-        &CompileOptions::default(),
+        &args.placeholders.options()?,
         Some(&LoadCheck::new()),
         &args.pipelines.load()?,
     );

@@ -39,10 +39,8 @@ pub struct ValidateArgs {
     /// List every lint with its code, default severity and documentation, then exit.
     #[arg(long)]
     list_lints: bool,
-    /// A YAML file mapping placeholder names to lists of values, for rules that use `|expand`
-    /// (as `match` takes it: a placeholder without values is an error, RP113).
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: super::PlaceholderArgs,
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
@@ -85,13 +83,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
             bail!("no rules/ or test-cases/ under {}", root.display());
         }
     }
-    let options = ruleproof_sigma::CompileOptions {
-        placeholders: args
-            .placeholders
-            .as_deref()
-            .map(super::load_placeholders)
-            .transpose()?,
-    };
+    let options = args.placeholders.options()?;
     let validation = validate(&paths, &layout, &config, &options);
     if validation.files == 0 && validation.walk_problems.is_empty() {
         // A mistyped or emptied directory must not pass CI as "0 errors".
