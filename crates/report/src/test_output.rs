@@ -33,11 +33,14 @@ pub fn human(report: &RunReport) -> String {
         let _ = writeln!(out, "error: {message}");
     }
     for file in &report.files {
-        let title = file
-            .rule
-            .as_ref()
-            .map_or("(rule not found)", |r| r.title.as_str());
-        let _ = writeln!(out, "{title} — {}", display_path(&file.path));
+        let Some(rule) = &file.rule else {
+            // A file that does not parse, or names no rule, ran nothing: its own errors, each at
+            // its `file:line:col`, are the whole block, as `coverage` lists them.
+            out.push_str(&human_failures(file));
+            out.push('\n');
+            continue;
+        };
+        let _ = writeln!(out, "{} — {}", rule.title, display_path(&file.path));
         for case in &file.cases {
             let mut line = format!("  {:<5} {}", outcome_word(case.outcome), case.name);
             if let Some(scenario) = &case.scenario {
