@@ -151,27 +151,34 @@ impl RuleSet {
             None,
             Some(&pipelines),
         ));
-        if !reloaded.diagnostics.is_empty() || !reloaded.unreadable.is_empty() {
-            let mut diagnostics = reloaded.diagnostics;
-            diagnostics.extend(
-                reloaded
-                    .unreadable
-                    .into_iter()
-                    .map(|m| Diagnostic::new(test_file, Span::default(), m)),
-            );
-            return Err(diagnostics);
-        }
-        reloaded
-            .rules
+        // Only the rule's own problems count: the other documents of its file were judged by
+        // the first load, and alone a filter or correlation there may name rules of other files.
+        let RuleSet {
+            rules,
+            diagnostics,
+            unreadable,
+            ..
+        } = reloaded;
+        if let Some(found) = rules
             .into_iter()
             .find(|r| r.rule.meta.reference() == rule.rule.meta.reference())
-            .ok_or_else(|| {
-                vec![Diagnostic::new(
-                    test_file,
-                    Span::default(),
-                    format!("{}: the rule did not load again", rule.path.display()),
-                )]
-            })
+        {
+            return Ok(found);
+        }
+        let mut diagnostics = diagnostics;
+        diagnostics.extend(
+            unreadable
+                .into_iter()
+                .map(|m| Diagnostic::new(test_file, Span::default(), m)),
+        );
+        if diagnostics.is_empty() {
+            diagnostics.push(Diagnostic::new(
+                test_file,
+                Span::default(),
+                format!("{}: the rule did not load again", rule.path.display()),
+            ));
+        }
+        Err(diagnostics)
     }
     /// The rule a test-case file names: by id or name, or by path relative to the repository root.
     pub(crate) fn find_rule(&self, reference: &str, root: &Path) -> Option<&LoadedRule> {

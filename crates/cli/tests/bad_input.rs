@@ -8,6 +8,7 @@
 //!
 //! The same harness runs the agreement suite: each `agree.yml` under `tests/agreement/` names
 //! Sigma files that `validate`, `match`, `backtest` (and, where the case names them, `convert`,
+//! `generate`,
 //! or `test`, `coverage` and `mutate` over the case's `rules/` and `test-cases/`) all read, and
 //! which of their documents load nowhere, with where and under which lint code each is refused. [`agree`] runs every
 //! command and requires the same verdict from each: one loading path decides (fault 4 of
@@ -284,7 +285,7 @@ struct Agreement {
     /// Every file whose document loads nowhere: where (`line:col`) and the lint code.
     #[serde(default)]
     refused: BTreeMap<String, Refusal>,
-    /// The exit code of each command run: `validate`, `match`, `backtest`, `convert`, and for a
+    /// The exit code of each command run: `validate`, `match`, `backtest`, `convert`, `generate`, and for a
     /// case that is a repository (`rules/`, `test-cases/`), `test`, `coverage`, `mutate`.
     exit: BTreeMap<String, i32>,
 }
@@ -360,6 +361,10 @@ fn agree(path: &Path) -> datatest_stable::Result<()> {
                 args.push("--rules".into());
                 args.extend(case.files.iter().cloned());
                 args.extend(["--events".into(), ".events.jsonl".into()]);
+            }
+            "generate" => {
+                args.push("--rules".into());
+                args.extend(case.files.iter().cloned());
             }
             // The whole repository of the case: `files` are the contents of its `rules/`.
             "test" | "coverage" | "mutate" => {}
