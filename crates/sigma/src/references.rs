@@ -16,7 +16,8 @@ use crate::source::{SourceFile, Span};
 pub struct Referable {
     /// The file the document is in, for the position of the first of two duplicates.
     pub file: SourceFile,
-    /// The document's YAML span.
+    /// Its YAML node's span, which identifies the document within its file (the span of a
+    /// top-level mapping is where it starts).
     pub span: Span,
     /// Its kind.
     pub kind: DocumentKind,
