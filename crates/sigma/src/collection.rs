@@ -6,6 +6,11 @@
 //! loads when it parses, its kind's reader accepts it, it compiles, and the optional
 //! [`DocumentCheck`] (the validator's schemas and error-level lints) finds nothing wrong, so a
 //! rule that `validate` rejects is rejected by `match`, `backtest`, `convert` and `test` alike.
+//! Then the references among all the documents read are resolved
+//! ([`crate::references::resolve_references`], which `validate` calls too): the later of two
+//! duplicate ids or names, a meta-filter or correlation naming what is not there, and a
+//! correlation over a document that does not load are dropped with an error each. A file given
+//! twice is read once.
 //!
 //! A [`RuleProcessing`] (the processing pipelines of `ruleproof-pipeline`) changes every rule
 //! and meta-filter after it is read and before it compiles, as pySigma's backends apply a
