@@ -35,6 +35,8 @@ pub enum ErrorKind {
     /// A meta-filter or correlation names a rule that no document loaded with it has (or, for
     /// a correlation, one that does not load).
     UnknownReference,
+    /// A correlation reaches itself through the correlations it names.
+    ReferenceCycle,
 }
 
 /// One error in a Sigma document, positioned by a byte span in its file.

@@ -68,8 +68,10 @@ impl Referable {
 ///   the first;
 /// - a meta-filter naming something that is not a detection rule, a correlation naming
 ///   something that is neither a rule nor a correlation ([`ErrorKind::UnknownReference`]);
-/// - a correlation naming a document that does not load (on its own account or by these
-///   rules, followed through chains of correlations): it could never be evaluated. A
+/// - a correlation that reaches itself through the correlations it names
+///   ([`ErrorKind::ReferenceCycle`]), and one naming a document that does not load (on its own
+///   account or by these rules, followed through chains of correlations): it could never be
+///   evaluated. A
 ///   meta-filter naming a rule that does not load still loads and applies to the others; the
 ///   rule's own error is reported where it is.
 ///
@@ -141,6 +143,51 @@ pub fn resolve_references(documents: &[Referable]) -> Vec<(usize, SigmaError)> {
                 ));
                 loads[i] = false;
             }
+        }
+    }
+    // A correlation that reaches itself through the correlations it names can never be
+    // evaluated (each waits for the other's alerts).
+    for (i, doc) in documents.iter().enumerate() {
+        if doc.kind != DocumentKind::Correlation || !loads[i] {
+            continue;
+        }
+        let on_cycle = doc.references.iter().find(|(reference, _)| {
+            let mut stack: Vec<usize> = target(reference).into_iter().collect();
+            let mut seen = vec![false; documents.len()];
+            while let Some(t) = stack.pop() {
+                if t == i {
+                    return true;
+                }
+                if documents[t].kind != DocumentKind::Correlation
+                    || std::mem::replace(&mut seen[t], true)
+                {
+                    continue;
+                }
+                stack.extend(
+                    documents[t]
+                        .references
+                        .iter()
+                        .filter_map(|(r, _)| target(r)),
+                );
+            }
+            false
+        });
+        if let Some((reference, span)) = on_cycle {
+            errors.push((
+                i,
+                SigmaError::new(
+                    ErrorKind::ReferenceCycle,
+                    *span,
+                    format!(
+                        "the correlation names `{reference}`, which leads back to it through a chain of correlations"
+                    ),
+                ),
+            ));
+        }
+    }
+    for &(i, ref error) in &errors {
+        if error.kind == ErrorKind::ReferenceCycle {
+            loads[i] = false;
         }
     }
     // A correlation over a document that does not load cannot be evaluated; chains of

@@ -15,6 +15,7 @@ pub mod missing_test_case;
 pub mod modified_before_date;
 pub mod null_in_list;
 pub mod placeholder;
+pub mod reference_cycle;
 pub mod removed_construct;
 pub mod schema;
 pub mod suspicious_escape;
@@ -58,6 +59,7 @@ pub static ALL: &[&Lint] = &[
     &duplicate_name::LINT,
     &unknown_related::LINT,
     &unknown_rule_reference::LINT,
+    &reference_cycle::LINT,
     &test_case_file::LINT,
     &test_case_reference::LINT,
     &missing_test_case::LINT,
@@ -79,5 +81,6 @@ pub fn for_error(kind: ErrorKind, message: &str) -> &'static Lint {
         ErrorKind::DuplicateId => &duplicate_id::LINT,
         ErrorKind::DuplicateName => &duplicate_name::LINT,
         ErrorKind::UnknownReference => &unknown_rule_reference::LINT,
+        ErrorKind::ReferenceCycle => &reference_cycle::LINT,
     }
 }
