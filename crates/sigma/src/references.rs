@@ -116,14 +116,29 @@ pub fn resolve_references(documents: &[Referable]) -> Vec<(usize, SigmaError)> {
             }
         }
     }
-    let target = |reference: &str| ids.get(reference).or_else(|| names.get(reference)).copied();
+    // A correlation's reference names a correlation first, as the engine resolves it
+    // (`CorrelationSet::compile`); a meta-filter's names a detection rule first.
+    let target = |from: DocumentKind, reference: &str| {
+        let wanted = match from {
+            DocumentKind::Correlation => DocumentKind::Correlation,
+            _ => DocumentKind::Rule,
+        };
+        let named = |d: &Referable| {
+            d.id.as_ref().is_some_and(|(id, _)| id == reference)
+                || d.name.as_ref().is_some_and(|(name, _)| name == reference)
+        };
+        documents
+            .iter()
+            .position(|d| d.kind == wanted && named(d))
+            .or_else(|| ids.get(reference).or_else(|| names.get(reference)).copied())
+    };
     let mut loads: Vec<bool> = documents.iter().map(|d| d.loads).collect();
     for &(i, _) in &errors {
         loads[i] = false;
     }
     for (i, doc) in documents.iter().enumerate() {
         for (reference, span) in &doc.references {
-            let resolves = target(reference).is_some_and(|t| {
+            let resolves = target(doc.kind, reference).is_some_and(|t| {
                 documents[t].kind == DocumentKind::Rule
                     || (doc.kind == DocumentKind::Correlation
                         && documents[t].kind == DocumentKind::Correlation)
@@ -152,7 +167,7 @@ pub fn resolve_references(documents: &[Referable]) -> Vec<(usize, SigmaError)> {
             continue;
         }
         let on_cycle = doc.references.iter().find(|(reference, _)| {
-            let mut stack: Vec<usize> = target(reference).into_iter().collect();
+            let mut stack: Vec<usize> = target(doc.kind, reference).into_iter().collect();
             let mut seen = vec![false; documents.len()];
             while let Some(t) = stack.pop() {
                 if t == i {
@@ -167,7 +182,7 @@ pub fn resolve_references(documents: &[Referable]) -> Vec<(usize, SigmaError)> {
                     documents[t]
                         .references
                         .iter()
-                        .filter_map(|(r, _)| target(r)),
+                        .filter_map(|(r, _)| target(DocumentKind::Correlation, r)),
                 );
             }
             false
@@ -201,7 +216,7 @@ pub fn resolve_references(documents: &[Referable]) -> Vec<(usize, SigmaError)> {
             let broken = doc
                 .references
                 .iter()
-                .find(|(reference, _)| target(reference).is_some_and(|t| !loads[t]));
+                .find(|(reference, _)| target(doc.kind, reference).is_some_and(|t| !loads[t]));
             if let Some((reference, span)) = broken {
                 errors.push((
                     i,
