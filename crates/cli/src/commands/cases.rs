@@ -57,6 +57,8 @@ pub enum CasesCommand {
         write: bool,
         #[command(flatten)]
         root: RootArgs,
+        #[command(flatten)]
+        placeholders: super::PlaceholderArgs,
     },
 }
 
@@ -171,18 +173,27 @@ pub fn run(command: CasesCommand) -> anyhow::Result<Outcome> {
             eprintln!("appended case `{}` to {}", case.name, target.display());
             Ok(Outcome::Ok)
         }
-        CasesCommand::Suggest { rule, write, root } => suggest(&rule, write, &root.root),
+        CasesCommand::Suggest {
+            rule,
+            write,
+            root,
+            placeholders,
+        } => suggest(&rule, write, &root.root, &placeholders.options()?),
     }
 }
 
 /// `cases suggest`: prints the proposed cases, or appends them with `write`.
-fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<Outcome> {
+fn suggest(
+    rule: &Path,
+    write: bool,
+    root: &Path,
+    options: &ruleproof_sigma::CompileOptions,
+) -> anyhow::Result<Outcome> {
     let layout = Layout::at(root);
     let target = test_case_path(&layout, rule)?;
-    let options = ruleproof_sigma::CompileOptions::default();
     let rules = ruleproof_cases::RuleSet::load_checked(
         &layout.rules_dir,
-        &options,
+        options,
         Some(&ruleproof_validate::LoadCheck::new()),
     );
     let wanted = rule.canonicalize()?;
@@ -202,7 +213,7 @@ fn suggest(rule: &Path, write: bool, root: &Path) -> anyhow::Result<Outcome> {
             }
         );
     };
-    let suggestions = ruleproof_mutate::suggest::suggest(&layout, &rules, loaded, &options);
+    let suggestions = ruleproof_mutate::suggest::suggest(&layout, &rules, loaded, options);
     if !suggestions.errors.is_empty() {
         bail!(
             "{}: the test-case file does not load, so what its cases cover is unknown:\n{}",
