@@ -7,12 +7,12 @@
 //! directory, so a case that writes files leaves nothing behind.
 //!
 //! The same harness runs the agreement suite: each `agree.yml` under `tests/agreement/` names
-//! Sigma files that `validate`, `match`, `backtest` (and, where the case names them, `convert`,
-//! `generate`,
-//! or `test`, `coverage` and `mutate` over the case's `rules/` and `test-cases/`) all read, and
-//! which of their documents load nowhere, with where and under which lint code each is refused. [`agree`] runs every
-//! command and requires the same verdict from each: one loading path decides (fault 4 of
-//! issue 14; `docs/semantics.md`, "Which documents load").
+//! Sigma files that `validate`, `match`, `backtest` (and, where the case lists them, `convert`,
+//! `generate`, or `test`, `coverage` and `mutate` over the case's own `rules/` and
+//! `test-cases/`) all read, which of their documents load nowhere, where and under which lint
+//! code each is refused, and each command's exit code. [`agree`] runs every command and requires
+//! the same verdict from each: one loading path decides (fault 4 of issue 14;
+//! `docs/semantics.md`, "Which documents load").
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -285,11 +285,13 @@ struct Agreement {
     /// Every file whose document loads nowhere: where (`line:col`) and the lint code.
     #[serde(default)]
     refused: BTreeMap<String, Refusal>,
-    /// The exit code of each command run: `validate`, `match`, `backtest`, `convert`, `generate`, and for a
-    /// case that is a repository (`rules/`, `test-cases/`), `test`, `coverage`, `mutate`.
+    /// The exit code of each command run: `validate`, `match`, `backtest`, `convert`,
+    /// `generate`, and for a case that is a repository (`rules/`, `test-cases/`), `test`,
+    /// `coverage`, `mutate`.
     exit: BTreeMap<String, i32>,
 }
 
+/// Where a document is refused (`line:col`) and under which lint code.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Refusal {
