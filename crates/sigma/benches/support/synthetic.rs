@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ruleproof_sigma::detection::SearchBody;
 use ruleproof_sigma::modifier::Modifier;
+use ruleproof_sigma::ruleset::{RuleSetIndex, Scratch};
 use ruleproof_sigma::{CompileOptions, CompiledRule, DocumentBody, Limits, load_file};
 use serde_json::{Map, Value};
 
@@ -485,4 +486,20 @@ pub fn unique_values(events: &[Value]) -> Vec<Value> {
             event
         })
         .collect()
+}
+
+/// Matches the events one after the other with one scratch, as `match` does on each thread, and
+/// counts the matches: one pass of the one-thread benchmarks.
+pub fn match_all(
+    index: &RuleSetIndex,
+    scratch: &mut Scratch,
+    out: &mut Vec<usize>,
+    events: &[Value],
+) -> usize {
+    let mut total = 0;
+    for event in events {
+        index.matching_rules_into(event, None, scratch, out);
+        total += out.len();
+    }
+    total
 }
