@@ -213,7 +213,8 @@ struct Pending<'e> {
     end: usize,
 }
 
-/// The position in `spans` of a field value that is not remembered.
+/// In `spans`, in place of a position in the pending values: the field's values are not new to
+/// the memo (arrays, numbers, values it does not take, or any value while it pauses).
 const NOT_PENDING: u32 = u32::MAX;
 
 /// Reuses an empty vector's allocation for elements of another lifetime (`T` and `U` differ
