@@ -601,8 +601,8 @@ impl RuleSetIndex {
             ..
         } = pass;
         // The atoms found in values the memo has not seen are also kept by value, to be
-        // remembered. Spans and keyword occurrences both come in text order, the order of
-        // `pending`, so each list comes out grouped by value.
+        // remembered. Spans come in text order, the order of `pending`, so the fields' list comes
+        // out grouped by value; the keywords' list is sorted.
         let field_atoms = &mut scratch.field_atoms;
         let keyword_atoms = &mut scratch.keyword_atoms;
         field_atoms.clear();
@@ -628,24 +628,25 @@ impl RuleSetIndex {
                 }
             });
         } else if let Some(keywords) = &self.keywords {
-            let mut next = 0;
             keywords.for_each_match(&text[..keyword_end], |pattern, end| {
                 for (_, atom) in &keywords.atoms[pattern] {
                     found.hit(*atom);
                 }
-                // The new value the occurrence lies in, if it lies in one: occurrences are
-                // reported by increasing end.
-                while pending.get(next).is_some_and(|value| value.end < end) {
-                    next += 1;
-                }
-                if let Some(value) = pending.get(next)
-                    && end - keywords.length(pattern) >= value.start
+                // The new value the occurrence lies in, if it lies in one. Occurrences are not
+                // reported in text order (sampled grams report them by sampled position), so
+                // the value is looked up by where the occurrence starts.
+                let start = end - keywords.length(pattern);
+                let at = pending.partition_point(|value| value.start <= start);
+                if let Some(at) = at.checked_sub(1)
+                    && end <= pending[at].end
                 {
                     for (_, atom) in &keywords.atoms[pattern] {
-                        keyword_atoms.push((next as u32, *atom));
+                        keyword_atoms.push((at as u32, *atom));
                     }
                 }
             });
+            // Grouped by value, as the memo takes them.
+            keyword_atoms.sort_unstable();
         }
         let (mut in_fields, mut in_keywords) = (
             field_atoms.iter().peekable(),
@@ -1178,6 +1179,25 @@ mod tests {
             .cloned()
             .collect();
         check(&memo_rules(), &repeated);
+    }
+
+    #[test]
+    fn keyword_occurrences_reported_out_of_text_order_are_remembered_with_their_value() {
+        // With only long keyword literals the keyword scanner samples grams, which reports
+        // occurrences by sampled position: here the literal that runs over the NUL after the
+        // value comes before the one inside it. Both events must match the second rule; the
+        // second replays what the memo remembered from the first.
+        let inside = "q7w8e9r0t1y2u3i4o5p6a7s8d9f0g1h2";
+        let rules = vec![
+            rule(&format!(
+                "  kw:\n    - \"{}\\0\"\n  condition: kw\n",
+                &inside[1..]
+            )),
+            rule(&format!("  kw:\n    - '{inside}'\n  condition: kw\n")),
+        ];
+        let event = serde_json::json!({ "A": inside });
+        assert!(rules[1].matches(&event));
+        check(&rules, &[event.clone(), event]);
     }
 
     #[test]
