@@ -220,8 +220,13 @@ const HAND_MADE: &[&str] = &[
 ];
 
 /// Rules whose keywords are all long, so the keyword scanner is sampled grams, not an
-/// automaton, and reports occurrences in another order.
+/// automaton, and reports occurrences by sampled position, not in text order. The literals with
+/// a NUL come first (their atoms are numbered first), so an occurrence that runs over the NUL
+/// after a value is reported before one inside the value at the same sampled position: the memo
+/// once lost the latter's atom that way.
 const LONG_KEYWORDS: &[&str] = &[
+    "  kw:\n    - \"bypass -windowstyle hidden\\0\"\n  condition: kw\n",
+    "  kw:\n    - \"payload-stage-two.dll\\0mimikatz\"\n  condition: kw\n",
     "  kw:\n    - '-exec bypass -windowstyle hidden'\n  condition: kw\n",
     "  kw:\n    - '\\AppData\\Local\\Temp\\payload-stage-two.dll'\n  condition: kw\n",
     "  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n",
